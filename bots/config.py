@@ -1,0 +1,107 @@
+"""Configuration from the environment, read once and checked, Heroku-style.
+
+Every problem names the variable and says where to find a correct value. ``.env`` in the
+working directory is read when present (real environment variables win).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the variable and the fix."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    data_dir: Path | None = None
+    prompts_dir: Path | None = None
+    conversation_ttl: timedelta = timedelta(hours=24)
+    log_level: str = "INFO"
+    port: int = 3000
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = field(default=None, repr=False)
+    slack_api_url: str | None = None
+    discord_token: str | None = field(default=None, repr=False)
+    discord_guild_id: int | None = None
+    discord_api_url: str | None = None
+    discord_shard_count: int | None = None
+    discord_shard_ids: tuple[int, ...] | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        get = lambda name: (env.get(name) or "").strip() or None  # noqa: E731
+
+        ttl_hours = _number(get("CONVERSATION_TTL_HOURS"), "CONVERSATION_TTL_HOURS", 24.0, float)
+        if ttl_hours <= 0:
+            raise ConfigError("CONVERSATION_TTL_HOURS", "must be a positive number of hours, e.g. 24")
+        level = (get("LOG_LEVEL") or "INFO").upper()
+        if level not in LOG_LEVELS:
+            raise ConfigError("LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
+        port = _number(get("PORT"), "PORT", 3000, int)
+        if not 0 < port < 65536:
+            raise ConfigError("PORT", f"must be a TCP port between 1 and 65535, got {port}")
+        prompts = get("PROMPTS_DIR")
+        if prompts and not Path(prompts).is_dir():
+            raise ConfigError("PROMPTS_DIR", f"{prompts!r} is not a directory holding flow.yaml")
+        shard_ids = get("DISCORD_SHARD_IDS")
+        return cls(
+            database_url=get("DATABASE_URL"),
+            data_dir=Path(d).expanduser() if (d := get("SIT_DATA_DIR")) else None,
+            prompts_dir=Path(prompts) if prompts else None,
+            conversation_ttl=timedelta(hours=ttl_hours),
+            log_level=level,
+            port=port,
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_app_token=get("SLACK_APP_TOKEN"),
+            slack_client_id=get("SLACK_CLIENT_ID"),
+            slack_client_secret=get("SLACK_CLIENT_SECRET"),
+            slack_api_url=get("SLACK_API_URL"),
+            discord_token=get("DISCORD_TOKEN"),
+            discord_guild_id=_number(get("DISCORD_GUILD_ID"), "DISCORD_GUILD_ID", None, int),
+            discord_api_url=get("DISCORD_API_URL"),
+            discord_shard_count=_number(get("DISCORD_SHARD_COUNT"), "DISCORD_SHARD_COUNT", None, int),
+            discord_shard_ids=_int_list(shard_ids, "DISCORD_SHARD_IDS") if shard_ids else None,
+        )
+
+
+def _number(raw: str | None, name: str, default: Any, kind: type[int] | type[float]) -> Any:
+    if raw is None:
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ConfigError(name, f"expected a {kind.__name__}, got {raw!r}") from None
+
+
+def _int_list(raw: str, name: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in raw.replace(" ", "").split(",") if part)
+    except ValueError:
+        raise ConfigError(name, f"expected comma-separated integers such as 0,1, got {raw!r}") from None
+
+
+def load_dotenv_if_present(path: Path | None = None) -> None:
+    """Read ``.env`` into the environment without overriding what is already set."""
+    from dotenv import load_dotenv
+
+    load_dotenv(path or Path.cwd() / ".env", override=False)

@@ -1,0 +1,453 @@
+"""The conversation engine: ``step(questionnaire, state, event) -> (state, actions)``.
+
+Theory of operation
+-------------------
+* The engine is pure. It reads no clock (events carry ``today``), does no I/O, and never
+  raises for anything a person types: a bad answer is a re-prompt (``Say`` + ``Ask``).
+* ``state`` is ``None`` when the user has no conversation. ``state.step`` is the open
+  question while ``status == "active"``; ``history`` is the path of answered questions
+  that led to it, so *back* pops it. When ``status == "done"`` the last answered question
+  is the tail of ``history`` and ``outcome`` is set.
+* Every transition that changes the state returns a new state with ``version + 1``; an
+  event that changes nothing (help, a stale click, a re-prompt) returns the same object,
+  so the session layer knows there is nothing to save.
+* Branch conditions and reply templates only see answers on the current path: answers
+  left behind by *back* are kept (to show "previously: ...") but never decide anything.
+* Where to go next is data (``prompts/flow.yaml``); the handlers below only know the kinds
+  of event, never a question by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from core import templates
+from core.actions import Action, Ask, Choice, Progress, Result, Say
+from core.dates import format_date, parse_date
+from core.events import Answer, Back, Cancel, ChangeLanguage, ChangeTone, Event, Help, Restart, Start
+from core.questionnaire import SKIP, Questionnaire, Target
+from core.state import ConversationState
+from core.text import clean, fold
+
+State = ConversationState | None
+Step = tuple[State, list[Action]]
+
+RESUME = "resume"
+RESUME_CHOICES = ("continue", "start_over")
+DEFAULT_TONE = "warm"
+
+
+def step(q: Questionnaire, state: State, event: Event) -> Step:
+    """Apply one event; see the module docstring for the rules."""
+    handler: Callable[[Questionnaire, State, Any], Step] = _HANDLERS[type(event)]
+    return handler(q, state, event)
+
+
+# --- events -------------------------------------------------------------------------
+
+
+def _start(q: Questionnaire, state: State, event: Start) -> Step:
+    lang = _pick(event.lang, q.languages, state.lang if state else q.languages[0])
+    tone = _pick(event.tone, q.tones, state.tone if state else _default_tone(q))
+    if state is not None and state.status == "active" and not event.fresh:
+        state = replace(state, lang=lang, tone=tone) if (lang, tone) != (state.lang, state.tone) else state
+        if state.history or state.pending:
+            # Something is under way: ask rather than throw the answers away.
+            state = state.bump(pending=RESUME) if state.pending != RESUME else state
+            return state, [_ask_resume(q, state)]
+        return state, [_ask(q, state)]
+    given = {"client": event.client, "request": event.request, "signature": event.signature}
+    # Context comes from the platform (a quoted message can be long): clean and bound it.
+    context = {k: text for k, v in given.items() if v and (text := clean(v)[: q.max_text * 4])}
+    version = state.version if state is not None else 0
+    fresh = ConversationState(lang=lang, tone=tone, step=q.start, version=version, context=context)
+    return _enter(q, fresh.bump(), q.start)
+
+
+def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
+    text = clean(event.text)
+    if event.question is None:
+        routed = _typed_command(q, state, text)
+        if routed is not None:
+            return step(q, state, routed)
+    if state is None or state.status != "active":
+        if event.question is not None:
+            lang = state.lang if state else q.languages[0]
+            return state, [Say(q.ui(lang, "stale" if state and state.status == "active" else "ended"), "stale")]
+        # Writing to the bot with nothing open starts a conversation.
+        return _start(q, state, Start(today=event.today, fresh=True))
+    if state.pending == RESUME:
+        return _answer_resume(q, state, event, text)
+    if event.question is not None and event.question != state.step:
+        return state, [Say(q.ui(state.lang, "stale"), "stale")]
+
+    question = q.questions[state.step]
+    lang = state.lang
+    if len(text) > q.max_text:
+        return _reprompt(q, state, q.ui(lang, "too_long", length=len(text), max=q.max_text))
+    if question.optional and (text == SKIP or q.command_for(fold(text)) == "skip"):
+        return _record(q, state, SKIP)
+    if question.input == "choice":
+        choice = _match_choice(q, question.choices + ((SKIP,) if question.optional else ()), state.step, text)
+        if choice is None:
+            return _reprompt(q, state, q.ui(lang, "choose", options=_options(q, state)))
+        return _record(q, state, choice)
+    if not text:
+        hint = q.ui(lang, "skip_hint") if question.optional else ""
+        return _reprompt(q, state, f"{q.ui(lang, 'empty')} {hint}".strip())
+    if question.input == "date":
+        when = parse_date(text, today=event.today, lang=lang)
+        if when is None:
+            return _reprompt(q, state, q.ui(lang, "bad_date"))
+        if when < event.today:
+            return _reprompt(q, state, q.ui(lang, "past_date", date=format_date(when, lang)))
+        return _record(q, state, when.isoformat())
+    return _record(q, state, text)
+
+
+def _back(q: Questionnaire, state: State, event: Back) -> Step:
+    if state is None or state.status == "cancelled":
+        return state, [_nothing_open(q, state)]
+    if state.status == "active" and event.question is not None and event.question != state.step:
+        return state, [Say(q.ui(state.lang, "stale"), "stale")]
+    if not state.history:
+        return state, [Say(q.ui(state.lang, "no_previous"), "reprompt"), _ask(q, state)]
+    previous = state.history[-1]
+    state = state.bump(step=previous, history=state.history[:-1], status="active", outcome=None, pending=None)
+    return state, [_ask(q, state)]
+
+
+def _restart(q: Questionnaire, state: State, event: Restart) -> Step:
+    lang = state.lang if state else q.languages[0]
+    if state is None:
+        return state, [_nothing_open(q, state)]
+    fresh = ConversationState(lang=lang, tone=state.tone, step=q.start, version=state.version, context=state.context)
+    state, actions = _enter(q, fresh.bump(), q.start)
+    return state, [Say(q.ui(lang, "restarted"), "notice"), *actions]
+
+
+def _cancel(q: Questionnaire, state: State, event: Cancel) -> Step:
+    if state is None or state.status != "active":
+        return state, [_nothing_open(q, state)]
+    state = state.bump(status="cancelled", pending=None)
+    return state, [Say(q.ui(state.lang, "cancelled"), "cancelled")]
+
+
+def _change_language(q: Questionnaire, state: State, event: ChangeLanguage) -> Step:
+    lang = state.lang if state else q.languages[0]
+    wanted = language_code(q, event.lang)
+    if wanted is None:
+        options = ", ".join(q.languages)
+        return state, [Say(q.ui(lang, "unknown_language", lang=event.lang, options=options), "reprompt")]
+    if state is None:
+        return state, [Say(q.ui(wanted, "language_changed"), "notice")]
+    if wanted != state.lang:
+        state = state.bump(lang=wanted)
+    return state, [Say(q.ui(wanted, "language_changed"), "notice"), *_current(q, state)]
+
+
+def _change_tone(q: Questionnaire, state: State, event: ChangeTone) -> Step:
+    lang = state.lang if state else q.languages[0]
+    wanted = tone_code(q, event.tone)
+    if wanted is None:
+        options = ", ".join(q.tone_label(lang, t) for t in q.tones)
+        return state, [Say(q.ui(lang, "unknown_tone", tone=event.tone, options=options), "reprompt")]
+    if state is None:
+        return state, [Say(q.ui(lang, "tone_changed", tone=q.tone_label(lang, wanted)), "notice")]
+    if wanted != state.tone:
+        state = state.bump(tone=wanted)
+    if state.status == "done":
+        return state, [_result(q, state)]
+    return state, [Say(q.ui(lang, "tone_changed", tone=q.tone_label(lang, wanted)), "notice"), *_current(q, state)]
+
+
+def _help(q: Questionnaire, state: State, event: Help) -> Step:
+    lang = state.lang if state else q.languages[0]
+    if state is not None and state.status == "done":
+        return state, [Say(q.ui(lang, "help_result"), "help")]
+    return state, [Say(q.ui(lang, "help"), "help"), *_current(q, state)]
+
+
+_HANDLERS: dict[type, Callable[[Questionnaire, State, Any], Step]] = {
+    Start: _start,
+    Answer: _answer,
+    Back: _back,
+    Restart: _restart,
+    Cancel: _cancel,
+    ChangeLanguage: _change_language,
+    ChangeTone: _change_tone,
+    Help: _help,
+}
+
+
+# --- moving through the flow --------------------------------------------------------
+
+
+def _record(q: Questionnaire, state: ConversationState, answer: str) -> Step:
+    question = q.questions[state.step]
+    answers = {**state.answers, state.step: answer}
+    history = (*state.history, state.step)
+    path = _path_answers(history, answers)
+    target = _first_applicable(question.branch(answer), path)
+    moved = state.bump(answers=answers, history=history)
+    if target.kind == "outcome":
+        done = replace(moved, status="done", outcome=target.id)
+        return done, [_result(q, done)]
+    return _enter(q, moved, target.id)
+
+
+def _enter(q: Questionnaire, state: ConversationState, qid: str) -> Step:
+    """Open question ``qid``, passing over questions whose answer the start already gave."""
+    question = q.questions[qid]
+    if question.skip_if_known and state.context.get(qid):
+        target = _first_applicable(question.branch("*"), _path_answers(state.history, state.answers))
+        if target.kind == "outcome":  # pragma: no cover - flow.yaml never ends on a context question
+            done = replace(state, step=qid, status="done", outcome=target.id)
+            return done, [_result(q, done)]
+        return _enter(q, state, target.id)
+    state = replace(state, step=qid)
+    return state, [_ask(q, state)]
+
+
+def is_consistent(q: Questionnaire, state: ConversationState) -> bool:
+    """Whether a stored state still fits the questionnaire (a step may have been removed or
+    renamed in ``prompts/`` since it was saved)."""
+    if state.lang not in q.languages or state.tone not in q.tones:
+        return False
+    if any(qid not in q.questions for qid in (state.step, *state.history)):
+        return False
+    if state.status == "done" and (state.outcome not in q.outcomes or not state.history):
+        return False
+    if state.pending not in (None, RESUME):
+        return False
+    for qid, value in _path_answers(state.history, state.answers).items():
+        question = q.questions[qid]
+        if question.input == "choice" and value not in (*question.choices, SKIP):
+            return False
+        if question.input == "date" and value != SKIP:
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                return False
+    return True
+
+
+def _first_applicable(branch: tuple[Target, ...], answers: dict[str, str]) -> Target:
+    # The loader guarantees the last target has no condition, so this always finds one.
+    return next(t for t in branch if t.applies(answers))
+
+
+def _path_answers(history: tuple[str, ...], answers: dict[str, str]) -> dict[str, str]:
+    return {qid: answers[qid] for qid in history if qid in answers}
+
+
+# --- rendering actions --------------------------------------------------------------
+
+
+def _ask(q: Questionnaire, state: ConversationState) -> Ask:
+    qid, lang = state.step, state.lang
+    question = q.questions[qid]
+    ids = question.choices + ((SKIP,) if question.optional and question.input == "choice" else ())
+    choices = tuple(Choice(c, q.choice_label(lang, qid, c)) for c in ids)
+    hints = [q.question_hint(lang, qid)]
+    if question.input == "date":
+        hints.append(q.ui(lang, "date_hint"))
+    previous = state.answers.get(qid)
+    return Ask(
+        question=qid,
+        text=q.question_text(lang, qid),
+        choices=choices,
+        input=question.input,
+        progress=_progress(q, state),
+        optional=question.optional,
+        lang=lang,
+        version=state.version,
+        can_go_back=bool(state.history),
+        hint=" ".join(h for h in hints if h),
+        previous=None if previous is None else _show_answer(q, lang, qid, previous),
+    )
+
+
+def _ask_resume(q: Questionnaire, state: ConversationState) -> Ask:
+    lang = state.lang
+    labels = q.ui_map(lang, "resume_choices")
+    where = q.question_text(lang, state.step) if state.status == "active" else ""
+    return Ask(
+        question=RESUME,
+        text=q.ui(lang, "resume", question=where),
+        choices=tuple(Choice(c, str(labels[c])) for c in RESUME_CHOICES),
+        input="choice",
+        progress=None,
+        optional=False,
+        lang=lang,
+        version=state.version,
+        can_go_back=False,
+    )
+
+
+def _answer_resume(q: Questionnaire, state: ConversationState, event: Answer, text: str) -> Step:
+    if event.question not in (None, RESUME):
+        return state, [Say(q.ui(state.lang, "stale"), "stale")]
+    choice = _match_labels(text, RESUME_CHOICES, lambda lang, c: str(q.ui_map(lang, "resume_choices")[c]), q)
+    if choice == "continue":
+        state = state.bump(pending=None)
+        return state, [_ask(q, state)]
+    if choice == "start_over":
+        return _restart(q, replace(state, pending=None), Restart())
+    options = ", ".join(f"{i}. {q.ui_map(state.lang, 'resume_choices')[c]}" for i, c in enumerate(RESUME_CHOICES, 1))
+    return state, [Say(q.ui(state.lang, "choose", options=options), "reprompt"), _ask_resume(q, state)]
+
+
+def _result(q: Questionnaire, state: ConversationState) -> Result:
+    assert state.outcome is not None
+    lang, oid = state.lang, state.outcome
+    values = dict(state.context)
+    for qid, value in _path_answers(state.history, state.answers).items():
+        question = q.questions[qid]
+        if value == SKIP or question.input == "choice":
+            continue
+        values[qid] = format_date(date.fromisoformat(value), lang) if question.input == "date" else value
+    draft = templates.render(q.template(lang, oid, state.tone), values) if q.outcomes[oid].draft else None
+    return Result(
+        outcome=oid,
+        title=q.outcome_text(lang, oid, "title"),
+        draft=draft,
+        advice=q.outcome_text(lang, oid, "advice"),
+        why=_why(q, state),
+        lang=lang,
+        tone=state.tone,
+        version=state.version,
+    )
+
+
+def _why(q: Questionnaire, state: ConversationState) -> str:
+    reasons = [
+        summary
+        for qid, value in _path_answers(state.history, state.answers).items()
+        if q.questions[qid].input == "choice" and (summary := q.summary(state.lang, qid, value))
+    ]
+    if not reasons:
+        return ""
+    joined = reasons[0] if len(reasons) == 1 else f"{', '.join(reasons[:-1])} {q.ui(state.lang, 'and')} {reasons[-1]}"
+    return q.ui(state.lang, "why", reasons=joined)
+
+
+def _current(q: Questionnaire, state: State) -> list[Action]:
+    """What to show again after a side step (help, language or tone change)."""
+    if state is None or state.status == "cancelled":
+        return []
+    if state.status == "done":
+        return [_result(q, state)]
+    if state.pending == RESUME:
+        return [_ask_resume(q, state)]
+    return [_ask(q, state)]
+
+
+def _reprompt(q: Questionnaire, state: ConversationState, message: str) -> Step:
+    return state, [Say(message, "reprompt"), _ask(q, state)]
+
+
+def _nothing_open(q: Questionnaire, state: State) -> Say:
+    lang = state.lang if state else q.languages[0]
+    return Say(q.ui(lang, "nothing_to_cancel"), "notice")
+
+
+def _progress(q: Questionnaire, state: ConversationState) -> Progress | None:
+    # Follow-up questions carry the progress of the main question they follow.
+    for qid in (state.step, *reversed(state.history)):
+        current = q.questions[qid].progress
+        if current is not None:
+            label = q.ui(state.lang, "progress", current=current, total=q.progress_total)
+            return Progress(current, q.progress_total, label)
+    return None
+
+
+def _options(q: Questionnaire, state: ConversationState) -> str:
+    return ", ".join(f"{i}. {c.label}" for i, c in enumerate(_ask(q, state).choices, 1))
+
+
+def _show_answer(q: Questionnaire, lang: str, qid: str, value: str) -> str:
+    question = q.questions[qid]
+    if value == SKIP or question.input == "choice":
+        return q.choice_label(lang, qid, value)
+    if question.input == "date":
+        return format_date(date.fromisoformat(value), lang)
+    return value
+
+
+# --- understanding typed text -------------------------------------------------------
+
+
+def _match_choice(q: Questionnaire, ids: tuple[str, ...], qid: str, text: str) -> str | None:
+    return _match_labels(text, ids, lambda lang, c: q.choice_label(lang, qid, c), q)
+
+
+def _match_labels(text: str, ids: tuple[str, ...], label: Callable[[str, str], str], q: Questionnaire) -> str | None:
+    """A choice by its number, its id, or its label in any language (loosely compared)."""
+    key = fold(text)
+    if not key:
+        return None
+    if key.isdigit() and 1 <= int(key) <= len(ids):
+        return ids[int(key) - 1]
+    for cid in ids:
+        if key == fold(cid) or any(key == fold(label(lang, cid)) for lang in q.languages):
+            return cid
+    # People type the start of a label ("yes" for "Yes, I have the time", "oui" for
+    # "Oui, j'ai le temps"): accept it when it points at exactly one choice.
+    starts = {cid for cid in ids for lang in q.languages if f"{fold(label(lang, cid))} ".startswith(f"{key} ")}
+    return starts.pop() if len(starts) == 1 else None
+
+
+def _typed_command(q: Questionnaire, state: State, text: str) -> Event | None:
+    """Typed words that mean an event rather than an answer: back, help, a language code..."""
+    key = fold(text)
+    command = q.command_for(key)
+    if command == "back":
+        return Back()
+    if command == "restart":
+        return Restart()
+    if command == "cancel":
+        return Cancel()
+    if command == "help":
+        return Help()
+    # Language and tone words only where they cannot be a real answer (not in a text question).
+    if state is not None and state.status == "active" and q.questions[state.step].input != "choice":
+        return None
+    if language_code(q, text) is not None and key in _language_words(q):
+        return ChangeLanguage(text)
+    if state is not None and state.status == "done" and tone_code(q, text) is not None:
+        return ChangeTone(text)
+    return None
+
+
+def _language_words(q: Questionnaire) -> set[str]:
+    return {fold(code) for code in q.languages} | {fold(q.texts[c].name) for c in q.languages}
+
+
+def language_code(q: Questionnaire, wanted: str) -> str | None:
+    key = fold(wanted)
+    for code in q.languages:
+        if key in (fold(code), fold(q.texts[code].name)) or key.startswith(fold(code) + " "):
+            return code
+    return None
+
+
+def tone_code(q: Questionnaire, wanted: str) -> str | None:
+    key = fold(wanted)
+    for tone in q.tones:
+        if key == fold(tone) or any(key == fold(q.tone_label(lang, tone)) for lang in q.languages):
+            return tone
+    return None
+
+
+def _pick(wanted: str | None, allowed: tuple[str, ...], fallback: str) -> str:
+    if wanted is not None and wanted in allowed:
+        return wanted
+    return fallback if fallback in allowed else allowed[0]
+
+
+def _default_tone(q: Questionnaire) -> str:
+    return DEFAULT_TONE if DEFAULT_TONE in q.tones else q.tones[0]

@@ -1,0 +1,77 @@
+"""What a person did, as the engine sees it: frozen values, one class per kind of event.
+
+Time is never read by the core; an event that needs "today" carries it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Open a conversation (slash command, first DM, shortcut, terminal start).
+
+    ``client`` and ``request`` are context the platform already knows (the text after the
+    command, a quoted message); ``signature`` is how the user signs their replies. ``lang``
+    and ``tone`` pick the language and tone when given. ``fresh`` starts over even when a
+    conversation is already open (otherwise the user is asked whether to resume).
+    """
+
+    today: date
+    lang: str | None = None
+    tone: str | None = None
+    client: str | None = None
+    request: str | None = None
+    signature: str | None = None
+    fresh: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An answer: a clicked choice id or typed text.
+
+    ``question`` names the question the answer was given to (a button knows it; typed text
+    usually does not). An answer to a question that is no longer open is stale and advances
+    nothing, which is what makes double clicks harmless.
+    """
+
+    text: str
+    today: date
+    question: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Back:
+    """Return to the previous question, keeping the answers given so far."""
+
+    question: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Restart:
+    """Start the questionnaire over, dropping the answers (language and tone are kept)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """End the conversation politely, without a result."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeLanguage:
+    lang: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeTone:
+    tone: str
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    """Explain what to do here, then ask the open question again."""
+
+
+Event = Start | Answer | Back | Restart | Cancel | ChangeLanguage | ChangeTone | Help

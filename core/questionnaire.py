@@ -1,0 +1,549 @@
+"""The questionnaire as checked data: loaded from ``prompts/`` once, at start-up.
+
+``flow.yaml`` holds the shape (questions, choices, branches, outcomes); ``<lang>.yaml``
+holds every word the bot says in that language. :func:`load_questionnaire` reads both and
+checks everything a person editing them could get wrong, raising :class:`InvalidDefinition`
+naming the file, the key and the problem. After that the engine can trust the data: a
+branch always leads somewhere, every text exists in every language, every template
+placeholder has a source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from core import templates
+from core.actions import InputKind
+from core.yaml_loading import DuplicateKeyError, load_yaml
+
+FLOW_FILE = "flow.yaml"
+INPUT_KINDS: tuple[InputKind, ...] = ("choice", "text", "date")
+SKIP = "skip"
+
+# Every UI string the engine and adapters use, with the placeholders each may contain.
+UI_KEYS: dict[str, frozenset[str]] = {
+    key: frozenset(names)
+    for key, names in {
+        "progress": {"current", "total"},
+        "choose": {"options"},
+        "empty": set(),
+        "skip_hint": set(),
+        "too_long": {"length", "max"},
+        "bad_date": set(),
+        "past_date": {"date"},
+        "date_hint": set(),
+        "stale": set(),
+        "no_previous": set(),
+        "cancelled": set(),
+        "nothing_to_cancel": set(),
+        "ended": set(),
+        "expired": set(),
+        "restarted": set(),
+        "reset_apology": set(),
+        "help": set(),
+        "help_result": set(),
+        "resume": {"question"},
+        "language_changed": set(),
+        "unknown_language": {"lang", "options"},
+        "tone_changed": {"tone"},
+        "unknown_tone": {"tone", "options"},
+        "why": {"reasons"},
+        "and": set(),
+        "skip": set(),
+        "button_back": set(),
+        "button_restart": set(),
+        "button_cancel": set(),
+        "button_help": set(),
+        "switch_language": set(),
+        "switch_tone": set(),
+        "result_heading": set(),
+        "no_draft_heading": set(),
+        "answered": {"answer"},
+        "continue_in_dm": set(),
+        "dm_failed": set(),
+        "not_yours": set(),
+        "history_title": set(),
+        "history_empty": set(),
+        "history_line": {"date", "outcome", "client"},
+        "forgotten": {"count"},
+        "home_intro": set(),
+        "request_quoted": {"request"},
+        "trimmed": set(),
+        "error": set(),
+    }.items()
+}
+UI_MAPPINGS = {
+    "resume_choices": ("continue", "start_over"),
+    "commands": ("back", "restart", "cancel", "help", "skip"),
+}
+
+
+class InvalidDefinition(Exception):
+    """A questionnaire file is wrong; raised at load time, never while talking to a user."""
+
+    def __init__(self, file: str, key: str, problem: str) -> None:
+        super().__init__(f"{file}: {key}: {problem}")
+        self.file = file
+        self.key = key
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a branch goes: a question to ask or an outcome to reach, maybe conditionally."""
+
+    kind: Literal["ask", "outcome"]
+    id: str
+    when: tuple[tuple[str, frozenset[str]], ...] = ()
+
+    def applies(self, answers: Mapping[str, str]) -> bool:
+        return all(answers.get(q) in allowed for q, allowed in self.when)
+
+
+Branch = tuple[Target, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    id: str
+    input: InputKind
+    choices: tuple[str, ...]
+    optional: bool
+    progress: int | None
+    skip_if_known: bool
+    # Choice questions branch per choice; text and date questions have one branch under "*".
+    next: Mapping[str, Branch]
+
+    def branch(self, answer: str) -> Branch:
+        return self.next.get(answer) or self.next["*"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    id: str
+    draft: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Language:
+    code: str
+    name: str
+    ui: Mapping[str, Any]
+    questions: Mapping[str, Mapping[str, Any]]
+    outcomes: Mapping[str, Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    start: str
+    progress_total: int
+    max_text: int
+    tones: tuple[str, ...]
+    languages: tuple[str, ...]
+    context: tuple[str, ...]
+    questions: Mapping[str, Question]
+    outcomes: Mapping[str, Outcome]
+    texts: Mapping[str, Language]
+    _commands: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    # --- wording -------------------------------------------------------------------
+    def ui(self, lang: str, key: str, **values: object) -> str:
+        text = self.texts[lang].ui[key]
+        assert isinstance(text, str)
+        return text.format(**values) if values else text
+
+    def ui_map(self, lang: str, key: str) -> Mapping[str, Any]:
+        value = self.texts[lang].ui[key]
+        assert isinstance(value, Mapping)
+        return value
+
+    def question_text(self, lang: str, question: str) -> str:
+        return str(self.texts[lang].questions[question]["text"])
+
+    def question_hint(self, lang: str, question: str) -> str:
+        return str(self.texts[lang].questions[question].get("hint", ""))
+
+    def choice_label(self, lang: str, question: str, choice: str) -> str:
+        if choice == SKIP:
+            return self.ui(lang, "skip")
+        return str(self.texts[lang].questions[question]["choices"][choice])
+
+    def summary(self, lang: str, question: str, choice: str) -> str | None:
+        summaries = self.texts[lang].questions[question].get("summary")
+        return None if summaries is None else str(summaries[choice])
+
+    def outcome_text(self, lang: str, outcome: str, key: str) -> str:
+        return str(self.texts[lang].outcomes[outcome][key])
+
+    def template(self, lang: str, outcome: str, tone: str) -> str:
+        return str(self.texts[lang].outcomes[outcome]["templates"][tone])
+
+    def tone_label(self, lang: str, tone: str) -> str:
+        return str(self.ui_map(lang, "tones")[tone])
+
+    def command_for(self, folded_text: str) -> str | None:
+        """The command (back, restart, ...) a typed word means, in any language."""
+        return self._commands.get(folded_text)
+
+    def step(self, state: Any, event: Any) -> Any:
+        """``step(state, event)`` bound to this questionnaire (see :func:`core.engine.step`)."""
+        from core.engine import step
+
+        return step(self, state, event)
+
+
+# --- loading ------------------------------------------------------------------------
+
+
+def default_prompts_dir() -> Path:
+    return Path(str(resources.files("prompts")))
+
+
+def load_questionnaire(directory: Path | str | None = None) -> Questionnaire:
+    """Load and check ``flow.yaml`` and one ``<lang>.yaml`` per declared language."""
+    directory = Path(directory) if directory is not None else default_prompts_dir()
+    flow = _read(directory / FLOW_FILE)
+    q = _build_flow(flow)
+    texts = {lang: _build_language(directory / f"{lang}.yaml", lang, q) for lang in q.languages}
+    _check_same_keys(texts, q.languages)
+    commands = _build_commands(texts)
+    return Questionnaire(
+        start=q.start,
+        progress_total=q.progress_total,
+        max_text=q.max_text,
+        tones=q.tones,
+        languages=q.languages,
+        context=q.context,
+        questions=q.questions,
+        outcomes=q.outcomes,
+        texts=texts,
+        _commands=commands,
+    )
+
+
+def _read(path: Path) -> dict[str, Any]:
+    name = path.name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidDefinition(name, "-", f"file not found in {path.parent}") from None
+    try:
+        data = load_yaml(text)
+    except DuplicateKeyError as exc:
+        raise InvalidDefinition(name, exc.key, f"duplicate id (line {exc.line})") from None
+    except Exception as exc:  # yaml.YAMLError and friends: report, don't crash with a trace
+        raise InvalidDefinition(name, "-", f"not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidDefinition(name, "-", "expected a mapping at the top level")
+    return data
+
+
+class _Checker:
+    def __init__(self, file: str) -> None:
+        self.file = file
+
+    def fail(self, key: str, problem: str) -> InvalidDefinition:
+        return InvalidDefinition(self.file, key, problem)
+
+    def mapping(self, value: Any, key: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(key, "expected a mapping")
+        return value
+
+    def string(self, value: Any, key: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, "expected a non-empty string")
+        return value
+
+    def strings(self, value: Any, key: str) -> tuple[str, ...]:
+        if not isinstance(value, list) or not value:
+            raise self.fail(key, "expected a non-empty list")
+        items = tuple(self.string(v, f"{key}[{i}]") for i, v in enumerate(value))
+        for item in items:
+            if items.count(item) > 1:
+                raise self.fail(key, f"duplicate id {item!r}")
+        return items
+
+    def keys(self, value: dict[str, Any], key: str, allowed: Iterable[str], required: Iterable[str] = ()) -> None:
+        allowed = set(allowed)
+        for k in value:
+            if k not in allowed:
+                raise self.fail(f"{key}.{k}" if key else str(k), f"unknown key (expected one of {sorted(allowed)})")
+        for k in required:
+            if k not in value:
+                raise self.fail(f"{key}.{k}" if key else k, "missing")
+
+
+_FLOW_KEYS = ("start", "progress_total", "max_text", "tones", "languages", "context", "questions", "outcomes")
+
+
+def _build_flow(raw: dict[str, Any]) -> Questionnaire:
+    c = _Checker(FLOW_FILE)
+    c.keys(raw, "", _FLOW_KEYS, _FLOW_KEYS)
+    tones = c.strings(raw["tones"], "tones")
+    languages = c.strings(raw["languages"], "languages")
+    context = c.strings(raw["context"], "context")
+    for name, key in ((raw["progress_total"], "progress_total"), (raw["max_text"], "max_text")):
+        if not isinstance(name, int) or isinstance(name, bool) or name < 1:
+            raise c.fail(key, "expected a positive integer")
+
+    outcomes: dict[str, Outcome] = {}
+    for oid, spec in c.mapping(raw["outcomes"], "outcomes").items():
+        spec = c.mapping(spec, f"outcomes.{oid}")
+        c.keys(spec, f"outcomes.{oid}", ("draft",), ("draft",))
+        if not isinstance(spec["draft"], bool):
+            raise c.fail(f"outcomes.{oid}.draft", "expected true or false")
+        outcomes[oid] = Outcome(oid, spec["draft"])
+
+    raw_questions = c.mapping(raw["questions"], "questions")
+    questions: dict[str, Question] = {}
+    for qid, spec in raw_questions.items():
+        questions[qid] = _build_question(c, qid, spec, raw_questions, outcomes)
+    start = c.string(raw["start"], "start")
+    if start not in questions:
+        raise c.fail("start", f"unknown question {start!r}")
+    for cid in context:
+        if cid in questions and not questions[cid].skip_if_known:
+            raise c.fail(f"context.{cid}", "a context name that is also a question needs skip_if_known")
+    _check_reachability(c, start, questions, outcomes)
+    return Questionnaire(
+        start=start,
+        progress_total=raw["progress_total"],
+        max_text=raw["max_text"],
+        tones=tones,
+        languages=languages,
+        context=context,
+        questions=questions,
+        outcomes=outcomes,
+        texts={},
+    )
+
+
+def _build_question(
+    c: _Checker, qid: str, spec: Any, all_questions: Mapping[str, Any], outcomes: Mapping[str, Outcome]
+) -> Question:
+    key = f"questions.{qid}"
+    spec = c.mapping(spec, key)
+    c.keys(spec, key, ("input", "choices", "optional", "progress", "skip_if_known", "next"), ("input", "next"))
+    kind = spec["input"]
+    if kind not in INPUT_KINDS:
+        raise c.fail(f"{key}.input", f"expected one of {list(INPUT_KINDS)}, got {kind!r}")
+    choices: tuple[str, ...] = ()
+    if kind == "choice":
+        if "choices" not in spec:
+            raise c.fail(f"{key}.choices", "missing (a choice question needs choices)")
+        choices = c.strings(spec["choices"], f"{key}.choices")
+        if SKIP in choices:
+            raise c.fail(f"{key}.choices", f"{SKIP!r} is reserved; use optional: true")
+    elif "choices" in spec:
+        raise c.fail(f"{key}.choices", f"only choice questions have choices (input is {kind})")
+    optional = spec.get("optional", False)
+    skip_if_known = spec.get("skip_if_known", False)
+    for flag, value in (("optional", optional), ("skip_if_known", skip_if_known)):
+        if not isinstance(value, bool):
+            raise c.fail(f"{key}.{flag}", "expected true or false")
+    progress = spec.get("progress")
+    if progress is not None and (not isinstance(progress, int) or isinstance(progress, bool) or progress < 1):
+        raise c.fail(f"{key}.progress", "expected a positive integer")
+
+    def target(raw: Any, tkey: str, conditional: bool) -> Target:
+        raw = c.mapping(raw, tkey)
+        c.keys(raw, tkey, ("ask", "outcome", "when") if conditional else ("ask", "outcome"))
+        kinds = [k for k in ("ask", "outcome") if k in raw]
+        if len(kinds) != 1:
+            raise c.fail(tkey, "needs exactly one of 'ask' or 'outcome'")
+        tkind: Literal["ask", "outcome"] = "ask" if kinds[0] == "ask" else "outcome"
+        tid = c.string(raw[tkind], f"{tkey}.{tkind}")
+        if tkind == "ask" and tid not in all_questions:
+            raise c.fail(f"{tkey}.ask", f"unknown question {tid!r}")
+        if tkind == "outcome" and tid not in outcomes:
+            raise c.fail(f"{tkey}.outcome", f"unknown outcome {tid!r}")
+        when: list[tuple[str, frozenset[str]]] = []
+        for cq, values in c.mapping(raw.get("when", {}), f"{tkey}.when").items():
+            if cq not in all_questions:
+                raise c.fail(f"{tkey}.when.{cq}", f"unknown question {cq!r}")
+            allowed = values if isinstance(values, list) else [values]
+            cq_choices = all_questions[cq].get("choices") if isinstance(all_questions[cq], dict) else None
+            for v in allowed:
+                if not isinstance(cq_choices, list) or v not in cq_choices:
+                    raise c.fail(f"{tkey}.when.{cq}", f"{v!r} is not a choice of {cq!r}")
+            when.append((cq, frozenset(allowed)))
+        return Target(tkind, tid, tuple(when))
+
+    def branch(raw: Any, bkey: str) -> Branch:
+        if isinstance(raw, list):
+            if not raw:
+                raise c.fail(bkey, "an empty branch leads nowhere")
+            targets = tuple(target(t, f"{bkey}[{i}]", True) for i, t in enumerate(raw))
+            if targets[-1].when:
+                raise c.fail(bkey, "the last target of a branch needs no 'when', so the branch always ends somewhere")
+            return targets
+        return (target(raw, bkey, False),)
+
+    raw_next = spec["next"]
+    if kind == "choice":
+        raw_next = c.mapping(raw_next, f"{key}.next")
+        for cid in raw_next:
+            if cid not in choices:
+                raise c.fail(f"{key}.next.{cid}", f"not a choice of {qid!r} (choices: {list(choices)})")
+        missing = [cid for cid in choices if cid not in raw_next]
+        if missing:
+            raise c.fail(f"{key}.next", f"no branch for choice(s) {missing}")
+        nxt = {cid: branch(raw_next[cid], f"{key}.next.{cid}") for cid in choices}
+    else:
+        nxt = {"*": branch(raw_next, f"{key}.next")}
+    return Question(qid, kind, choices, optional, progress, skip_if_known, nxt)
+
+
+def _check_reachability(
+    c: _Checker, start: str, questions: Mapping[str, Question], outcomes: Mapping[str, Outcome]
+) -> None:
+    def successors(q: Question) -> Iterable[Target]:
+        for br in q.next.values():
+            yield from br
+
+    seen: set[str] = set()
+    reached_outcomes: set[str] = set()
+    todo = [start]
+    while todo:
+        qid = todo.pop()
+        if qid in seen:
+            continue
+        seen.add(qid)
+        for t in successors(questions[qid]):
+            if t.kind == "ask":
+                todo.append(t.id)
+            else:
+                reached_outcomes.add(t.id)
+    for qid in questions:
+        if qid not in seen:
+            raise c.fail(f"questions.{qid}", f"unreachable from start {start!r}")
+    for oid in outcomes:
+        if oid not in reached_outcomes:
+            raise c.fail(f"outcomes.{oid}", "no branch leads to this outcome")
+    # Every question must have a way to an outcome (no loop that never ends).
+    ends: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for qid, q in questions.items():
+            if qid not in ends and any(t.kind == "outcome" or t.id in ends for t in successors(q)):
+                ends.add(qid)
+                changed = True
+    for qid in questions:
+        if qid not in ends:
+            raise c.fail(f"questions.{qid}.next", "no way from here to an outcome")
+
+
+def _build_language(path: Path, lang: str, q: Questionnaire) -> Language:
+    raw = _read(path)
+    c = _Checker(path.name)
+    c.keys(raw, "", ("lang", "language_name", "ui", "questions", "outcomes"), ("lang", "language_name", "ui", "questions", "outcomes"))
+    if raw["lang"] != lang:
+        raise c.fail("lang", f"expected {lang!r}, got {raw['lang']!r}")
+    name = c.string(raw["language_name"], "language_name")
+
+    ui = c.mapping(raw["ui"], "ui")
+    c.keys(ui, "ui", [*UI_KEYS, *UI_MAPPINGS, "tones"], [*UI_KEYS, *UI_MAPPINGS, "tones"])
+    for key, allowed in UI_KEYS.items():
+        _check_fields(c, f"ui.{key}", c.string(ui[key], f"ui.{key}"), allowed)
+    for key, ids in UI_MAPPINGS.items():
+        m = c.mapping(ui[key], f"ui.{key}")
+        c.keys(m, f"ui.{key}", ids, ids)
+        for k in ids:
+            if key == "commands":
+                c.strings(m[k], f"ui.{key}.{k}")
+            else:
+                c.string(m[k], f"ui.{key}.{k}")
+    tones = c.mapping(ui["tones"], "ui.tones")
+    c.keys(tones, "ui.tones", q.tones, q.tones)
+    for t in q.tones:
+        c.string(tones[t], f"ui.tones.{t}")
+
+    questions = c.mapping(raw["questions"], "questions")
+    c.keys(questions, "questions", q.questions, q.questions)
+    for qid, question in q.questions.items():
+        key = f"questions.{qid}"
+        spec = c.mapping(questions[qid], key)
+        is_choice = question.input == "choice"
+        allowed = ("text", "hint", "choices", "summary") if is_choice else ("text", "hint")
+        c.keys(spec, key, allowed, ("text", "choices", "summary") if is_choice else ("text",))
+        _check_fields(c, f"{key}.text", c.string(spec["text"], f"{key}.text"), set())
+        if "hint" in spec:
+            _check_fields(c, f"{key}.hint", c.string(spec["hint"], f"{key}.hint"), set())
+        for part in ("choices", "summary") if is_choice else ():
+            m = c.mapping(spec[part], f"{key}.{part}")
+            c.keys(m, f"{key}.{part}", question.choices, question.choices)
+            for cid in question.choices:
+                _check_fields(c, f"{key}.{part}.{cid}", c.string(m[cid], f"{key}.{part}.{cid}"), set())
+
+    template_fields = set(q.context) | {qid for qid, qq in q.questions.items() if qq.input != "choice"}
+    outcomes = c.mapping(raw["outcomes"], "outcomes")
+    c.keys(outcomes, "outcomes", q.outcomes, q.outcomes)
+    for oid, outcome in q.outcomes.items():
+        key = f"outcomes.{oid}"
+        spec = c.mapping(outcomes[oid], key)
+        if outcome.draft:
+            c.keys(spec, key, ("title", "advice", "templates"), ("title", "advice", "templates"))
+            tmpl = c.mapping(spec["templates"], f"{key}.templates")
+            c.keys(tmpl, f"{key}.templates", q.tones, q.tones)
+            for tone in q.tones:
+                tkey = f"{key}.templates.{tone}"
+                text = c.string(tmpl[tone], tkey)
+                try:
+                    names = templates.placeholders(text)
+                except templates.TemplateError as exc:
+                    raise c.fail(tkey, str(exc)) from None
+                unknown = names - template_fields
+                if unknown:
+                    raise c.fail(tkey, f"unknown placeholder(s) {sorted(unknown)}; known: {sorted(template_fields)}")
+        else:
+            c.keys(spec, key, ("title", "advice"), ("title", "advice"))
+        for part in ("title", "advice"):
+            _check_fields(c, f"{key}.{part}", c.string(spec[part], f"{key}.{part}"), set())
+    return Language(lang, name, ui, questions, outcomes)
+
+
+def _check_fields(c: _Checker, key: str, text: str, allowed: set[str] | frozenset[str]) -> None:
+    try:
+        names = templates.fields(text)
+    except templates.TemplateError as exc:
+        raise c.fail(key, str(exc)) from None
+    unknown = names - set(allowed)
+    if unknown:
+        raise c.fail(key, f"unknown placeholder(s) {sorted(unknown)}; allowed: {sorted(allowed) or 'none'}")
+
+
+def _check_same_keys(texts: Mapping[str, Language], languages: tuple[str, ...]) -> None:
+    """Structure is checked per file above; this catches keys one language has and another lacks
+    (for example a hint given in English only)."""
+
+    def flatten(value: Any, prefix: str) -> set[str]:
+        if isinstance(value, Mapping):
+            return set().union(*(flatten(v, f"{prefix}.{k}" if prefix else str(k)) for k, v in value.items())) | {prefix}
+        return {prefix}
+
+    keys = {lang: flatten({"ui": t.ui, "questions": t.questions, "outcomes": t.outcomes}, "") for lang, t in texts.items()}
+    for lang in languages:
+        for other in languages:
+            missing = sorted(keys[other] - keys[lang])
+            if missing:
+                raise InvalidDefinition(f"{lang}.yaml", missing[0], f"missing translation (present in {other}.yaml)")
+
+
+def _build_commands(texts: Mapping[str, Language]) -> dict[str, str]:
+    from core.text import fold
+
+    commands: dict[str, str] = {}
+    for lang, t in texts.items():
+        for command, words in t.ui["commands"].items():
+            for word in words:
+                folded = fold(word)
+                if commands.get(folded, command) != command:
+                    raise InvalidDefinition(f"{lang}.yaml", f"ui.commands.{command}", f"{word!r} already means {commands[folded]!r}")
+                commands[folded] = command
+    return commands

@@ -1,0 +1,180 @@
+"""The session layer: load a conversation, step it, save it, hand back the actions.
+
+It is the only part of core that does I/O, and only through the :class:`core.ports.Store`
+port and an injected clock. What it guarantees:
+
+* **Exactly once**: a save names the version it read; when another writer got there first
+  the turn is re-read and re-applied, so two racing clicks on one button advance the
+  conversation once (the second finds its question already answered: a stale click).
+* **Redelivery is a no-op**: a platform's delivery id is remembered before anything else.
+* **Expiry by stored deadline**: a conversation idle past ``ttl`` has ended; a late answer
+  gets a friendly notice, never an error.
+* **Unreadable state** (corrupt row, unknown schema, a step removed from ``prompts/``)
+  restarts that one conversation with an apology.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from core.actions import Action, Ask, Result, Say
+from core.engine import is_consistent, step
+from core.events import Event, Start
+from core.ports import ConversationKey, Decision, Store, StoredConversation, StoreError
+from core.questionnaire import SKIP, Questionnaire
+from core.state import ConversationState, StateError
+
+log = logging.getLogger("should_i_take_it.turn")
+
+DEFAULT_TTL = timedelta(hours=24)
+# Slack retries within ~5 minutes; Discord never redelivers an interaction. Keep a margin.
+DELIVERY_TTL = timedelta(minutes=15)
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What one event produced. ``duplicate``: a redelivery, nothing was done.
+    ``failed``: the store could not be reached; ``actions`` then apologise."""
+
+    actions: tuple[Action, ...]
+    state: ConversationState | None
+    duplicate: bool = False
+    failed: bool = False
+
+
+class Session:
+    def __init__(
+        self,
+        questionnaire: Questionnaire,
+        store: Store,
+        *,
+        clock: Callable[[], datetime],
+        ttl: timedelta = DEFAULT_TTL,
+        delivery_ttl: timedelta = DELIVERY_TTL,
+    ) -> None:
+        self.questionnaire = questionnaire
+        self.store = store
+        self.clock = clock
+        self.ttl = ttl
+        self.delivery_ttl = delivery_ttl
+
+    async def handle(self, key: ConversationKey, event: Event, *, delivery_id: str | None = None) -> Turn:
+        started = self.clock()
+        try:
+            turn = await self._handle(key, event, delivery_id, started)
+        except StoreError:
+            log.exception("store unavailable platform=%s event=%s", key.platform, type(event).__name__)
+            lang = self.questionnaire.languages[0]
+            return Turn((Say(self.questionnaire.ui(lang, "error"), "error"),), None, failed=True)
+        elapsed_ms = (self.clock() - started).total_seconds() * 1000
+        log.info(
+            "turn platform=%s event=%s at=%s duplicate=%s latency_ms=%.1f",
+            key.platform,
+            type(event).__name__,
+            _where(turn),
+            turn.duplicate,
+            elapsed_ms,
+        )
+        return turn
+
+    async def _handle(self, key: ConversationKey, event: Event, delivery_id: str | None, now: datetime) -> Turn:
+        q = self.questionnaire
+        if delivery_id is not None:
+            fresh = await self.store.remember_delivery(delivery_id, now=now, keep_until=now + self.delivery_ttl)
+            if not fresh:
+                return Turn((), None, duplicate=True)
+        for _ in range(MAX_ATTEMPTS):
+            stored = await self.store.load(key)
+            state, notices, ev = self._prepare(stored, event, now)
+            if ev is None:  # expired, and the event was not a start: say so and close it
+                assert state is not None and stored is not None
+                await self.store.save(
+                    key, state.to_json(), version=state.version, expected_version=stored.version,
+                    expires_at=now + self.ttl,
+                )
+                return Turn(tuple(notices), state)
+            new_state, actions = step(q, state, ev)
+            if new_state is None or new_state is state:
+                return Turn((*notices, *actions), state)
+            saved = await self.store.save(
+                key,
+                new_state.to_json(),
+                version=new_state.version,
+                expected_version=None if stored is None else stored.version,
+                expires_at=now + self.ttl,
+            )
+            if saved:
+                if new_state.status == "done" and any(isinstance(a, Result) for a in actions):
+                    if state is None or state.status != "done":
+                        await self.store.record_decision(key, self._decision(key, new_state, now))
+                return Turn((*notices, *actions), new_state)
+            # Someone else saved first: read again and re-apply this event to their result.
+        raise StoreError(f"conversation {key.as_string()} kept changing under {MAX_ATTEMPTS} attempts")
+
+    def _prepare(
+        self, stored: StoredConversation | None, event: Event, now: datetime
+    ) -> tuple[ConversationState | None, list[Action], Event | None]:
+        """Decode the stored state; deal with expiry and unreadable rows."""
+        q = self.questionnaire
+        if stored is None:
+            return None, [], event
+        try:
+            state: ConversationState | None = ConversationState.from_json(stored.data)
+            assert state is not None
+            if not is_consistent(q, state):
+                raise StateError("does not fit the current questionnaire")
+        except StateError:
+            log.warning("unreadable conversation state reset (version %d)", stored.version)
+            base = _closed(q, None, stored.version)
+            restart = event if isinstance(event, Start) else Start(today=now.date(), fresh=True)
+            return base, [Say(q.ui(base.lang, "reset_apology"), "notice")], restart
+        if state.version != stored.version:
+            state = replace(state, version=stored.version)
+        if stored.expires_at <= now and state.status == "active":
+            closed = _closed(q, state, stored.version)
+            if isinstance(event, Start):
+                return closed, [], event
+            return closed.bump(), [Say(q.ui(closed.lang, "expired"), "ended")], None
+        return state, [], event
+
+    def _decision(self, key: ConversationKey, state: ConversationState, now: datetime) -> Decision:
+        client = state.values.get("client")
+        return Decision(
+            outcome=state.outcome or "",
+            decided_at=now,
+            lang=state.lang,
+            platform=key.platform,
+            client=None if not client or client == SKIP else client,
+        )
+
+    async def history(self, key: ConversationKey, limit: int = 20) -> list[Decision]:
+        return await self.store.decisions(key, limit)
+
+    async def forget(self, key: ConversationKey) -> int:
+        """Delete the user's journal and open conversation; returns how many decisions went."""
+        count = await self.store.forget_decisions(key)
+        await self.store.forget(key)
+        return count
+
+    async def sweep(self) -> int:
+        return await self.store.sweep(self.clock())
+
+
+def _closed(q: Questionnaire, state: ConversationState | None, version: int) -> ConversationState:
+    if state is None:
+        state = ConversationState(lang=q.languages[0], tone=q.tones[0], step=q.start)
+    return replace(state, status="cancelled", pending=None, version=version)
+
+
+def _where(turn: Turn) -> str:
+    for action in reversed(turn.actions):
+        if isinstance(action, Result):
+            return f"outcome:{action.outcome}"
+        if isinstance(action, Ask):
+            return f"ask:{action.question}"
+    return "-"
+

@@ -1,0 +1,59 @@
+"""Alembic environment for the store's schema.
+
+:func:`core.store.migrate.upgrade` hands over a connection in ``config.attributes``; the
+``alembic`` command line (``alembic -c core/store/alembic.ini ...``) gets none and opens
+``sqlalchemy.url``, ``DATABASE_URL`` or the default SQLite file. Either way the caller's
+transaction is already open, on SQLite with BEGIN IMMEDIATE (which holds the write lock);
+on PostgreSQL an advisory lock is taken first, so two processes starting at once migrate
+one after the other and the second finds nothing to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from alembic import context
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from core.store.location import database_url
+from core.store.schema import metadata
+from core.store.sql import make_engine
+
+# Any fixed 64-bit number; it only has to be the same in every process of this app.
+PG_MIGRATION_LOCK = 0x5349_5449_4D49_4752  # "SITIMIGR"
+
+
+def run_on(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Held until the surrounding transaction ends, i.e. after the migration commits.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK})
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER much
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_from_url() -> None:
+    url = context.config.get_main_option("sqlalchemy.url") or os.environ.get("DATABASE_URL")
+    engine = make_engine(database_url(url))
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(run_on)
+    finally:
+        await engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("the store's migrations run against a database; offline mode is unsupported")
+
+handed_over = context.config.attributes.get("connection")
+if handed_over is not None:
+    run_on(handed_over)
+else:
+    asyncio.run(run_from_url())

@@ -1,0 +1,72 @@
+"""The tables as the current code sees them (the head of ``migrations/versions``).
+
+The migrations create these tables; ``tests/store`` checks that the two agree. Times are
+stored in UTC and always come back timezone-aware, on SQLite too.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, DateTime, Index, Integer, MetaData, Table, Text, func
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime: ``timestamptz`` on PostgreSQL, text on SQLite."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        # SQLite keeps no offset; naive UTC text in one format also sorts by time.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("key", Text, primary_key=True),  # ConversationKey.as_string()
+    Column("platform", Text, nullable=False),
+    Column("workspace", Text, nullable=False),
+    Column("user_id", Text, nullable=False),
+    Column("data", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False, server_default=func.now()),
+    Index("ix_conversations_expires_at", "expires_at"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("keep_until", UtcDateTime, nullable=False),
+    Index("ix_deliveries_keep_until", "keep_until"),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", Text, nullable=False),  # ConversationKey.as_string() of the user
+    Column("platform", Text, nullable=False),
+    Column("workspace", Text, nullable=False),
+    Column("user_id", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("decided_at", UtcDateTime, nullable=False),
+    Column("lang", Text, nullable=False),
+    Column("client", Text, nullable=True),
+    Index("ix_decisions_key_decided_at", "key", "decided_at"),
+)
