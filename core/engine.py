@@ -53,7 +53,7 @@ def _start(q: Questionnaire, state: State, event: Start) -> Step:
     lang = _pick(event.lang, q.languages, state.lang if state else q.languages[0])
     tone = _pick(event.tone, q.tones, state.tone if state else _default_tone(q))
     if state is not None and state.status == "active" and not event.fresh:
-        state = replace(state, lang=lang, tone=tone) if (lang, tone) != (state.lang, state.tone) else state
+        state = state.bump(lang=lang, tone=tone) if (lang, tone) != (state.lang, state.tone) else state
         if state.history or state.pending:
             # Something is under way: ask rather than throw the answers away.
             state = state.bump(pending=RESUME) if state.pending != RESUME else state

@@ -151,7 +151,7 @@ class Questionnaire:
     _commands: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     # --- wording -------------------------------------------------------------------
-    def ui(self, lang: str, key: str, **values: object) -> str:
+    def ui(self, lang: str, key: str, /, **values: object) -> str:
         text = self.texts[lang].ui[key]
         assert isinstance(text, str)
         return text.format(**values) if values else text
@@ -422,9 +422,6 @@ def _check_reachability(
     for qid in questions:
         if qid not in seen:
             raise c.fail(f"questions.{qid}", f"unreachable from start {start!r}")
-    for oid in outcomes:
-        if oid not in reached_outcomes:
-            raise c.fail(f"outcomes.{oid}", "no branch leads to this outcome")
     # Every question must have a way to an outcome (no loop that never ends).
     ends: set[str] = set()
     changed = True
@@ -437,6 +434,9 @@ def _check_reachability(
     for qid in questions:
         if qid not in ends:
             raise c.fail(f"questions.{qid}.next", "no way from here to an outcome")
+    for oid in outcomes:
+        if oid not in reached_outcomes:
+            raise c.fail(f"outcomes.{oid}", "no branch leads to this outcome")
 
 
 def _build_language(path: Path, lang: str, q: Questionnaire) -> Language:

@@ -1,8 +1,9 @@
 """Bring a database's schema up to date with Alembic, configured in code.
 
 Runs at every start (:func:`core.store.open_store`) and from ``should-i-take-it migrate``.
-Upgrading a database that is already at head is a cheap no-op, and two processes that
-start at once are serialised by a lock (see ``migrations/env.py``).
+Upgrading a database that is already at head is a cheap no-op. Whoever migrates first
+takes a lock that lasts until its transaction commits, so processes (or tasks) that start
+at once migrate one after the other and the later ones find nothing to do.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,6 +22,9 @@ from core.store.location import database_url
 from core.store.sql import make_engine, translate_errors
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+# Any fixed 64-bit number; it only has to be the same in every process of this app.
+PG_MIGRATION_LOCK = 0x5349_5449_4D49_4752  # "SITIMIGR"
 
 
 def alembic_config() -> Config:
@@ -34,6 +39,15 @@ def head_revision() -> str:
     return head
 
 
+def lock(connection: Connection) -> None:
+    """Wait for the migration lock, held until the connection's transaction ends.
+
+    On SQLite the transaction began with BEGIN IMMEDIATE, which already is that lock.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK})
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Migrate the database behind ``engine`` to ``revision``, in one transaction."""
     config = alembic_config()
@@ -44,6 +58,9 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
     with translate_errors("migrating the database"):
         async with engine.begin() as connection:
+            # Waited for before Alembic starts: its `context` is one global per process, so
+            # two tasks of one process must not be inside it at the same time either.
+            await connection.run_sync(lock)
             await connection.run_sync(run)
 
 

@@ -3,9 +3,7 @@
 :func:`core.store.migrate.upgrade` hands over a connection in ``config.attributes``; the
 ``alembic`` command line (``alembic -c core/store/alembic.ini ...``) gets none and opens
 ``sqlalchemy.url``, ``DATABASE_URL`` or the default SQLite file. Either way the caller's
-transaction is already open, on SQLite with BEGIN IMMEDIATE (which holds the write lock);
-on PostgreSQL an advisory lock is taken first, so two processes starting at once migrate
-one after the other and the second finds nothing to do.
+transaction is open and holds the migration lock (see :func:`core.store.migrate.lock`).
 """
 
 from __future__ import annotations
@@ -14,21 +12,15 @@ import asyncio
 import os
 
 from alembic import context
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from core.store.location import database_url
+from core.store.migrate import lock
 from core.store.schema import metadata
 from core.store.sql import make_engine
 
-# Any fixed 64-bit number; it only has to be the same in every process of this app.
-PG_MIGRATION_LOCK = 0x5349_5449_4D49_4752  # "SITIMIGR"
-
 
 def run_on(connection: Connection) -> None:
-    if connection.dialect.name == "postgresql":
-        # Held until the surrounding transaction ends, i.e. after the migration commits.
-        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK})
     context.configure(
         connection=connection,
         target_metadata=metadata,
@@ -44,6 +36,7 @@ async def run_from_url() -> None:
     engine = make_engine(database_url(url))
     try:
         async with engine.begin() as connection:
+            await connection.run_sync(lock)
             await connection.run_sync(run_on)
     finally:
         await engine.dispose()

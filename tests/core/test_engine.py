@@ -1,0 +1,267 @@
+"""How the conversation behaves, one rule at a time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from core.actions import Ask, Result, Say
+from core.engine import step
+from core.events import Answer, Back, Cancel, ChangeLanguage, ChangeTone, Help, Restart, Start
+from core.questionnaire import Questionnaire
+from core.state import ConversationState
+from tests.conftest import TODAY
+
+
+def asks(actions: list) -> list[Ask]:
+    return [a for a in actions if isinstance(a, Ask)]
+
+
+def says(actions: list, kind: str | None = None) -> list[Say]:
+    return [a for a in actions if isinstance(a, Say) and (kind is None or a.kind == kind)]
+
+
+def at(q: Questionnaire, *answers: str, **start: object) -> tuple[ConversationState, list]:
+    state, actions = step(q, None, Start(today=TODAY, **start))  # type: ignore[arg-type]
+    for text in answers:
+        state, actions = step(q, state, Answer(text, today=TODAY))
+    assert state is not None
+    return state, actions
+
+
+def test_start_asks_who_then_the_first_question_with_progress(questionnaire: Questionnaire) -> None:
+    state, actions = at(questionnaire)
+    (ask,) = asks(actions)
+    assert (ask.question, ask.input, ask.optional, ask.progress) == ("client", "text", True, None)
+    state, actions = at(questionnaire, "Anna")
+    (ask,) = asks(actions)
+    assert ask.question == "time" and ask.input == "choice"
+    assert [c.id for c in ask.choices] == ["yes", "no"]
+    assert ask.progress is not None and (ask.progress.current, ask.progress.total) == (1, 4)
+    assert ask.progress.label == "Question 1 of 4"
+
+
+def test_a_client_given_at_start_skips_the_who_question(questionnaire: Questionnaire) -> None:
+    state, actions = at(questionnaire, client="Anna")
+    assert asks(actions)[0].question == "time"
+    assert state.history == ()
+
+
+@pytest.mark.parametrize("typed", ["1", "yes", "YES", " Yes ", "Yes, I have the time", "oui", "Oui, j’ai le temps", "OUI, J'AI LE TEMPS"])
+def test_a_choice_matches_by_number_id_or_label_in_either_language(questionnaire: Questionnaire, typed: str) -> None:
+    state, actions = at(questionnaire, "Anna", typed)
+    assert state.answers["time"] == "yes"
+    assert asks(actions)[0].question == "terms"
+
+
+@pytest.mark.parametrize("typed", ["3", "0", "maybe", "", "   ", "-1", "1.5"])
+def test_a_bad_choice_is_a_reprompt_not_an_error(questionnaire: Questionnaire, typed: str) -> None:
+    before, _ = at(questionnaire, "Anna")
+    state, actions = step(questionnaire, before, Answer(typed, today=TODAY))
+    assert state is before
+    assert says(actions, "reprompt") and asks(actions)[0].question == "time"
+
+
+def test_accents_and_case_do_not_matter(questionnaire: Questionnaire) -> None:
+    state, _ = at(questionnaire, "Anna", "no", "no", "no", "yes", lang="fr")
+    assert state.step == "free_from"
+    state, actions = step(questionnaire, state, Answer("1ER FEVRIER 2027", today=TODAY))
+    assert state.answers["free_from"] == "2027-02-01"
+
+
+@pytest.mark.parametrize(
+    ("typed", "iso"),
+    [
+        ("2027-03-15", "2027-03-15"),
+        ("15/03/2027", "2027-03-15"),
+        ("March 15", "2027-03-15"),
+        ("15 mars", "2027-03-15"),
+        ("15 mars 2027", "2027-03-15"),
+        ("1er février", "2027-02-01"),
+        ("in 2 weeks", (TODAY + timedelta(weeks=2)).isoformat()),
+        ("dans 3 semaines", (TODAY + timedelta(weeks=3)).isoformat()),
+        ("tomorrow", (TODAY + timedelta(days=1)).isoformat()),
+    ],
+)
+def test_dates_in_common_english_and_french_forms(questionnaire: Questionnaire, typed: str, iso: str) -> None:
+    state, _ = at(questionnaire, "Anna", "no", "yes", "timeline")
+    state, actions = step(questionnaire, state, Answer(typed, today=TODAY))
+    assert [a.outcome for a in actions if isinstance(a, Result)] == ["negotiate_timeline"]
+    assert state.answers["free_from"] == iso
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"), [("2020-01-01", "January 1, 2020"), ("yesterday", "November 26, 2026"), ("26/11/2026", "November 26, 2026")]
+)
+def test_a_date_in_the_past_is_reprompted(questionnaire: Questionnaire, typed: str, shown: str) -> None:
+    before, _ = at(questionnaire, "Anna", "no", "yes", "timeline")
+    state, actions = step(questionnaire, before, Answer(typed, today=TODAY))
+    assert state is before
+    (say,) = says(actions, "reprompt")
+    assert say.text == questionnaire.ui("en", "past_date", date=shown)
+
+
+@pytest.mark.parametrize("typed", ["soon", "2027-02-30", "32/13/2027", "🙂"])
+def test_an_unreadable_date_is_reprompted_with_examples(questionnaire: Questionnaire, typed: str) -> None:
+    before, _ = at(questionnaire, "Anna", "no", "yes", "timeline")
+    state, actions = step(questionnaire, before, Answer(typed, today=TODAY))
+    assert state is before
+    assert says(actions, "reprompt")[0].text == questionnaire.ui("en", "bad_date")
+    assert asks(actions)[0].input == "date"
+
+
+def test_free_text_is_bounded_and_the_reprompt_says_so(questionnaire: Questionnaire) -> None:
+    before, _ = at(questionnaire)
+    state, actions = step(questionnaire, before, Answer("A" * 10_000, today=TODAY))
+    assert state is before
+    (say,) = says(actions, "reprompt")
+    assert "10000" in say.text or "10,000" in say.text
+    assert str(questionnaire.max_text) in say.text
+
+
+def test_control_and_bidi_characters_are_cleaned_from_free_text(questionnaire: Questionnaire) -> None:
+    state, _ = at(questionnaire, "An\u202ena\x00\x1b[31m\n  Smith\u200b")
+    assert state.answers["client"] == "Anna[31m Smith"
+
+
+def test_back_returns_to_the_previous_question_keeping_answers(questionnaire: Questionnaire) -> None:
+    state, _ = at(questionnaire, "Anna", "no", "yes")
+    assert state.step == "what_would_work"
+    state, actions = step(questionnaire, state, Back())
+    (ask,) = asks(actions)
+    assert ask.question == "not_yet"
+    assert ask.previous == questionnaire.choice_label("en", "not_yet", "yes")
+    assert state.answers["time"] == "no" and state.answers["client"] == "Anna"
+    state, actions = step(questionnaire, state, Answer("back", today=TODAY))
+    assert asks(actions)[0].question == "time"
+
+
+def test_back_on_the_first_question_says_so(questionnaire: Questionnaire) -> None:
+    before, _ = at(questionnaire)
+    state, actions = step(questionnaire, before, Back())
+    assert state is before
+    assert says(actions)[0].text == questionnaire.ui("en", "no_previous")
+
+
+def test_back_from_a_result_reopens_the_last_question(questionnaire: Questionnaire) -> None:
+    state, _ = at(questionnaire, "Anna", "yes", "yes")
+    assert state.status == "done"
+    state, actions = step(questionnaire, state, Back())
+    assert state.status == "active" and state.outcome is None
+    assert asks(actions)[0].question == "terms"
+
+
+def test_answers_left_behind_by_back_never_decide_anything(questionnaire: Questionnaire) -> None:
+    # timeline was chosen, then abandoned: the path through "respond" must reach booked.
+    state, _ = at(questionnaire, "Anna", "no", "yes", "timeline")
+    state, _ = step(questionnaire, state, Back())
+    state, _ = step(questionnaire, state, Back())
+    for text in ("no", "no", "yes", "2027-03-15"):
+        state, actions = step(questionnaire, state, Answer(text, today=TODAY))
+    assert [a.outcome for a in actions if isinstance(a, Result)] == ["booked"]
+
+
+@pytest.mark.parametrize("word", ["restart", "Recommencer", "start over"])
+def test_restart_starts_over_keeping_language_and_tone(questionnaire: Questionnaire, word: str) -> None:
+    state, _ = at(questionnaire, "Anna", "no", lang="fr", tone="brief", client="Bob")
+    state, actions = step(questionnaire, state, Answer(word, today=TODAY))
+    assert state.answers == {} and state.history == ()
+    assert (state.lang, state.tone, state.context) == ("fr", "brief", {"client": "Bob"})
+    assert asks(actions)[0].question == "time"
+
+
+@pytest.mark.parametrize("word", ["cancel", "Annuler", "stop"])
+def test_cancel_ends_politely_at_any_point(questionnaire: Questionnaire, word: str) -> None:
+    state, _ = at(questionnaire, "Anna", "no")
+    state, actions = step(questionnaire, state, Answer(word, today=TODAY))
+    assert state.status == "cancelled"
+    assert says(actions, "cancelled")
+    state2, actions = step(questionnaire, state, Cancel())
+    assert state2 is state and says(actions)
+
+
+def test_help_explains_and_asks_again(questionnaire: Questionnaire) -> None:
+    before, _ = at(questionnaire, "Anna")
+    state, actions = step(questionnaire, before, Help())
+    assert state is before
+    assert says(actions, "help") and asks(actions)[0].question == "time"
+
+
+def test_a_click_for_a_question_no_longer_open_is_stale(questionnaire: Questionnaire) -> None:
+    state, _ = at(questionnaire, "Anna")
+    state, _ = step(questionnaire, state, Answer("yes", today=TODAY, question="time"))
+    again, actions = step(questionnaire, state, Answer("yes", today=TODAY, question="time"))
+    assert again is state
+    assert says(actions, "stale") and not asks(actions)
+
+
+def test_a_click_after_the_conversation_ended_is_stale_not_a_restart(questionnaire: Questionnaire) -> None:
+    state, _ = at(questionnaire, "Anna", "yes", "yes")
+    again, actions = step(questionnaire, state, Answer("no", today=TODAY, question="terms"))
+    assert again is state and says(actions, "stale")
+
+
+def test_typing_after_a_result_starts_a_new_conversation(questionnaire: Questionnaire) -> None:
+    state, _ = at(questionnaire, "Anna", "yes", "yes")
+    state, actions = step(questionnaire, state, Answer("another one!", today=TODAY))
+    assert state.status == "active" and asks(actions)[0].question == "client"
+
+
+def test_starting_while_a_conversation_is_open_asks_to_resume(questionnaire: Questionnaire) -> None:
+    state, _ = at(questionnaire, "Anna", "no")
+    state, actions = step(questionnaire, state, Start(today=TODAY))
+    (ask,) = asks(actions)
+    assert ask.question == "resume" and [c.id for c in ask.choices] == ["continue", "start_over"]
+    resumed, actions = step(questionnaire, state, Answer("1", today=TODAY))
+    assert asks(actions)[0].question == "not_yet" and resumed.answers["time"] == "no"
+    over, actions = step(questionnaire, state, Answer("start_over", today=TODAY, question="resume"))
+    assert over.answers == {} and asks(actions)[-1].question == "client"
+
+
+def test_a_fresh_start_replaces_the_open_conversation(questionnaire: Questionnaire) -> None:
+    state, _ = at(questionnaire, "Anna", "no")
+    state, actions = step(questionnaire, state, Start(today=TODAY, fresh=True, client="Zoe"))
+    assert state.answers == {} and state.context == {"client": "Zoe"}
+    assert asks(actions)[0].question == "time"
+
+
+def test_changing_language_mid_conversation_reasks_in_that_language(questionnaire: Questionnaire) -> None:
+    state, _ = at(questionnaire, "Anna")
+    state, actions = step(questionnaire, state, ChangeLanguage("fr"))
+    assert state.lang == "fr"
+    assert asks(actions)[0].text == questionnaire.question_text("fr", "time")
+    assert asks(actions)[0].progress.label == "Question 1 sur 4"  # type: ignore[union-attr]
+    state, actions = step(questionnaire, state, Answer("english", today=TODAY))
+    assert state.lang == "en"
+
+
+def test_unknown_language_or_tone_is_explained(questionnaire: Questionnaire) -> None:
+    before, _ = at(questionnaire, "Anna")
+    state, actions = step(questionnaire, before, ChangeLanguage("klingon"))
+    assert state is before and "klingon" in says(actions)[0].text
+    state, actions = step(questionnaire, before, ChangeTone("sarcastic"))
+    assert state is before and "sarcastic" in says(actions)[0].text
+
+
+def test_every_change_moves_the_version_on_and_nothing_else_does(questionnaire: Questionnaire) -> None:
+    state, _ = at(questionnaire)
+    versions = [state.version]
+    for event in (Answer("Anna", today=TODAY), Answer("nope", today=TODAY), Help(), Answer("no", today=TODAY), Back()):
+        state, _ = step(questionnaire, state, event)
+        versions.append(state.version)
+    assert versions == [1, 2, 2, 2, 3, 4]
+
+
+def test_events_without_a_conversation_never_fail(questionnaire: Questionnaire) -> None:
+    for event in (Back(), Restart(), Cancel(), Help(), ChangeTone("brief"), ChangeLanguage("fr")):
+        state, actions = step(questionnaire, None, event)
+        assert state is None and actions
+    state, actions = step(questionnaire, None, Answer("hello", today=TODAY))
+    assert state is not None and asks(actions)[0].question == "client"
+    state, actions = step(questionnaire, None, Answer("yes", today=TODAY, question="time"))
+    assert state is None and says(actions, "stale")
+
+
+def test_the_questionnaire_step_method_is_the_same_engine(questionnaire: Questionnaire) -> None:
+    assert questionnaire.step(None, Start(today=TODAY)) == step(questionnaire, None, Start(today=TODAY))

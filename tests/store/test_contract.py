@@ -1,0 +1,301 @@
+"""The contract every :class:`core.ports.Store` keeps, run against each implementation:
+the in-memory store, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.ports import ConversationKey, Decision, Store
+
+NOW = datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+LATER = NOW + timedelta(hours=24)
+ALICE = ConversationKey("slack", "T001", "U_ALICE")
+BOB = ConversationKey("slack", "T001", "U_BOB")
+
+
+async def save_new(store: Store, key: ConversationKey, data: str = "{}") -> bool:
+    return await store.save(key, data, version=1, expected_version=None, expires_at=LATER)
+
+
+# --- conversations -------------------------------------------------------------------
+
+
+async def test_loading_an_unknown_conversation_gives_none(store: Store) -> None:
+    assert await store.load(ALICE) is None
+
+
+async def test_a_new_conversation_is_saved_once(store: Store) -> None:
+    assert await save_new(store, ALICE, '{"step": "time"}')
+    assert not await save_new(store, ALICE, '{"step": "other"}')
+
+    stored = await store.load(ALICE)
+    assert stored is not None
+    assert (stored.data, stored.version, stored.expires_at) == ('{"step": "time"}', 1, LATER)
+
+
+async def test_a_save_wins_only_against_the_version_it_read(store: Store) -> None:
+    await save_new(store, ALICE, "v1")
+    later = LATER + timedelta(minutes=5)
+
+    assert await store.save(ALICE, "v2", version=2, expected_version=1, expires_at=later)
+    # A second writer that also read version 1 is refused and changes nothing.
+    assert not await store.save(ALICE, "v2'", version=2, expected_version=1, expires_at=NOW)
+
+    stored = await store.load(ALICE)
+    assert stored is not None
+    assert (stored.data, stored.version, stored.expires_at) == ("v2", 2, later)
+
+
+@pytest.mark.parametrize(
+    ("stored_version", "expected_version", "saved"),
+    [
+        (None, 1, False),  # nothing to update
+        (3, 3, True),
+        (3, 2, False),  # stale
+        (3, 4, False),  # from the future
+    ],
+)
+async def test_the_expected_version_must_match_the_stored_one(
+    store: Store, stored_version: int | None, expected_version: int, saved: bool
+) -> None:
+    if stored_version is not None:
+        await store.save(ALICE, "old", version=stored_version, expected_version=None, expires_at=LATER)
+    result = await store.save(
+        ALICE, "new", version=expected_version + 1, expected_version=expected_version, expires_at=LATER
+    )
+    assert result is saved
+    stored = await store.load(ALICE)
+    if stored_version is None:
+        assert stored is None
+    else:
+        assert stored is not None and stored.data == ("new" if saved else "old")
+
+
+async def test_the_stored_version_is_the_one_the_caller_names(store: Store) -> None:
+    await store.save(ALICE, "a", version=7, expected_version=None, expires_at=LATER)
+    assert await store.save(ALICE, "b", version=42, expected_version=7, expires_at=LATER)
+    stored = await store.load(ALICE)
+    assert stored is not None and stored.version == 42
+
+
+async def test_expires_at_comes_back_as_the_same_aware_utc_instant(store: Store) -> None:
+    await store.save(ALICE, "{}", version=1, expected_version=None, expires_at=NOW)
+    stored = await store.load(ALICE)
+    assert stored is not None
+    assert stored.expires_at == NOW
+    assert stored.expires_at.tzinfo is not None and stored.expires_at.utcoffset() == timedelta(0)
+
+
+async def test_a_forgotten_conversation_is_gone_and_can_start_again(store: Store) -> None:
+    await save_new(store, ALICE)
+    await save_new(store, BOB)
+    await store.forget(ALICE)
+    await store.forget(ALICE)  # forgetting twice is fine
+
+    assert await store.load(ALICE) is None
+    assert await store.load(BOB) is not None
+    assert await save_new(store, ALICE)
+
+
+async def test_data_is_stored_verbatim(store: Store) -> None:
+    data = json.dumps({"answers": {"colleague": "Zoë «Ω» 🦊", "quote": "it's \"fine\"\n"}})
+    await save_new(store, ALICE, data)
+    stored = await store.load(ALICE)
+    assert stored is not None and stored.data == data
+
+
+# --- keys ----------------------------------------------------------------------------
+
+SIMILAR_KEYS = [
+    ConversationKey("slack", "T001", "U1"),
+    ConversationKey("discord", "T001", "U1"),  # same ids, other platform
+    ConversationKey("slack", "T002", "U1"),  # same user, other workspace
+    ConversationKey("slack", "T001", "U2"),
+    # Pairs that a naive ":".join would make equal.
+    ConversationKey("slack", "a:b", "c"),
+    ConversationKey("slack", "a", "b:c"),
+    ConversationKey("slack", "a%3Ab", "c"),
+    ConversationKey("slack", "%", "%25"),
+    ConversationKey("slack", "%25", "%"),
+    ConversationKey("terminal", "", "zoë"),
+    ConversationKey("terminal", "ünïcødé ☃", "用户"),
+]
+
+
+async def test_keys_never_share_a_conversation(store: Store) -> None:
+    for index, key in enumerate(SIMILAR_KEYS):
+        assert await save_new(store, key, f"conversation {index}")
+    for index, key in enumerate(SIMILAR_KEYS):
+        stored = await store.load(key)
+        assert stored is not None and stored.data == f"conversation {index}", key
+
+    await store.forget(SIMILAR_KEYS[4])
+    assert [await store.load(key) is None for key in SIMILAR_KEYS] == [
+        index == 4 for index in range(len(SIMILAR_KEYS))
+    ]
+
+
+# --- deliveries ----------------------------------------------------------------------
+
+
+async def test_a_delivery_id_is_new_once_until_it_is_let_go(store: Store) -> None:
+    keep = NOW + timedelta(minutes=10)
+    assert await store.remember_delivery("Ev01", now=NOW, keep_until=keep)
+    assert not await store.remember_delivery("Ev01", now=NOW, keep_until=keep)
+    assert not await store.remember_delivery(
+        "Ev01", now=keep - timedelta(microseconds=1), keep_until=keep + timedelta(minutes=10)
+    )
+    assert await store.remember_delivery("Ev02", now=NOW, keep_until=keep)
+
+    # Once its time has passed, the id is new again, and kept for the new period.
+    renewed = keep + timedelta(minutes=10)
+    assert await store.remember_delivery("Ev01", now=keep, keep_until=renewed)
+    assert not await store.remember_delivery("Ev01", now=keep, keep_until=renewed)
+
+
+# --- expiry --------------------------------------------------------------------------
+
+
+async def test_sweep_deletes_only_what_has_expired(store: Store) -> None:
+    for minutes, key in enumerate(SIMILAR_KEYS[:4]):
+        await store.save(
+            key, "{}", version=1, expected_version=None, expires_at=NOW + timedelta(minutes=minutes)
+        )
+    await store.remember_delivery("old", now=NOW, keep_until=NOW)
+    await store.remember_delivery("new", now=NOW, keep_until=NOW + timedelta(seconds=1))
+
+    # At NOW + 1 min the deadlines NOW and NOW + 1 min have passed.
+    assert await store.sweep(NOW + timedelta(minutes=1)) == 2 + 1 + 1
+    assert [await store.load(key) is not None for key in SIMILAR_KEYS[:4]] == [
+        False,
+        False,
+        True,
+        True,
+    ]
+    assert await store.sweep(NOW + timedelta(minutes=1)) == 0
+    assert await store.remember_delivery("old", now=NOW, keep_until=LATER)
+
+
+async def test_loading_returns_expired_conversations_for_the_caller_to_judge(
+    store: Store,
+) -> None:
+    await store.save(ALICE, "{}", version=1, expected_version=None, expires_at=NOW)
+    stored = await store.load(ALICE)
+    assert stored is not None and stored.expires_at == NOW
+
+
+# --- decision journal ----------------------------------------------------------------
+
+
+def decision(days: int, outcome: str = "accept", client: str | None = None) -> Decision:
+    return Decision(
+        outcome=outcome,
+        decided_at=NOW + timedelta(days=days),
+        lang="en",
+        platform="slack",
+        client=client,
+    )
+
+
+async def test_the_journal_lists_a_users_decisions_newest_first(store: Store) -> None:
+    await store.record_decision(ALICE, decision(1, "accept", client="ACME Ltd"))
+    await store.record_decision(ALICE, decision(2, "negotiate_fee", client="Zoë & Co"))
+    await store.record_decision(BOB, decision(3, "refer"))
+    await store.record_decision(ALICE, decision(4, "decline"))
+
+    journal = await store.decisions(ALICE)
+    assert journal == [
+        decision(4, "decline"),
+        decision(2, "negotiate_fee", client="Zoë & Co"),
+        decision(1, "accept", client="ACME Ltd"),
+    ]
+    assert all(entry.decided_at.utcoffset() == timedelta(0) for entry in journal)
+    assert await store.decisions(ALICE, limit=2) == journal[:2]
+    assert await store.decisions(ALICE, limit=0) == []
+
+
+async def test_the_journal_is_ordered_by_decision_time_not_by_arrival(store: Store) -> None:
+    # Processes with slightly different clocks may record out of order.
+    await store.record_decision(ALICE, decision(3, "decline"))
+    await store.record_decision(ALICE, decision(1, "accept"))
+    await store.record_decision(ALICE, decision(2, "refer"))
+    assert [entry.outcome for entry in await store.decisions(ALICE)] == [
+        "decline",
+        "refer",
+        "accept",
+    ]
+
+
+async def test_two_decisions_at_the_same_instant_list_the_later_recorded_first(
+    store: Store,
+) -> None:
+    await store.record_decision(ALICE, decision(0, "accept"))
+    await store.record_decision(ALICE, decision(0, "decline"))
+    assert [entry.outcome for entry in await store.decisions(ALICE)] == ["decline", "accept"]
+
+
+async def test_forgetting_the_journal_touches_only_that_user(store: Store) -> None:
+    other_workspace = ConversationKey("slack", "T002", ALICE.user)
+    for key in (ALICE, BOB, other_workspace):
+        await store.record_decision(key, decision(1))
+        await store.record_decision(key, decision(2))
+    await save_new(store, ALICE)
+
+    assert await store.forget_decisions(ALICE) == 2
+    assert await store.forget_decisions(ALICE) == 0
+    assert await store.decisions(ALICE) == []
+    assert len(await store.decisions(BOB)) == 2
+    assert len(await store.decisions(other_workspace)) == 2
+    assert await store.load(ALICE) is not None  # the open conversation stays
+
+
+# --- concurrency ---------------------------------------------------------------------
+
+
+async def test_racing_saves_of_one_version_advance_it_exactly_once(store: Store) -> None:
+    await save_new(store, ALICE, "v1")
+
+    results = await asyncio.gather(
+        *(
+            store.save(ALICE, f"answer {n}", version=2, expected_version=1, expires_at=LATER)
+            for n in range(50)
+        )
+    )
+
+    assert results.count(True) == 1
+    stored = await store.load(ALICE)
+    assert stored is not None
+    assert (stored.data, stored.version) == (f"answer {results.index(True)}", 2)
+
+
+async def test_racing_first_saves_create_the_conversation_once(store: Store) -> None:
+    results = await asyncio.gather(*(save_new(store, ALICE, f"start {n}") for n in range(50)))
+    assert results.count(True) == 1
+
+
+async def test_many_users_at_once_keep_their_own_conversations(store: Store) -> None:
+    users = [ConversationKey("discord", f"G{n % 3}", f"user-{n}") for n in range(40)]
+
+    async def converse(key: ConversationKey) -> None:
+        assert await save_new(store, key, json.dumps({"user": key.user, "turn": 1}))
+        for turn in range(2, 6):
+            data = json.dumps({"user": key.user, "turn": turn})
+            assert await store.save(
+                key, data, version=turn, expected_version=turn - 1, expires_at=LATER
+            )
+            assert await store.remember_delivery(f"{key.as_string()}#{turn}", now=NOW, keep_until=LATER)
+
+    await asyncio.gather(*(converse(key) for key in users))
+
+    for key in users:
+        stored = await store.load(key)
+        assert stored is not None
+        assert (json.loads(stored.data), stored.version) == ({"user": key.user, "turn": 5}, 5)
+
+
+async def test_ping_answers_when_the_store_is_there(store: Store) -> None:
+    await store.ping()

@@ -1,0 +1,133 @@
+"""The schema is created on first open and migrated on later ones, keeping every row."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, inspect
+
+from core.ports import ConversationKey, Decision
+from core.store import SqlStore, database_url, migrate, open_store
+from core.store.migrate import alembic_config, head_revision, upgrade
+from core.store.schema import metadata
+from core.store.sql import make_engine
+
+EXPIRES = datetime(2030, 1, 1, tzinfo=UTC)
+ALICE = ConversationKey("slack", "T001", "U_ALICE")
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def revision_and_tables(store: SqlStore) -> tuple[str | None, set[str]]:
+    async with store.engine.connect() as connection:
+        revision = await connection.run_sync(current_revision)
+        tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+    return revision, tables
+
+
+async def test_a_database_from_the_first_release_is_upgraded_keeping_its_conversations(
+    blank_url: str,
+) -> None:
+    # What the first release left behind: schema 0001 and a conversation in progress.
+    old = SqlStore(make_engine(database_url(blank_url)))
+    await upgrade(old.engine, "0001")
+    assert await revision_and_tables(old) == ("0001", {"alembic_version", "conversations", "deliveries"})
+    await old.save(ALICE, '{"step": "refer"}', version=3, expected_version=None, expires_at=EXPIRES)
+    await old.close()
+
+    store = await open_store(blank_url)
+    try:
+        assert await revision_and_tables(store) == (
+            head_revision(),
+            {"alembic_version", "conversations", "deliveries", "decisions"},
+        )
+        stored = await store.load(ALICE)
+        assert stored is not None
+        assert (stored.data, stored.version, stored.expires_at) == ('{"step": "refer"}', 3, EXPIRES)
+        assert await store.save(ALICE, "{}", version=4, expected_version=3, expires_at=EXPIRES)
+        await store.record_decision(ALICE, Decision("accept", EXPIRES, "en", "slack"))
+        assert len(await store.decisions(ALICE)) == 1
+    finally:
+        await store.close()
+
+
+async def test_opening_an_up_to_date_database_changes_nothing(blank_url: str) -> None:
+    first = await open_store(blank_url)
+    await first.save(ALICE, "kept", version=1, expected_version=None, expires_at=EXPIRES)
+    await first.close()
+
+    second = await open_store(blank_url)
+    try:
+        assert (await revision_and_tables(second))[0] == head_revision()
+        stored = await second.load(ALICE)
+        assert stored is not None and stored.data == "kept"
+    finally:
+        await second.close()
+
+
+async def test_processes_starting_at_once_migrate_one_after_the_other(blank_url: str) -> None:
+    # Separate engines, so separate connections racing for the migration lock.
+    stores = await asyncio.gather(*(open_store(blank_url) for _ in range(4)))
+    try:
+        for store in stores:
+            assert (await revision_and_tables(store))[0] == head_revision()
+    finally:
+        for store in stores:
+            await store.close()
+
+
+def test_the_command_line_entry_point_migrates(blank_url: str) -> None:
+    migrate(blank_url)
+    migrate(blank_url)
+
+    async def check() -> None:
+        store = await open_store(blank_url)
+        try:
+            assert (await revision_and_tables(store))[0] == head_revision()
+        finally:
+            await store.close()
+
+    asyncio.run(check())
+
+
+async def test_the_migrations_build_exactly_the_schema_the_code_uses(blank_url: str) -> None:
+    store = await open_store(blank_url)
+    try:
+        async with store.engine.connect() as connection:
+            differences = await connection.run_sync(
+                lambda c: compare_metadata(
+                    MigrationContext.configure(c, opts={"compare_type": True}), metadata
+                )
+            )
+        assert differences == []
+    finally:
+        await store.close()
+
+
+async def test_the_migrations_can_be_walked_back_and_forth(blank_url: str) -> None:
+    store = await open_store(blank_url)
+    await store.save(ALICE, "kept", version=1, expected_version=None, expires_at=EXPIRES)
+    config = alembic_config()
+
+    def downgrade(connection: Connection) -> None:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0001")
+
+    try:
+        async with store.engine.begin() as connection:
+            await connection.run_sync(downgrade)
+        assert await revision_and_tables(store) == (
+            "0001",
+            {"alembic_version", "conversations", "deliveries"},
+        )
+        await upgrade(store.engine)
+        assert (await revision_and_tables(store))[0] == head_revision()
+        assert await store.load(ALICE) is not None
+    finally:
+        await store.close()
