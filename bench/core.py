@@ -1,6 +1,6 @@
 """Benchmark of the pure engine: µs per step and per full conversation (no store, no I/O).
 
-    python -m bench.core
+python -m bench.core
 """
 
 from __future__ import annotations
@@ -58,9 +58,24 @@ def run(rounds: int = 200) -> list[dict[str, Any]]:
         load_questionnaire()
     load_ms = (time.perf_counter() - t0) * 1000 / rounds
     return [
-        {"bench": "core", "metric": "step (median)", "value": statistics.median(per_step), "unit": "µs"},
-        {"bench": "core", "metric": "full conversation (median)", "value": statistics.median(per_conversation), "unit": "µs"},
-        {"bench": "core", "metric": "full conversation (p99)", "value": _p99(per_conversation), "unit": "µs"},
+        {
+            "bench": "core",
+            "metric": "step (median)",
+            "value": statistics.median(per_step),
+            "unit": "µs",
+        },
+        {
+            "bench": "core",
+            "metric": "full conversation (median)",
+            "value": statistics.median(per_conversation),
+            "unit": "µs",
+        },
+        {
+            "bench": "core",
+            "metric": "full conversation (p99)",
+            "value": _p99(per_conversation),
+            "unit": "µs",
+        },
         {"bench": "core", "metric": "load + validate prompts/", "value": load_ms, "unit": "ms"},
     ]
 

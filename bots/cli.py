@@ -43,9 +43,15 @@ def _parser() -> argparse.ArgumentParser:
         description="Four questions before you take on a new client, and a reply ready to send.",
         epilog=f"Other commands: {', '.join(SUBCOMMANDS)} (try 'should-i-take-it slack --help').",
     )
-    p.add_argument("--lang", choices=("en", "fr"), help="language (default: from LANG, else English)")
-    p.add_argument("--tone", choices=("warm", "formal", "brief"), help="tone of the reply (default: warm)")
-    p.add_argument("--json", action="store_true", help="print one JSON object per line, for scripts")
+    p.add_argument(
+        "--lang", choices=("en", "fr"), help="language (default: from LANG, else English)"
+    )
+    p.add_argument(
+        "--tone", choices=("warm", "formal", "brief"), help="tone of the reply (default: warm)"
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print one JSON object per line, for scripts"
+    )
     p.add_argument("--client", help="who the request is from (skips that question)")
     p.add_argument("--signature", help="your name, to sign the reply")
     p.add_argument("--fresh", action="store_true", help="start over even if a conversation is open")
@@ -160,8 +166,18 @@ def _journal(name: str, argv: list[str]) -> int:
             decisions = await app.session.history(local_key(), args.limit)
             if args.json:
                 for d in decisions:
-                    print(json.dumps({"outcome": d.outcome, "decided_at": d.decided_at.isoformat(), "lang": d.lang,
-                                      "platform": d.platform, "client": d.client}, ensure_ascii=False))
+                    print(
+                        json.dumps(
+                            {
+                                "outcome": d.outcome,
+                                "decided_at": d.decided_at.isoformat(),
+                                "lang": d.lang,
+                                "platform": d.platform,
+                                "client": d.client,
+                            },
+                            ensure_ascii=False,
+                        )
+                    )
                 return 0
             if not decisions:
                 print(q.ui(lang, "history_empty"))
@@ -169,7 +185,11 @@ def _journal(name: str, argv: list[str]) -> int:
             print(q.ui(lang, "history_title"))
             for d in decisions:
                 client = f" ({d.client})" if d.client else ""
-                title = q.outcome_text(lang, d.outcome, "title") if d.outcome in q.outcomes else d.outcome
+                title = (
+                    q.outcome_text(lang, d.outcome, "title")
+                    if d.outcome in q.outcomes
+                    else d.outcome
+                )
                 day = format_date(d.decided_at.date(), format="medium", locale=lang)
                 print("  " + q.ui(lang, "history_line", date=day, outcome=title, client=client))
             return 0

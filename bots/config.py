@@ -52,7 +52,9 @@ class Settings:
 
         ttl_hours = _number(get("CONVERSATION_TTL_HOURS"), "CONVERSATION_TTL_HOURS", 24.0, float)
         if ttl_hours <= 0:
-            raise ConfigError("CONVERSATION_TTL_HOURS", "must be a positive number of hours, e.g. 24")
+            raise ConfigError(
+                "CONVERSATION_TTL_HOURS", "must be a positive number of hours, e.g. 24"
+            )
         level = (get("LOG_LEVEL") or "INFO").upper()
         if level not in LOG_LEVELS:
             raise ConfigError("LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
@@ -79,7 +81,9 @@ class Settings:
             discord_token=get("DISCORD_TOKEN"),
             discord_guild_id=_number(get("DISCORD_GUILD_ID"), "DISCORD_GUILD_ID", None, int),
             discord_api_url=get("DISCORD_API_URL"),
-            discord_shard_count=_number(get("DISCORD_SHARD_COUNT"), "DISCORD_SHARD_COUNT", None, int),
+            discord_shard_count=_number(
+                get("DISCORD_SHARD_COUNT"), "DISCORD_SHARD_COUNT", None, int
+            ),
             discord_shard_ids=_int_list(shard_ids, "DISCORD_SHARD_IDS") if shard_ids else None,
         )
 
@@ -97,7 +101,9 @@ def _int_list(raw: str, name: str) -> tuple[int, ...]:
     try:
         return tuple(int(part) for part in raw.replace(" ", "").split(",") if part)
     except ValueError:
-        raise ConfigError(name, f"expected comma-separated integers such as 0,1, got {raw!r}") from None
+        raise ConfigError(
+            name, f"expected comma-separated integers such as 0,1, got {raw!r}"
+        ) from None
 
 
 def load_dotenv_if_present(path: Path | None = None) -> None:

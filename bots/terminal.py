@@ -79,7 +79,12 @@ class Renderer:
             lines.append(q.ui(lang, "no_draft_heading"))
         else:
             tone = q.tone_label(lang, result.tone)
-            lines += [f"{q.ui(lang, 'result_heading')} ({tone}, {q.texts[lang].name})", RULE, result.draft, RULE]
+            lines += [
+                f"{q.ui(lang, 'result_heading')} ({tone}, {q.texts[lang].name})",
+                RULE,
+                result.draft,
+                RULE,
+            ]
         lines += ["", result.advice, ""]
         self._write("\n".join(line for line in lines if line is not None) + "\n")
 
@@ -102,7 +107,11 @@ def to_json(action: Action) -> dict[str, Any]:
             "input": action.input,
             "progress": None
             if action.progress is None
-            else {"current": action.progress.current, "total": action.progress.total, "label": action.progress.label},
+            else {
+                "current": action.progress.current,
+                "total": action.progress.total,
+                "label": action.progress.label,
+            },
             "optional": action.optional,
             "hint": action.hint,
             "previous": action.previous,
@@ -184,7 +193,10 @@ async def run_terminal(
         if any(isinstance(a, Result) for a in actions):
             finished = True
             if interactive:
-                words = [*(q.tone_label(result_lang(actions), t).lower() for t in q.tones), *q.languages]
+                words = [
+                    *(q.tone_label(result_lang(actions), t).lower() for t in q.tones),
+                    *q.languages,
+                ]
                 stdout.write(f"({', '.join(words)} — or Enter to finish)\n")
     return EXIT_RESULT if finished else EXIT_INCOMPLETE
 

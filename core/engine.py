@@ -27,7 +27,17 @@ from typing import Any
 from core import templates
 from core.actions import Action, Ask, Choice, Progress, Result, Say
 from core.dates import format_date, parse_date
-from core.events import Answer, Back, Cancel, ChangeLanguage, ChangeTone, Event, Help, Restart, Start
+from core.events import (
+    Answer,
+    Back,
+    Cancel,
+    ChangeLanguage,
+    ChangeTone,
+    Event,
+    Help,
+    Restart,
+    Start,
+)
 from core.questionnaire import SKIP, Questionnaire, Target
 from core.state import ConversationState
 from core.text import clean, fold
@@ -53,7 +63,9 @@ def _start(q: Questionnaire, state: State, event: Start) -> Step:
     lang = _pick(event.lang, q.languages, state.lang if state else q.languages[0])
     tone = _pick(event.tone, q.tones, state.tone if state else _default_tone(q))
     if state is not None and state.status == "active" and not event.fresh:
-        state = state.bump(lang=lang, tone=tone) if (lang, tone) != (state.lang, state.tone) else state
+        state = (
+            state.bump(lang=lang, tone=tone) if (lang, tone) != (state.lang, state.tone) else state
+        )
         if state.history or state.pending:
             # Something is under way: ask rather than throw the answers away.
             state = state.bump(pending=RESUME) if state.pending != RESUME else state
@@ -76,7 +88,9 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
     if state is None or state.status != "active":
         if event.question is not None:
             lang = state.lang if state else q.languages[0]
-            return state, [Say(q.ui(lang, "stale" if state and state.status == "active" else "ended"), "stale")]
+            return state, [
+                Say(q.ui(lang, "stale" if state and state.status == "active" else "ended"), "stale")
+            ]
         # Writing to the bot with nothing open starts a conversation.
         return _start(q, state, Start(today=event.today, fresh=True))
     if state.pending == RESUME:
@@ -91,7 +105,9 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
     if question.optional and (text == SKIP or q.command_for(fold(text)) == "skip"):
         return _record(q, state, SKIP)
     if question.input == "choice":
-        choice = _match_choice(q, question.choices + ((SKIP,) if question.optional else ()), state.step, text)
+        choice = _match_choice(
+            q, question.choices + ((SKIP,) if question.optional else ()), state.step, text
+        )
         if choice is None:
             return _reprompt(q, state, q.ui(lang, "choose", options=_options(q, state)))
         return _record(q, state, choice)
@@ -116,7 +132,9 @@ def _back(q: Questionnaire, state: State, event: Back) -> Step:
     if not state.history:
         return state, [Say(q.ui(state.lang, "no_previous"), "reprompt"), _ask(q, state)]
     previous = state.history[-1]
-    state = state.bump(step=previous, history=state.history[:-1], status="active", outcome=None, pending=None)
+    state = state.bump(
+        step=previous, history=state.history[:-1], status="active", outcome=None, pending=None
+    )
     return state, [_ask(q, state)]
 
 
@@ -124,7 +142,9 @@ def _restart(q: Questionnaire, state: State, event: Restart) -> Step:
     lang = state.lang if state else q.languages[0]
     if state is None:
         return state, [_nothing_open(q, state)]
-    fresh = ConversationState(lang=lang, tone=state.tone, step=q.start, version=state.version, context=state.context)
+    fresh = ConversationState(
+        lang=lang, tone=state.tone, step=q.start, version=state.version, context=state.context
+    )
     state, actions = _enter(q, fresh.bump(), q.start)
     return state, [Say(q.ui(lang, "restarted"), "notice"), *actions]
 
@@ -141,7 +161,9 @@ def _change_language(q: Questionnaire, state: State, event: ChangeLanguage) -> S
     wanted = language_code(q, event.lang)
     if wanted is None:
         options = ", ".join(q.languages)
-        return state, [Say(q.ui(lang, "unknown_language", lang=event.lang, options=options), "reprompt")]
+        return state, [
+            Say(q.ui(lang, "unknown_language", lang=event.lang, options=options), "reprompt")
+        ]
     if state is None:
         return state, [Say(q.ui(wanted, "language_changed"), "notice")]
     if wanted != state.lang:
@@ -154,14 +176,19 @@ def _change_tone(q: Questionnaire, state: State, event: ChangeTone) -> Step:
     wanted = tone_code(q, event.tone)
     if wanted is None:
         options = ", ".join(q.tone_label(lang, t) for t in q.tones)
-        return state, [Say(q.ui(lang, "unknown_tone", tone=event.tone, options=options), "reprompt")]
+        return state, [
+            Say(q.ui(lang, "unknown_tone", tone=event.tone, options=options), "reprompt")
+        ]
     if state is None:
         return state, [Say(q.ui(lang, "tone_changed", tone=q.tone_label(lang, wanted)), "notice")]
     if wanted != state.tone:
         state = state.bump(tone=wanted)
     if state.status == "done":
         return state, [_result(q, state)]
-    return state, [Say(q.ui(lang, "tone_changed", tone=q.tone_label(lang, wanted)), "notice"), *_current(q, state)]
+    return state, [
+        Say(q.ui(lang, "tone_changed", tone=q.tone_label(lang, wanted)), "notice"),
+        *_current(q, state),
+    ]
 
 
 def _help(q: Questionnaire, state: State, event: Help) -> Step:
@@ -203,8 +230,12 @@ def _enter(q: Questionnaire, state: ConversationState, qid: str) -> Step:
     """Open question ``qid``, passing over questions whose answer the start already gave."""
     question = q.questions[qid]
     if question.skip_if_known and state.context.get(qid):
-        target = _first_applicable(question.branch("*"), _path_answers(state.history, state.answers))
-        if target.kind == "outcome":  # pragma: no cover - flow.yaml never ends on a context question
+        target = _first_applicable(
+            question.branch("*"), _path_answers(state.history, state.answers)
+        )
+        if (
+            target.kind == "outcome"
+        ):  # pragma: no cover - flow.yaml never ends on a context question
             done = replace(state, step=qid, status="done", outcome=target.id)
             return done, [_result(q, done)]
         return _enter(q, state, target.id)
@@ -291,14 +322,21 @@ def _ask_resume(q: Questionnaire, state: ConversationState) -> Ask:
 def _answer_resume(q: Questionnaire, state: ConversationState, event: Answer, text: str) -> Step:
     if event.question not in (None, RESUME):
         return state, [Say(q.ui(state.lang, "stale"), "stale")]
-    choice = _match_labels(text, RESUME_CHOICES, lambda lang, c: str(q.ui_map(lang, "resume_choices")[c]), q)
+    choice = _match_labels(
+        text, RESUME_CHOICES, lambda lang, c: str(q.ui_map(lang, "resume_choices")[c]), q
+    )
     if choice == "continue":
         state = state.bump(pending=None)
         return state, [_ask(q, state)]
     if choice == "start_over":
         return _restart(q, replace(state, pending=None), Restart())
-    options = ", ".join(f"{i}. {q.ui_map(state.lang, 'resume_choices')[c]}" for i, c in enumerate(RESUME_CHOICES, 1))
-    return state, [Say(q.ui(state.lang, "choose", options=options), "reprompt"), _ask_resume(q, state)]
+    options = ", ".join(
+        f"{i}. {q.ui_map(state.lang, 'resume_choices')[c]}" for i, c in enumerate(RESUME_CHOICES, 1)
+    )
+    return state, [
+        Say(q.ui(state.lang, "choose", options=options), "reprompt"),
+        _ask_resume(q, state),
+    ]
 
 
 def _result(q: Questionnaire, state: ConversationState) -> Result:
@@ -309,8 +347,14 @@ def _result(q: Questionnaire, state: ConversationState) -> Result:
         question = q.questions[qid]
         if value == SKIP or question.input == "choice":
             continue
-        values[qid] = format_date(date.fromisoformat(value), lang) if question.input == "date" else value
-    draft = templates.render(q.template(lang, oid, state.tone), values) if q.outcomes[oid].draft else None
+        values[qid] = (
+            format_date(date.fromisoformat(value), lang) if question.input == "date" else value
+        )
+    draft = (
+        templates.render(q.template(lang, oid, state.tone), values)
+        if q.outcomes[oid].draft
+        else None
+    )
     return Result(
         outcome=oid,
         title=q.outcome_text(lang, oid, "title"),
@@ -331,7 +375,11 @@ def _why(q: Questionnaire, state: ConversationState) -> str:
     ]
     if not reasons:
         return ""
-    joined = reasons[0] if len(reasons) == 1 else f"{', '.join(reasons[:-1])} {q.ui(state.lang, 'and')} {reasons[-1]}"
+    joined = (
+        reasons[0]
+        if len(reasons) == 1
+        else f"{', '.join(reasons[:-1])} {q.ui(state.lang, 'and')} {reasons[-1]}"
+    )
     return q.ui(state.lang, "why", reasons=joined)
 
 
@@ -385,7 +433,9 @@ def _match_choice(q: Questionnaire, ids: tuple[str, ...], qid: str, text: str) -
     return _match_labels(text, ids, lambda lang, c: q.choice_label(lang, qid, c), q)
 
 
-def _match_labels(text: str, ids: tuple[str, ...], label: Callable[[str, str], str], q: Questionnaire) -> str | None:
+def _match_labels(
+    text: str, ids: tuple[str, ...], label: Callable[[str, str], str], q: Questionnaire
+) -> str | None:
     """A choice by its number, its id, or its label in any language (loosely compared)."""
     key = fold(text)
     if not key:
@@ -397,7 +447,12 @@ def _match_labels(text: str, ids: tuple[str, ...], label: Callable[[str, str], s
             return cid
     # People type the start of a label ("yes" for "Yes, I have the time", "oui" for
     # "Oui, j'ai le temps"): accept it when it points at exactly one choice.
-    starts = {cid for cid in ids for lang in q.languages if f"{fold(label(lang, cid))} ".startswith(f"{key} ")}
+    starts = {
+        cid
+        for cid in ids
+        for lang in q.languages
+        if f"{fold(label(lang, cid))} ".startswith(f"{key} ")
+    }
     return starts.pop() if len(starts) == 1 else None
 
 

@@ -39,7 +39,9 @@ class MemoryStore(Store):
     async def forget(self, key: ConversationKey) -> None:
         self._rows.pop(key.as_string(), None)
 
-    async def remember_delivery(self, delivery_id: str, *, now: datetime, keep_until: datetime) -> bool:
+    async def remember_delivery(
+        self, delivery_id: str, *, now: datetime, keep_until: datetime
+    ) -> bool:
         known = self._deliveries.get(delivery_id)
         if known is not None and known > now:
             return False

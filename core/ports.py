@@ -81,7 +81,9 @@ class Store(ABC):
         """Delete the conversation (not the journal)."""
 
     @abstractmethod
-    async def remember_delivery(self, delivery_id: str, *, now: datetime, keep_until: datetime) -> bool:
+    async def remember_delivery(
+        self, delivery_id: str, *, now: datetime, keep_until: datetime
+    ) -> bool:
         """Remember a platform delivery id; True the first time, False for a redelivery."""
 
     @abstractmethod

@@ -268,17 +268,31 @@ class _Checker:
                 raise self.fail(key, f"duplicate id {item!r}")
         return items
 
-    def keys(self, value: dict[str, Any], key: str, allowed: Iterable[str], required: Iterable[str] = ()) -> None:
+    def keys(
+        self, value: dict[str, Any], key: str, allowed: Iterable[str], required: Iterable[str] = ()
+    ) -> None:
         allowed = set(allowed)
         for k in value:
             if k not in allowed:
-                raise self.fail(f"{key}.{k}" if key else str(k), f"unknown key (expected one of {sorted(allowed)})")
+                raise self.fail(
+                    f"{key}.{k}" if key else str(k),
+                    f"unknown key (expected one of {sorted(allowed)})",
+                )
         for k in required:
             if k not in value:
                 raise self.fail(f"{key}.{k}" if key else k, "missing")
 
 
-_FLOW_KEYS = ("start", "progress_total", "max_text", "tones", "languages", "context", "questions", "outcomes")
+_FLOW_KEYS = (
+    "start",
+    "progress_total",
+    "max_text",
+    "tones",
+    "languages",
+    "context",
+    "questions",
+    "outcomes",
+)
 
 
 def _build_flow(raw: dict[str, Any]) -> Questionnaire:
@@ -308,7 +322,9 @@ def _build_flow(raw: dict[str, Any]) -> Questionnaire:
         raise c.fail("start", f"unknown question {start!r}")
     for cid in context:
         if cid in questions and not questions[cid].skip_if_known:
-            raise c.fail(f"context.{cid}", "a context name that is also a question needs skip_if_known")
+            raise c.fail(
+                f"context.{cid}", "a context name that is also a question needs skip_if_known"
+            )
     _check_reachability(c, start, questions, outcomes)
     return Questionnaire(
         start=start,
@@ -324,11 +340,20 @@ def _build_flow(raw: dict[str, Any]) -> Questionnaire:
 
 
 def _build_question(
-    c: _Checker, qid: str, spec: Any, all_questions: Mapping[str, Any], outcomes: Mapping[str, Outcome]
+    c: _Checker,
+    qid: str,
+    spec: Any,
+    all_questions: Mapping[str, Any],
+    outcomes: Mapping[str, Outcome],
 ) -> Question:
     key = f"questions.{qid}"
     spec = c.mapping(spec, key)
-    c.keys(spec, key, ("input", "choices", "optional", "progress", "skip_if_known", "next"), ("input", "next"))
+    c.keys(
+        spec,
+        key,
+        ("input", "choices", "optional", "progress", "skip_if_known", "next"),
+        ("input", "next"),
+    )
     kind = spec["input"]
     if kind not in INPUT_KINDS:
         raise c.fail(f"{key}.input", f"expected one of {list(INPUT_KINDS)}, got {kind!r}")
@@ -347,7 +372,9 @@ def _build_question(
         if not isinstance(value, bool):
             raise c.fail(f"{key}.{flag}", "expected true or false")
     progress = spec.get("progress")
-    if progress is not None and (not isinstance(progress, int) or isinstance(progress, bool) or progress < 1):
+    if progress is not None and (
+        not isinstance(progress, int) or isinstance(progress, bool) or progress < 1
+    ):
         raise c.fail(f"{key}.progress", "expected a positive integer")
 
     def target(raw: Any, tkey: str, conditional: bool) -> Target:
@@ -367,7 +394,9 @@ def _build_question(
             if cq not in all_questions:
                 raise c.fail(f"{tkey}.when.{cq}", f"unknown question {cq!r}")
             allowed = values if isinstance(values, list) else [values]
-            cq_choices = all_questions[cq].get("choices") if isinstance(all_questions[cq], dict) else None
+            cq_choices = (
+                all_questions[cq].get("choices") if isinstance(all_questions[cq], dict) else None
+            )
             for v in allowed:
                 if not isinstance(cq_choices, list) or v not in cq_choices:
                     raise c.fail(f"{tkey}.when.{cq}", f"{v!r} is not a choice of {cq!r}")
@@ -380,7 +409,10 @@ def _build_question(
                 raise c.fail(bkey, "an empty branch leads nowhere")
             targets = tuple(target(t, f"{bkey}[{i}]", True) for i, t in enumerate(raw))
             if targets[-1].when:
-                raise c.fail(bkey, "the last target of a branch needs no 'when', so the branch always ends somewhere")
+                raise c.fail(
+                    bkey,
+                    "the last target of a branch needs no 'when', so it always ends somewhere",
+                )
             return targets
         return (target(raw, bkey, False),)
 
@@ -389,7 +421,9 @@ def _build_question(
         raw_next = c.mapping(raw_next, f"{key}.next")
         for cid in raw_next:
             if cid not in choices:
-                raise c.fail(f"{key}.next.{cid}", f"not a choice of {qid!r} (choices: {list(choices)})")
+                raise c.fail(
+                    f"{key}.next.{cid}", f"not a choice of {qid!r} (choices: {list(choices)})"
+                )
         missing = [cid for cid in choices if cid not in raw_next]
         if missing:
             raise c.fail(f"{key}.next", f"no branch for choice(s) {missing}")
@@ -442,7 +476,12 @@ def _check_reachability(
 def _build_language(path: Path, lang: str, q: Questionnaire) -> Language:
     raw = _read(path)
     c = _Checker(path.name)
-    c.keys(raw, "", ("lang", "language_name", "ui", "questions", "outcomes"), ("lang", "language_name", "ui", "questions", "outcomes"))
+    c.keys(
+        raw,
+        "",
+        ("lang", "language_name", "ui", "questions", "outcomes"),
+        ("lang", "language_name", "ui", "questions", "outcomes"),
+    )
     if raw["lang"] != lang:
         raise c.fail("lang", f"expected {lang!r}, got {raw['lang']!r}")
     name = c.string(raw["language_name"], "language_name")
@@ -470,8 +509,8 @@ def _build_language(path: Path, lang: str, q: Questionnaire) -> Language:
         key = f"questions.{qid}"
         spec = c.mapping(questions[qid], key)
         is_choice = question.input == "choice"
-        allowed = ("text", "hint", "choices", "summary") if is_choice else ("text", "hint")
-        c.keys(spec, key, allowed, ("text", "choices", "summary") if is_choice else ("text",))
+        keys = ("text", "hint", "choices", "summary") if is_choice else ("text", "hint")
+        c.keys(spec, key, keys, ("text", "choices", "summary") if is_choice else ("text",))
         _check_fields(c, f"{key}.text", c.string(spec["text"], f"{key}.text"), set())
         if "hint" in spec:
             _check_fields(c, f"{key}.hint", c.string(spec["hint"], f"{key}.hint"), set())
@@ -479,9 +518,13 @@ def _build_language(path: Path, lang: str, q: Questionnaire) -> Language:
             m = c.mapping(spec[part], f"{key}.{part}")
             c.keys(m, f"{key}.{part}", question.choices, question.choices)
             for cid in question.choices:
-                _check_fields(c, f"{key}.{part}.{cid}", c.string(m[cid], f"{key}.{part}.{cid}"), set())
+                _check_fields(
+                    c, f"{key}.{part}.{cid}", c.string(m[cid], f"{key}.{part}.{cid}"), set()
+                )
 
-    template_fields = set(q.context) | {qid for qid, qq in q.questions.items() if qq.input != "choice"}
+    template_fields = set(q.context) | {
+        qid for qid, qq in q.questions.items() if qq.input != "choice"
+    }
     outcomes = c.mapping(raw["outcomes"], "outcomes")
     c.keys(outcomes, "outcomes", q.outcomes, q.outcomes)
     for oid, outcome in q.outcomes.items():
@@ -500,7 +543,11 @@ def _build_language(path: Path, lang: str, q: Questionnaire) -> Language:
                     raise c.fail(tkey, str(exc)) from None
                 unknown = names - template_fields
                 if unknown:
-                    raise c.fail(tkey, f"unknown placeholder(s) {sorted(unknown)}; known: {sorted(template_fields)}")
+                    raise c.fail(
+                        tkey,
+                        f"unknown placeholder(s) {sorted(unknown)}; "
+                        f"known: {sorted(template_fields)}",
+                    )
         else:
             c.keys(spec, key, ("title", "advice"), ("title", "advice"))
         for part in ("title", "advice"):
@@ -515,7 +562,9 @@ def _check_fields(c: _Checker, key: str, text: str, allowed: set[str] | frozense
         raise c.fail(key, str(exc)) from None
     unknown = names - set(allowed)
     if unknown:
-        raise c.fail(key, f"unknown placeholder(s) {sorted(unknown)}; allowed: {sorted(allowed) or 'none'}")
+        raise c.fail(
+            key, f"unknown placeholder(s) {sorted(unknown)}; allowed: {sorted(allowed) or 'none'}"
+        )
 
 
 def _check_same_keys(texts: Mapping[str, Language], languages: tuple[str, ...]) -> None:
@@ -524,15 +573,22 @@ def _check_same_keys(texts: Mapping[str, Language], languages: tuple[str, ...]) 
 
     def flatten(value: Any, prefix: str) -> set[str]:
         if isinstance(value, Mapping):
-            return set().union(*(flatten(v, f"{prefix}.{k}" if prefix else str(k)) for k, v in value.items())) | {prefix}
+            return set().union(
+                *(flatten(v, f"{prefix}.{k}" if prefix else str(k)) for k, v in value.items())
+            ) | {prefix}
         return {prefix}
 
-    keys = {lang: flatten({"ui": t.ui, "questions": t.questions, "outcomes": t.outcomes}, "") for lang, t in texts.items()}
+    keys = {
+        lang: flatten({"ui": t.ui, "questions": t.questions, "outcomes": t.outcomes}, "")
+        for lang, t in texts.items()
+    }
     for lang in languages:
         for other in languages:
             missing = sorted(keys[other] - keys[lang])
             if missing:
-                raise InvalidDefinition(f"{lang}.yaml", missing[0], f"missing translation (present in {other}.yaml)")
+                raise InvalidDefinition(
+                    f"{lang}.yaml", missing[0], f"missing translation (present in {other}.yaml)"
+                )
 
 
 def _build_commands(texts: Mapping[str, Language]) -> dict[str, str]:
@@ -544,6 +600,10 @@ def _build_commands(texts: Mapping[str, Language]) -> dict[str, str]:
             for word in words:
                 folded = fold(word)
                 if commands.get(folded, command) != command:
-                    raise InvalidDefinition(f"{lang}.yaml", f"ui.commands.{command}", f"{word!r} already means {commands[folded]!r}")
+                    raise InvalidDefinition(
+                        f"{lang}.yaml",
+                        f"ui.commands.{command}",
+                        f"{word!r} already means {commands[folded]!r}",
+                    )
                 commands[folded] = command
     return commands

@@ -62,12 +62,16 @@ class Session:
         self.ttl = ttl
         self.delivery_ttl = delivery_ttl
 
-    async def handle(self, key: ConversationKey, event: Event, *, delivery_id: str | None = None) -> Turn:
+    async def handle(
+        self, key: ConversationKey, event: Event, *, delivery_id: str | None = None
+    ) -> Turn:
         started = self.clock()
         try:
             turn = await self._handle(key, event, delivery_id, started)
         except StoreError:
-            log.exception("store unavailable platform=%s event=%s", key.platform, type(event).__name__)
+            log.exception(
+                "store unavailable platform=%s event=%s", key.platform, type(event).__name__
+            )
             lang = self.questionnaire.languages[0]
             return Turn((Say(self.questionnaire.ui(lang, "error"), "error"),), None, failed=True)
         elapsed_ms = (self.clock() - started).total_seconds() * 1000
@@ -81,10 +85,14 @@ class Session:
         )
         return turn
 
-    async def _handle(self, key: ConversationKey, event: Event, delivery_id: str | None, now: datetime) -> Turn:
+    async def _handle(
+        self, key: ConversationKey, event: Event, delivery_id: str | None, now: datetime
+    ) -> Turn:
         q = self.questionnaire
         if delivery_id is not None:
-            fresh = await self.store.remember_delivery(delivery_id, now=now, keep_until=now + self.delivery_ttl)
+            fresh = await self.store.remember_delivery(
+                delivery_id, now=now, keep_until=now + self.delivery_ttl
+            )
             if not fresh:
                 return Turn((), None, duplicate=True)
         for _ in range(MAX_ATTEMPTS):
@@ -93,7 +101,10 @@ class Session:
             if ev is None:  # expired, and the event was not a start: say so and close it
                 assert state is not None and stored is not None
                 await self.store.save(
-                    key, state.to_json(), version=state.version, expected_version=stored.version,
+                    key,
+                    state.to_json(),
+                    version=state.version,
+                    expected_version=stored.version,
                     expires_at=now + self.ttl,
                 )
                 return Turn(tuple(notices), state)
@@ -108,12 +119,14 @@ class Session:
                 expires_at=now + self.ttl,
             )
             if saved:
-                if new_state.status == "done" and any(isinstance(a, Result) for a in actions):
-                    if state is None or state.status != "done":
-                        await self.store.record_decision(key, self._decision(key, new_state, now))
+                finished = new_state.status == "done" and (state is None or state.status != "done")
+                if finished:
+                    await self.store.record_decision(key, self._decision(key, new_state, now))
                 return Turn((*notices, *actions), new_state)
             # Someone else saved first: read again and re-apply this event to their result.
-        raise StoreError(f"conversation {key.as_string()} kept changing under {MAX_ATTEMPTS} attempts")
+        raise StoreError(
+            f"conversation {key.as_string()} kept changing under {MAX_ATTEMPTS} attempts"
+        )
 
     def _prepare(
         self, stored: StoredConversation | None, event: Event, now: datetime
@@ -177,4 +190,3 @@ def _where(turn: Turn) -> str:
         if isinstance(action, Ask):
             return f"ask:{action.question}"
     return "-"
-

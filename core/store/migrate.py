@@ -9,6 +9,7 @@ at once migrate one after the other and the later ones find nothing to do.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -48,6 +49,19 @@ def lock(connection: Connection) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK})
 
 
+async def run_locked(engine: AsyncEngine, migration: Callable[[Connection], None]) -> None:
+    """Run ``migration`` in one transaction that holds the migration lock."""
+    async with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # The store's engine autocommits; a migration must be all or nothing.
+            await connection.execution_options(isolation_level="READ COMMITTED")
+        async with connection.begin():
+            # Waited for before Alembic starts: its `context` is one global per process, so
+            # two tasks of one process must not be inside it at the same time either.
+            await connection.run_sync(lock)
+            await connection.run_sync(migration)
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Migrate the database behind ``engine`` to ``revision``, in one transaction."""
     config = alembic_config()
@@ -57,11 +71,7 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
     with translate_errors("migrating the database"):
-        async with engine.begin() as connection:
-            # Waited for before Alembic starts: its `context` is one global per process, so
-            # two tasks of one process must not be inside it at the same time either.
-            await connection.run_sync(lock)
-            await connection.run_sync(run)
+        await run_locked(engine, run)
 
 
 def migrate(url: str | None, *, data_dir: Path | None = None) -> None:

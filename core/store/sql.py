@@ -11,8 +11,8 @@ Theory of operation:
 - SQLite: WAL journal (readers never block the writer), a busy timeout, and writes that
   start with ``BEGIN IMMEDIATE`` so concurrent writers queue on the lock instead of
   failing with "database is locked" when a read transaction tries to upgrade.
-- PostgreSQL: single statements run in autocommit (one round trip each), and the pool
-  pings a connection before handing it out, so a restarted server costs no restart here.
+- PostgreSQL: every call is a single statement run in autocommit (one round trip, plus
+  one for the pool's pre-ping, which makes a restarted server cost no restart here).
 - Driver and connection errors leave as :class:`~core.ports.StoreError`.
 """
 
@@ -69,7 +69,9 @@ def make_engine(url: URL) -> AsyncEngine:
     """An engine for ``url`` (see :func:`core.store.location.database_url`), set up for
     the store: SQLite pragmas and BEGIN IMMEDIATE, PostgreSQL pre-ping."""
     if url.get_backend_name() == "postgresql":
-        return create_async_engine(url, pool_pre_ping=True)
+        # Autocommit: each call is one statement, atomic by itself, and both the statement
+        # and the pre-ping then take one round trip (no BEGIN/ROLLBACK around them).
+        return create_async_engine(url, pool_pre_ping=True, isolation_level="AUTOCOMMIT")
     if url.get_backend_name() != "sqlite":
         raise StoreError(f"unsupported database backend {url.get_backend_name()!r}")
     if url.database:
@@ -119,9 +121,7 @@ class SqlStore(Store):
         backend = engine.dialect.name
         insert: Callable[..., Any]
         if backend == "postgresql":
-            # One statement per call, so autocommit is atomic enough and saves the
-            # BEGIN/COMMIT round trips.
-            self._writer = self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+            self._writer = self._reader = engine  # autocommit, see make_engine
             insert = postgresql.insert
         elif backend == "sqlite":
             self._writer = engine

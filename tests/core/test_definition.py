@@ -50,52 +50,153 @@ def add_question(qid: str, spec: dict[str, Any]) -> Edit:
 
 
 CASES = [
-    ("unknown step", "flow.yaml", set_in("questions.time.next.yes", {"ask": "nowhere"}),
-     "questions.time.next.yes.ask", "unknown question 'nowhere'"),
-    ("unknown outcome", "flow.yaml", set_in("questions.terms.next.yes", {"outcome": "party"}),
-     "questions.terms.next.yes.outcome", "unknown outcome 'party'"),
-    ("unreachable step", "flow.yaml", add_question("orphan", {"input": "text", "next": {"outcome": "accept"}}),
-     "questions.orphan", "unreachable"),
-    ("no way to an outcome", "flow.yaml", set_in("questions.colleague.next", {"ask": "colleague"}),
-     "questions.colleague.next", "no way from here to an outcome"),
-    ("outcome nobody reaches", "flow.yaml", set_in("questions.respond.next.no", {"outcome": "decline"}),
-     "outcomes.no_reply", "no branch leads to this outcome"),
-    ("conditional branch with no fallback", "flow.yaml",
-     set_in("questions.free_from.next", [{"when": {"what_would_work": "timeline"}, "outcome": "booked"}]),
-     "questions.free_from.next", "the last target of a branch needs no 'when'"),
-    ("condition on a value that is not a choice", "flow.yaml",
-     set_in("questions.free_from.next", [{"when": {"time": "maybe"}, "outcome": "booked"}, {"outcome": "booked"}]),
-     "questions.free_from.next[0].when.time", "'maybe' is not a choice of 'time'"),
-    ("choice without a branch", "flow.yaml", delete("questions.time.next.no"),
-     "questions.time.next", "no branch for choice(s) ['no']"),
-    ("duplicate choice id", "flow.yaml", set_in("questions.time.choices", ["yes", "no", "yes"]),
-     "questions.time.choices", "duplicate id 'yes'"),
-    ("unknown input kind", "flow.yaml", set_in("questions.time.input", "slider"),
-     "questions.time.input", "expected one of"),
-    ("unknown key", "flow.yaml", set_in("questions.time.colour", "blue"),
-     "questions.time.colour", "unknown key"),
-    ("missing translation", "fr.yaml", delete("questions.time.hint"),
-     "questions.time.hint", "missing translation"),
-    ("missing question text", "en.yaml", delete("questions.refer.text"),
-     "questions.refer.text", "missing"),
-    ("missing tone template", "fr.yaml", delete("outcomes.booked.templates.brief"),
-     "outcomes.booked.templates.brief", "missing"),
-    ("missing choice label", "en.yaml", delete("questions.time.choices.no"),
-     "questions.time.choices.no", "missing"),
+    (
+        "unknown step",
+        "flow.yaml",
+        set_in("questions.time.next.yes", {"ask": "nowhere"}),
+        "questions.time.next.yes.ask",
+        "unknown question 'nowhere'",
+    ),
+    (
+        "unknown outcome",
+        "flow.yaml",
+        set_in("questions.terms.next.yes", {"outcome": "party"}),
+        "questions.terms.next.yes.outcome",
+        "unknown outcome 'party'",
+    ),
+    (
+        "unreachable step",
+        "flow.yaml",
+        add_question("orphan", {"input": "text", "next": {"outcome": "accept"}}),
+        "questions.orphan",
+        "unreachable",
+    ),
+    (
+        "no way to an outcome",
+        "flow.yaml",
+        set_in("questions.colleague.next", {"ask": "colleague"}),
+        "questions.colleague.next",
+        "no way from here to an outcome",
+    ),
+    (
+        "outcome nobody reaches",
+        "flow.yaml",
+        set_in("questions.respond.next.no", {"outcome": "decline"}),
+        "outcomes.no_reply",
+        "no branch leads to this outcome",
+    ),
+    (
+        "conditional branch with no fallback",
+        "flow.yaml",
+        set_in(
+            "questions.free_from.next",
+            [{"when": {"what_would_work": "timeline"}, "outcome": "booked"}],
+        ),
+        "questions.free_from.next",
+        "the last target of a branch needs no 'when'",
+    ),
+    (
+        "condition on a value that is not a choice",
+        "flow.yaml",
+        set_in(
+            "questions.free_from.next",
+            [{"when": {"time": "maybe"}, "outcome": "booked"}, {"outcome": "booked"}],
+        ),
+        "questions.free_from.next[0].when.time",
+        "'maybe' is not a choice of 'time'",
+    ),
+    (
+        "choice without a branch",
+        "flow.yaml",
+        delete("questions.time.next.no"),
+        "questions.time.next",
+        "no branch for choice(s) ['no']",
+    ),
+    (
+        "duplicate choice id",
+        "flow.yaml",
+        set_in("questions.time.choices", ["yes", "no", "yes"]),
+        "questions.time.choices",
+        "duplicate id 'yes'",
+    ),
+    (
+        "unknown input kind",
+        "flow.yaml",
+        set_in("questions.time.input", "slider"),
+        "questions.time.input",
+        "expected one of",
+    ),
+    (
+        "unknown key",
+        "flow.yaml",
+        set_in("questions.time.colour", "blue"),
+        "questions.time.colour",
+        "unknown key",
+    ),
+    (
+        "missing translation",
+        "fr.yaml",
+        delete("questions.time.hint"),
+        "questions.time.hint",
+        "missing translation",
+    ),
+    (
+        "missing question text",
+        "en.yaml",
+        delete("questions.refer.text"),
+        "questions.refer.text",
+        "missing",
+    ),
+    (
+        "missing tone template",
+        "fr.yaml",
+        delete("outcomes.booked.templates.brief"),
+        "outcomes.booked.templates.brief",
+        "missing",
+    ),
+    (
+        "missing choice label",
+        "en.yaml",
+        delete("questions.time.choices.no"),
+        "questions.time.choices.no",
+        "missing",
+    ),
     ("missing ui text", "en.yaml", delete("ui.stale"), "ui.stale", "missing"),
-    ("unknown template placeholder", "en.yaml", set_in("outcomes.accept.templates.warm", "Hi {budget}"),
-     "outcomes.accept.templates.warm", "unknown placeholder(s) ['budget']"),
-    ("placeholder in a ui text that takes none", "fr.yaml", set_in("ui.stale", "Déjà {fait}"),
-     "ui.stale", "unknown placeholder(s) ['fait']"),
-    ("broken template syntax", "en.yaml", set_in("outcomes.refer.templates.brief", "Hi [[{client}"),
-     "outcomes.refer.templates.brief", "unbalanced"),
+    (
+        "unknown template placeholder",
+        "en.yaml",
+        set_in("outcomes.accept.templates.warm", "Hi {budget}"),
+        "outcomes.accept.templates.warm",
+        "unknown placeholder(s) ['budget']",
+    ),
+    (
+        "placeholder in a ui text that takes none",
+        "fr.yaml",
+        set_in("ui.stale", "Déjà {fait}"),
+        "ui.stale",
+        "unknown placeholder(s) ['fait']",
+    ),
+    (
+        "broken template syntax",
+        "en.yaml",
+        set_in("outcomes.refer.templates.brief", "Hi [[{client}"),
+        "outcomes.refer.templates.brief",
+        "unbalanced",
+    ),
     ("wrong language code", "fr.yaml", set_in("lang", "de"), "lang", "expected 'fr'"),
-    ("a command word meaning two things", "fr.yaml", set_in("ui.commands.help", ["aide", "annuler"]),
-     "ui.commands.help", "already means"),
+    (
+        "a command word meaning two things",
+        "fr.yaml",
+        set_in("ui.commands.help", ["aide", "annuler"]),
+        "ui.commands.help",
+        "already means",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "file", "edit", "key", "problem"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("name", "file", "edit", "key", "problem"), CASES, ids=[c[0] for c in CASES]
+)
 def test_each_broken_file_gives_its_specific_error(
     tmp_path: Path, name: str, file: str, edit: Edit, key: str, problem: str
 ) -> None:
@@ -126,18 +227,39 @@ def test_invalid_yaml_and_missing_files_are_reported(tmp_path: Path) -> None:
 
 
 def test_yaml_is_read_safely_and_yes_no_on_off_stay_strings() -> None:
-    assert load_yaml("yes: no\non: off\nYes: true\nn: false\n") == {"yes": "no", "on": "off", "Yes": True, "n": False}
+    assert load_yaml("yes: no\non: off\nYes: true\nn: false\n") == {
+        "yes": "no",
+        "on": "off",
+        "Yes": True,
+        "n": False,
+    }
     with pytest.raises(yaml.YAMLError):
         load_yaml("!!python/object/apply:os.system ['true']")
 
 
 def test_the_shipped_questionnaire_has_the_stable_ids() -> None:
     q = load_questionnaire()
-    assert {"time", "not_yet", "refer", "respond", "what_would_work", "free_from", "colleague"} <= set(q.questions)
+    assert {
+        "time",
+        "not_yet",
+        "refer",
+        "respond",
+        "what_would_work",
+        "free_from",
+        "colleague",
+    } <= set(q.questions)
     for qid in ("time", "not_yet", "refer", "respond"):
         assert q.questions[qid].choices == ("yes", "no")
     assert {"timeline", "fee"} <= set(q.questions["what_would_work"].choices)
     assert (q.questions["free_from"].input, q.questions["colleague"].input) == ("date", "text")
-    assert set(q.outcomes) == {"accept", "booked", "negotiate_timeline", "negotiate_fee", "refer", "decline", "no_reply"}
+    assert set(q.outcomes) == {
+        "accept",
+        "booked",
+        "negotiate_timeline",
+        "negotiate_fee",
+        "refer",
+        "decline",
+        "no_reply",
+    }
     assert [o for o, spec in q.outcomes.items() if not spec.draft] == ["no_reply"]
     assert q.languages == ("en", "fr") and q.tones == ("warm", "formal", "brief")

@@ -29,8 +29,10 @@ def run(q: Questionnaire, answers: list[str], **start: str | None) -> tuple[obje
 @pytest.mark.parametrize("tone", TONES)
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("outcome", sorted(PATHS))
-def test_every_outcome_in_every_language_and_tone(q_: Questionnaire, outcome: str, lang: str, tone: str) -> None:
-    state, result = run(q_, ["Anna", *PATHS[outcome]], lang=lang, tone=tone, signature="Camille Martin")
+def test_every_outcome_in_every_language_and_tone(
+    q_: Questionnaire, outcome: str, lang: str, tone: str
+) -> None:
+    _, result = run(q_, ["Anna", *PATHS[outcome]], lang=lang, tone=tone, signature="Camille Martin")
     assert (result.outcome, result.lang, result.tone) == (outcome, lang, tone)
     assert result.title and result.advice and result.why
     if outcome == "no_reply":
@@ -44,8 +46,13 @@ def test_every_outcome_in_every_language_and_tone(q_: Questionnaire, outcome: st
 
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("outcome", sorted(PATHS))
-def test_drafts_read_naturally_when_optional_answers_are_skipped(q_: Questionnaire, outcome: str, lang: str) -> None:
-    skipped = ["skip" if a not in ("yes", "no", "timeline", "fee", "neither") else a for a in PATHS[outcome]]
+def test_drafts_read_naturally_when_optional_answers_are_skipped(
+    q_: Questionnaire, outcome: str, lang: str
+) -> None:
+    skipped = [
+        "skip" if a not in ("yes", "no", "timeline", "fee", "neither") else a
+        for a in PATHS[outcome]
+    ]
     for tone in TONES:
         _, result = run(q_, ["skip", *skipped], lang=lang, tone=tone)
         assert result.outcome == outcome
@@ -62,7 +69,9 @@ def test_the_why_names_the_answers_that_led_there(q_: Questionnaire) -> None:
 
 
 @pytest.mark.parametrize("outcome", sorted(PATHS))
-def test_switching_tone_and_language_rerenders_the_same_outcome(q_: Questionnaire, outcome: str) -> None:
+def test_switching_tone_and_language_rerenders_the_same_outcome(
+    q_: Questionnaire, outcome: str
+) -> None:
     state, first = run(q_, ["Anna", *PATHS[outcome]], lang="en", tone="warm")
     state, actions = step(q_, state, ChangeTone("formal"))
     (formal,) = [a for a in actions if isinstance(a, Result)]

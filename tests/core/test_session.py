@@ -51,7 +51,11 @@ class Clock:
 
 @pytest.fixture(params=["memory", "sqlite"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    s: Store = InterleavingStore() if request.param == "memory" else await open_store(f"sqlite:///{tmp_path}/s.sqlite3")
+    s: Store = (
+        InterleavingStore()
+        if request.param == "memory"
+        else await open_store(f"sqlite:///{tmp_path}/s.sqlite3")
+    )
     yield s
     await s.close()
 
@@ -66,7 +70,9 @@ def session(questionnaire: Questionnaire, store: Store, clock: Clock) -> Session
     return Session(questionnaire, store, clock=clock, ttl=timedelta(hours=24))
 
 
-async def play(session: Session, *answers: str, key: ConversationKey = KEY, **start: object) -> list:
+async def play(
+    session: Session, *answers: str, key: ConversationKey = KEY, **start: object
+) -> list:
     turn = await session.handle(key, Start(today=TODAY, **start))  # type: ignore[arg-type]
     actions = list(turn.actions)
     for text in answers:
@@ -79,7 +85,9 @@ async def test_racing_clicks_on_one_button_advance_exactly_once(session: Session
     turns = await asyncio.gather(
         *(session.handle(KEY, Answer("no", today=TODAY, question="time")) for _ in range(20))
     )
-    advanced = [t for t in turns if any(isinstance(a, Ask) and a.question == "not_yet" for a in t.actions)]
+    advanced = [
+        t for t in turns if any(isinstance(a, Ask) and a.question == "not_yet" for a in t.actions)
+    ]
     stale = [t for t in turns if any(isinstance(a, Say) and a.kind == "stale" for a in t.actions)]
     assert (len(advanced), len(stale)) == (1, 19)
     row = await session.store.load(KEY)
@@ -90,7 +98,9 @@ async def test_racing_clicks_on_one_button_advance_exactly_once(session: Session
 
 async def test_many_users_in_parallel_do_not_cross_talk(session: Session) -> None:
     keys = [ConversationKey("test", "T1", f"U{i}") for i in range(30)]
-    await asyncio.gather(*(play(session, f"Client {i}", "yes" if i % 2 else "no", key=k) for i, k in enumerate(keys)))
+    await asyncio.gather(
+        *(play(session, f"Client {i}", "yes" if i % 2 else "no", key=k) for i, k in enumerate(keys))
+    )
     for i, k in enumerate(keys):
         row = await session.store.load(k)
         assert row is not None
@@ -107,7 +117,9 @@ async def test_a_redelivered_event_is_a_no_op(session: Session) -> None:
     assert row is not None and ConversationState.from_json(row.data).step == "not_yet"
 
 
-async def test_an_idle_conversation_expires_and_a_late_answer_is_told_kindly(session: Session, clock: Clock) -> None:
+async def test_an_idle_conversation_expires_and_a_late_answer_is_told_kindly(
+    session: Session, clock: Clock
+) -> None:
     await play(session, "Anna", "no")
     clock.now += timedelta(hours=25)
     turn = await session.handle(KEY, Answer("yes", today=TODAY, question="not_yet"))
@@ -141,16 +153,30 @@ async def test_expired_rows_are_swept(session: Session, clock: Clock) -> None:
     [
         "{not json",
         '{"schema": 99}',
-        ConversationState(lang="en", tone="warm", step="a_step_that_was_removed", version=3).to_json(),
+        ConversationState(
+            lang="en", tone="warm", step="a_step_that_was_removed", version=3
+        ).to_json(),
         ConversationState(lang="de", tone="warm", step="time", version=3).to_json(),
-        ConversationState(lang="en", tone="warm", step="time", version=3, history=("client",), answers={"client": "x"},
-                          status="done", outcome="party").to_json(),
+        ConversationState(
+            lang="en",
+            tone="warm",
+            step="time",
+            version=3,
+            history=("client",),
+            answers={"client": "x"},
+            status="done",
+            outcome="party",
+        ).to_json(),
     ],
     ids=["corrupt", "unknown-schema", "removed-step", "unknown-language", "unknown-outcome"],
 )
-async def test_unreadable_state_restarts_that_conversation_with_an_apology(session: Session, data: str, clock: Clock) -> None:
+async def test_unreadable_state_restarts_that_conversation_with_an_apology(
+    session: Session, data: str, clock: Clock
+) -> None:
     await play(session, "Bob", "no", key=OTHER)
-    assert await session.store.save(KEY, data, version=3, expected_version=None, expires_at=clock.now + timedelta(hours=1))
+    assert await session.store.save(
+        KEY, data, version=3, expected_version=None, expires_at=clock.now + timedelta(hours=1)
+    )
     turn = await session.handle(KEY, Answer("yes", today=TODAY, question="time"))
     says = [a for a in turn.actions if isinstance(a, Say)]
     assert says[0].text == session.questionnaire.ui("en", "reset_apology")
@@ -159,7 +185,10 @@ async def test_unreadable_state_restarts_that_conversation_with_an_apology(sessi
     assert row is not None and row.version > 3
     ConversationState.from_json(row.data)  # readable again
     other = await session.store.load(OTHER)
-    assert other is not None and ConversationState.from_json(other.data).answers == {"client": "Bob", "time": "no"}
+    assert other is not None and ConversationState.from_json(other.data).answers == {
+        "client": "Bob",
+        "time": "no",
+    }
 
 
 async def test_finished_conversations_go_to_the_journal_once(session: Session) -> None:
@@ -192,7 +221,9 @@ class BrokenStore(MemoryStore):
         raise StoreError("database is down")
 
 
-async def test_an_unreachable_store_gives_a_friendly_error_not_a_crash(questionnaire: Questionnaire, clock: Clock) -> None:
+async def test_an_unreachable_store_gives_a_friendly_error_not_a_crash(
+    questionnaire: Questionnaire, clock: Clock
+) -> None:
     session = Session(questionnaire, BrokenStore(), clock=clock)
     turn = await session.handle(KEY, Start(today=TODAY))
     assert turn.failed and turn.actions == (Say(questionnaire.ui("en", "error"), "error"),)

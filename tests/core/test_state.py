@@ -7,9 +7,16 @@ import pytest
 from core.state import SCHEMA_VERSION, ConversationState, StateError
 
 FULL = ConversationState(
-    lang="fr", tone="brief", step="free_from", status="active", version=7,
-    history=("client", "time", "not_yet"), answers={"client": "Zoë 🙂 \"quoted\"", "time": "no"},
-    context={"request": "Logo <!channel> & site"}, outcome=None, pending="resume",
+    lang="fr",
+    tone="brief",
+    step="free_from",
+    status="active",
+    version=7,
+    history=("client", "time", "not_yet"),
+    answers={"client": 'Zoë 🙂 "quoted"', "time": "no"},
+    context={"request": "Logo <!channel> & site"},
+    outcome=None,
+    pending="resume",
 )
 
 
@@ -24,7 +31,11 @@ def test_round_trip_is_exact(state: ConversationState) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "", "not json", "[]", "null", '{"schema": 99}',
+        "",
+        "not json",
+        "[]",
+        "null",
+        '{"schema": 99}',
         FULL.to_json().replace('"version":7', '"version":-1'),
         FULL.to_json().replace('"status":"active"', '"status":"paused"'),
         FULL.to_json().replace('"lang":"fr",', ""),

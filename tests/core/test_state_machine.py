@@ -12,16 +12,50 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from core.actions import Action, Ask, Result, Say
 from core.engine import is_consistent, step
-from core.events import Answer, Back, Cancel, ChangeLanguage, ChangeTone, Event, Help, Restart, Start
+from core.events import (
+    Answer,
+    Back,
+    Cancel,
+    ChangeLanguage,
+    ChangeTone,
+    Event,
+    Help,
+    Restart,
+    Start,
+)
 from core.questionnaire import load_questionnaire
 from core.state import ConversationState
 from tests.conftest import TODAY
 
 Q = load_questionnaire()
-QUESTION_IDS = sorted(Q.questions) + ["resume", "nope"]
-CHOICE_WORDS = sorted({c for q in Q.questions.values() for c in q.choices} | {"skip", "continue", "start_over"})
-LABELS = sorted({Q.choice_label(lang, qid, c) for lang in Q.languages for qid, q in Q.questions.items() for c in q.choices})
-WORDS = ["back", "retour", "restart", "cancel", "annuler", "help", "aide", "?", "fr", "en", "formal", "concis", "skip", "passer"]
+QUESTION_IDS = [*sorted(Q.questions), "resume", "nope"]
+CHOICE_WORDS = sorted(
+    {c for q in Q.questions.values() for c in q.choices} | {"skip", "continue", "start_over"}
+)
+LABELS = sorted(
+    {
+        Q.choice_label(lang, qid, c)
+        for lang in Q.languages
+        for qid, q in Q.questions.items()
+        for c in q.choices
+    }
+)
+WORDS = [
+    "back",
+    "retour",
+    "restart",
+    "cancel",
+    "annuler",
+    "help",
+    "aide",
+    "?",
+    "fr",
+    "en",
+    "formal",
+    "concis",
+    "skip",
+    "passer",
+]
 DATES = ["2027-03-15", "15/03/2027", "March 15", "15 mars", "2020-01-01", "31/02/2027", "tomorrow"]
 
 typed = st.one_of(
@@ -49,8 +83,12 @@ class ConversationMachine(RuleBasedStateMachine):
             if self.state is not before:
                 assert self.state.version > before.version
 
-    @rule(fresh=st.booleans(), lang=st.sampled_from([None, "en", "fr", "de"]), tone=st.sampled_from([None, "brief", "loud"]),
-          client=st.one_of(st.none(), st.text(max_size=20)))
+    @rule(
+        fresh=st.booleans(),
+        lang=st.sampled_from([None, "en", "fr", "de"]),
+        tone=st.sampled_from([None, "brief", "loud"]),
+        client=st.one_of(st.none(), st.text(max_size=20)),
+    )
     def start(self, fresh: bool, lang: str | None, tone: str | None, client: str | None) -> None:
         self.apply(Start(today=self.today, fresh=fresh, lang=lang, tone=tone, client=client))
 
@@ -89,7 +127,11 @@ class ConversationMachine(RuleBasedStateMachine):
     @invariant()
     def shows_an_ask_a_say_or_a_result(self) -> None:
         assert all(isinstance(a, Ask | Say | Result) for a in self.actions)
-        if self.state is not None and self.state.status == "done" and any(isinstance(a, Result) for a in self.actions):
+        if (
+            self.state is not None
+            and self.state.status == "done"
+            and any(isinstance(a, Result) for a in self.actions)
+        ):
             assert isinstance(self.actions[-1], Result)
 
     @invariant()
@@ -110,6 +152,9 @@ class ConversationMachine(RuleBasedStateMachine):
 
 
 ConversationMachine.TestCase.settings = settings(
-    max_examples=150, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=150,
+    stateful_step_count=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 TestConversation = ConversationMachine.TestCase

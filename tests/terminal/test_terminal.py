@@ -21,12 +21,23 @@ COMMAND = [sys.executable, "-m", "bots.cli"]
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "LC_", "DATABASE_URL"))}
-    return {**clean, "SIT_DATA_DIR": str(tmp_path / "data"), "LANG": "en_US.UTF-8", "PYTHONUNBUFFERED": "1"}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "DISCORD_", "LC_", "DATABASE_URL"))
+    }
+    return {
+        **clean,
+        "SIT_DATA_DIR": str(tmp_path / "data"),
+        "LANG": "en_US.UTF-8",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def run(args: list[str], stdin: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*COMMAND, *args], input=stdin, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [*COMMAND, *args], input=stdin, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def lines(stdout: str) -> list[dict[str, Any]]:
@@ -37,7 +48,11 @@ def lines(stdout: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("outcome", sorted(PATHS))
 def test_every_outcome_through_json_mode(outcome: str, lang: str, env: dict[str, str]) -> None:
     answers = ["Anna", *PATHS[outcome]]
-    done = run(["--json", "--lang", lang, "--tone", "formal", "--signature", "Camille"], "\n".join(answers) + "\n", env)
+    done = run(
+        ["--json", "--lang", lang, "--tone", "formal", "--signature", "Camille"],
+        "\n".join(answers) + "\n",
+        env,
+    )
     assert done.returncode == 0, done.stderr
     said = lines(done.stdout)
     assert said[0]["type"] == "ask" and said[0]["question"] == "client"
@@ -56,19 +71,36 @@ def test_human_mode_shows_numbered_choices_and_the_reply_to_copy(env: dict[str, 
     done = run(["--signature", "Camille"], "Anna\n2\nhelp\nmaybe\n2\n1\nSam Lee\n", env)
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "[Question 1 of 4]" in out and "  1. Yes, I have the time" in out and "  2. No, not really" in out
+    assert (
+        "[Question 1 of 4]" in out
+        and "  1. Yes, I have the time" in out
+        and "  2. No, not really" in out
+    )
     assert "back" in out.lower() and "restart" in out.lower()  # the help text
     assert "Sorry, I didn't catch that" in out
     block = out.split("─" * 60)
-    assert len(block) == 3 and "Sam Lee" in block[1] and "Anna" in block[1] and "Camille" in block[1]
+    assert (
+        len(block) == 3 and "Sam Lee" in block[1] and "Anna" in block[1] and "Camille" in block[1]
+    )
 
 
 def test_json_lines_hold_a_conversation_through_pipes(env: dict[str, str]) -> None:
     """Another program answers each question as it arrives: only works if every line is flushed."""
-    proc = subprocess.Popen([*COMMAND, "--json", "--client", "Anna"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [*COMMAND, "--json", "--client", "Anna"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     assert proc.stdin and proc.stdout
-    replies = {"time": "no", "not_yet": "yes", "what_would_work": "timeline", "free_from": "15/03/2027"}
+    replies = {
+        "time": "no",
+        "not_yet": "yes",
+        "what_would_work": "timeline",
+        "free_from": "15/03/2027",
+    }
     seen = []
     while True:
         message = json.loads(proc.stdout.readline())
@@ -87,7 +119,11 @@ def test_after_a_result_a_tone_or_language_word_rewrites_it(env: dict[str, str])
     done = run(["--json", "--client", "Anna"], "yes\nyes\nbrief\nfr\n", env)
     assert done.returncode == 0, done.stderr
     results = [s for s in lines(done.stdout) if s["type"] == "result"]
-    assert [(r["tone"], r["lang"]) for r in results] == [("warm", "en"), ("brief", "en"), ("brief", "fr")]
+    assert [(r["tone"], r["lang"]) for r in results] == [
+        ("warm", "en"),
+        ("brief", "en"),
+        ("brief", "fr"),
+    ]
     assert len({r["draft"] for r in results}) == 3
 
 
@@ -104,7 +140,9 @@ def test_exit_statuses(env: dict[str, str]) -> None:
     assert run(["--no-such-flag"], "", env).returncode == 2
 
 
-def test_a_broken_questionnaire_stops_start_up_naming_file_and_key(env: dict[str, str], tmp_path: Path) -> None:
+def test_a_broken_questionnaire_stops_start_up_naming_file_and_key(
+    env: dict[str, str], tmp_path: Path
+) -> None:
     from core.questionnaire import default_prompts_dir
 
     prompts = tmp_path / "prompts"
@@ -128,9 +166,17 @@ def test_quitting_and_starting_again_offers_to_resume(env: dict[str, str]) -> No
     assert again[1]["question"] == "not_yet"
 
 
-def test_kill_9_mid_conversation_then_restart_resumes_at_the_same_question(env: dict[str, str]) -> None:
-    proc = subprocess.Popen([*COMMAND, "--json"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+def test_kill_9_mid_conversation_then_restart_resumes_at_the_same_question(
+    env: dict[str, str],
+) -> None:
+    proc = subprocess.Popen(
+        [*COMMAND, "--json"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     assert proc.stdin and proc.stdout
     for answer in ("Anna", "no", "no"):
         assert json.loads(proc.stdout.readline())["type"] == "ask"
@@ -145,19 +191,34 @@ def test_kill_9_mid_conversation_then_restart_resumes_at_the_same_question(env: 
     said = lines(done.stdout)
     assert said[0]["question"] == "resume"
     assert said[1]["question"] == "refer"  # the question it was on
-    assert said[-1]["outcome"] == "refer" and "Anna" in said[-1]["draft"] and "Sam Lee" in said[-1]["draft"]
+    assert (
+        said[-1]["outcome"] == "refer"
+        and "Anna" in said[-1]["draft"]
+        and "Sam Lee" in said[-1]["draft"]
+    )
 
 
 def test_history_and_forget(env: dict[str, str]) -> None:
     run(["--json", "--client", "Anna"], "yes\nyes\n", env)
     run(["--json", "--fresh"], "skip\nno\nno\nno\nno\n", env)
-    history = subprocess.run([*COMMAND, "history", "--json"], env=env, capture_output=True, text=True, timeout=60)
-    assert [(h["outcome"], h["client"]) for h in lines(history.stdout)] == [("no_reply", None), ("accept", "Anna")]
-    human = subprocess.run([*COMMAND, "history"], env=env, capture_output=True, text=True, timeout=60)
+    history = subprocess.run(
+        [*COMMAND, "history", "--json"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert [(h["outcome"], h["client"]) for h in lines(history.stdout)] == [
+        ("no_reply", None),
+        ("accept", "Anna"),
+    ]
+    human = subprocess.run(
+        [*COMMAND, "history"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert "Anna" in human.stdout
-    forget = subprocess.run([*COMMAND, "forget"], env=env, capture_output=True, text=True, timeout=60)
+    forget = subprocess.run(
+        [*COMMAND, "forget"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert forget.returncode == 0 and "2" in forget.stdout
-    history = subprocess.run([*COMMAND, "history", "--json"], env=env, capture_output=True, text=True, timeout=60)
+    history = subprocess.run(
+        [*COMMAND, "history", "--json"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert history.stdout == ""
 
 

@@ -3,7 +3,7 @@
 :func:`core.store.migrate.upgrade` hands over a connection in ``config.attributes``; the
 ``alembic`` command line (``alembic -c core/store/alembic.ini ...``) gets none and opens
 ``sqlalchemy.url``, ``DATABASE_URL`` or the default SQLite file. Either way the caller's
-transaction is open and holds the migration lock (see :func:`core.store.migrate.lock`).
+transaction is open and holds the migration lock (see :func:`core.store.migrate.run_locked`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from core.store.location import database_url
-from core.store.migrate import lock
+from core.store.migrate import run_locked
 from core.store.schema import metadata
 from core.store.sql import make_engine
 
@@ -35,9 +35,7 @@ async def run_from_url() -> None:
     url = context.config.get_main_option("sqlalchemy.url") or os.environ.get("DATABASE_URL")
     engine = make_engine(database_url(url))
     try:
-        async with engine.begin() as connection:
-            await connection.run_sync(lock)
-            await connection.run_sync(run_on)
+        await run_locked(engine, run_on)
     finally:
         await engine.dispose()
 
