@@ -80,13 +80,14 @@ class Renderer:
         else:
             tone = q.tone_label(lang, result.tone)
             lines += [
-                f"{q.ui(lang, 'result_heading')} ({tone}, {q.texts[lang].name})",
+                q.ui(lang, "result_heading"),
+                f"({tone} · {q.texts[lang].name})",
                 RULE,
                 result.draft,
                 RULE,
             ]
         lines += ["", result.advice, ""]
-        self._write("\n".join(line for line in lines if line is not None) + "\n")
+        self._write("\n".join(lines) + "\n")
 
     def _write(self, text: str) -> None:
         self.out.write(text)

@@ -74,6 +74,24 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "request_quoted": {"request"},
         "trimmed": set(),
         "error": set(),
+        # Discord adapter: command names, descriptions, menu, modal and button labels.
+        "discord_command_name": set(),
+        "discord_command_description": set(),
+        "discord_language_option": set(),
+        "discord_language_description": set(),
+        "discord_note_option": set(),
+        "discord_note_description": set(),
+        "discord_history_name": set(),
+        "discord_history_description": set(),
+        "discord_forget_name": set(),
+        "discord_forget_description": set(),
+        "discord_help_name": set(),
+        "discord_help_description": set(),
+        "discord_context_menu": set(),
+        "discord_help_commands": {"start", "history", "forget", "menu"},
+        "discord_type_answer": set(),
+        "discord_modal_title": set(),
+        "discord_modal_label": set(),
     }.items()
 }
 UI_MAPPINGS = {

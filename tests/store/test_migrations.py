@@ -12,7 +12,7 @@ from sqlalchemy import Connection, inspect
 
 from core.ports import ConversationKey, Decision
 from core.store import SqlStore, database_url, migrate, open_store
-from core.store.migrate import alembic_config, head_revision, upgrade
+from core.store.migrate import alembic_config, head_revision, run_locked, upgrade
 from core.store.schema import metadata
 from core.store.sql import make_engine
 
@@ -120,8 +120,7 @@ async def test_the_migrations_can_be_walked_back_and_forth(blank_url: str) -> No
         command.downgrade(config, "0001")
 
     try:
-        async with store.engine.begin() as connection:
-            await connection.run_sync(downgrade)
+        await run_locked(store.engine, downgrade)
         assert await revision_and_tables(store) == (
             "0001",
             {"alembic_version", "conversations", "deliveries"},
