@@ -27,13 +27,13 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from core.ports import ConversationKey  # noqa: E402
-from core.state import ConversationState  # noqa: E402
-from core.store import SqlStore, open_store  # noqa: E402
+from core.ports import ConversationKey
+from core.state import ConversationState
+from core.store import SqlStore, open_store
 
-OPS = 2000  # conversations per measurement
+OPS = 1000  # conversations per measurement
 CONCURRENCY = (1, 16)
-SIZE_SAMPLE = 2000  # conversations stored to measure bytes per conversation
+SIZE_SAMPLE = 1000  # conversations stored to measure bytes per conversation
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 NOW = datetime.now(UTC)
 EXPIRES = NOW + timedelta(hours=24)
@@ -146,7 +146,12 @@ async def size(store: SqlStore, backend: str, data: str) -> list[Row]:
         await store.save(key, data, version=1, expected_version=None, expires_at=EXPIRES)
     per_conversation = (await stored_bytes(store) - before) / SIZE_SAMPLE
     return [
-        {"bench": "store", "metric": f"{backend}.bytes_per_conversation", "value": round(per_conversation), "unit": "bytes"},
+        {
+            "bench": "store",
+            "metric": f"{backend}.bytes_per_conversation",
+            "value": round(per_conversation),
+            "unit": "bytes",
+        },
     ]
 
 
@@ -171,7 +176,12 @@ async def pg_admin(sql: str) -> None:
 async def run_async() -> list[Row]:
     data = typical_state()
     rows: list[Row] = [
-        {"bench": "store", "metric": "state_json_bytes", "value": len(data.encode()), "unit": "bytes"}
+        {
+            "bench": "store",
+            "metric": "state_json_bytes",
+            "value": len(data.encode()),
+            "unit": "bytes",
+        }
     ]
     with tempfile.TemporaryDirectory() as tmp:
         rows += await bench(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", "sqlite")
@@ -180,7 +190,10 @@ async def run_async() -> list[Row]:
     try:
         await pg_admin(f'CREATE DATABASE "{name}"')
     except (OSError, asyncpg.PostgresError) as exc:
-        print(f"PostgreSQL skipped: cannot create a database via {PG_ADMIN_URL} ({exc!r})", file=sys.stderr)
+        print(
+            f"PostgreSQL skipped: cannot create a database via {PG_ADMIN_URL} ({exc!r})",
+            file=sys.stderr,
+        )
         return rows
     try:
         pg_url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
@@ -191,6 +204,7 @@ async def run_async() -> list[Row]:
 
 
 def run() -> list[Row]:
+    """Every figure as {"bench", "metric", "value", "unit"}; PostgreSQL's only if reachable."""
     return asyncio.run(run_async())
 
 

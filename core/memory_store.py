@@ -61,7 +61,9 @@ class MemoryStore(Store):
         self._decisions.setdefault(key.as_string(), []).append(decision)
 
     async def decisions(self, key: ConversationKey, limit: int = 20) -> list[Decision]:
-        return list(reversed(self._decisions.get(key.as_string(), [])))[:limit]
+        # Newest decided_at first; for the same instant, the one recorded later first.
+        recorded = reversed(self._decisions.get(key.as_string(), []))
+        return sorted(recorded, key=lambda d: d.decided_at, reverse=True)[:limit]
 
     async def forget_decisions(self, key: ConversationKey) -> int:
         return len(self._decisions.pop(key.as_string(), []))

@@ -92,6 +92,18 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "discord_type_answer": set(),
         "discord_modal_title": set(),
         "discord_modal_label": set(),
+        # Slack adapter: command help, App Home, button and picker texts.
+        "slack_help_commands": {"command", "shortcut"},
+        "slack_home_title": set(),
+        "slack_home_how": {"command", "shortcut"},
+        "slack_start_button": set(),
+        "slack_open_dm": set(),
+        "slack_type_answer": set(),
+        "slack_date_placeholder": set(),
+        "slack_forget_confirm": set(),
+        "slack_forget_button": set(),
+        "slack_keep_button": set(),
+        "slack_kept": set(),
     }.items()
 }
 UI_MAPPINGS = {

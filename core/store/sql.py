@@ -18,7 +18,10 @@ Theory of operation:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -28,7 +31,7 @@ from sqlalchemy import bindparam, delete, event, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from core.ports import ConversationKey, Decision, Store, StoredConversation, StoreError
@@ -67,18 +70,23 @@ class translate_errors:  # lower case: it reads as a verb in `with translate_err
 
 def make_engine(url: URL) -> AsyncEngine:
     """An engine for ``url`` (see :func:`core.store.location.database_url`), set up for
-    the store: SQLite pragmas and BEGIN IMMEDIATE, PostgreSQL pre-ping."""
+    the store: SQLite pragmas and BEGIN IMMEDIATE, PostgreSQL pre-ping.
+
+    Errors never quote statement parameters: they are people's answers, not log material.
+    """
     if url.get_backend_name() == "postgresql":
         # Autocommit: each call is one statement, atomic by itself, and both the statement
         # and the pre-ping then take one round trip (no BEGIN/ROLLBACK around them).
-        return create_async_engine(url, pool_pre_ping=True, isolation_level="AUTOCOMMIT")
+        return create_async_engine(
+            url, pool_pre_ping=True, isolation_level="AUTOCOMMIT", hide_parameters=True
+        )
     if url.get_backend_name() != "sqlite":
         raise StoreError(f"unsupported database backend {url.get_backend_name()!r}")
     if url.database:
         # SQLite creates the file but not the directory; the data is private to the user.
         with translate_errors("creating the data directory"):
             Path(url.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, hide_parameters=True)
     event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
     event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
     return engine
@@ -118,13 +126,17 @@ class SqlStore(Store):
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        # SQLite has one writer at a time. Queueing this process's writers on a lock hands
+        # it over at once; left to SQLite's busy handler they would sleep and poll, which
+        # halves throughput and adds latency spikes. Other processes still queue in SQLite.
+        self._write_lock: AbstractAsyncContextManager[object] = contextlib.nullcontext()
         backend = engine.dialect.name
         insert: Callable[..., Any]
         if backend == "postgresql":
-            self._writer = self._reader = engine  # autocommit, see make_engine
+            self._reader = engine  # autocommit, see make_engine
             insert = postgresql.insert
         elif backend == "sqlite":
-            self._writer = engine
+            self._write_lock = asyncio.Lock()
             self._reader = engine.execution_options(**{_SQLITE_BEGIN: None})
             insert = sqlite.insert
         else:
@@ -169,6 +181,11 @@ class SqlStore(Store):
     def engine(self) -> AsyncEngine:
         return self._engine
 
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        async with self._write_lock, self._engine.begin() as connection:
+            yield connection
+
     async def load(self, key: ConversationKey) -> StoredConversation | None:
         with translate_errors("load"):
             async with self._reader.connect() as conn:
@@ -188,7 +205,7 @@ class SqlStore(Store):
     ) -> bool:
         _aware("expires_at", expires_at)
         with translate_errors("save"):
-            async with self._writer.begin() as conn:
+            async with self._write() as conn:
                 if expected_version is None:
                     platform, workspace, user = key.parts()
                     result = await conn.execute(
@@ -218,7 +235,7 @@ class SqlStore(Store):
 
     async def forget(self, key: ConversationKey) -> None:
         with translate_errors("forget"):
-            async with self._writer.begin() as conn:
+            async with self._write() as conn:
                 await conn.execute(self._forget, {"p_key": key.as_string()})
 
     async def remember_delivery(
@@ -230,14 +247,14 @@ class SqlStore(Store):
             "p_now": _aware("now", now),
         }
         with translate_errors("remember_delivery"):
-            async with self._writer.begin() as conn:
+            async with self._write() as conn:
                 result = await conn.execute(self._remember, params)
         return result.rowcount == 1
 
     async def sweep(self, now: datetime) -> int:
         params = {"p_now": _aware("now", now)}
         with translate_errors("sweep"):
-            async with self._writer.begin() as conn:
+            async with self._write() as conn:
                 gone = (await conn.execute(self._sweep_conversations, params)).rowcount
                 gone += (await conn.execute(self._sweep_deliveries, params)).rowcount
         return gone
@@ -250,7 +267,7 @@ class SqlStore(Store):
             )
         _aware("decided_at", decision.decided_at)
         with translate_errors("record_decision"):
-            async with self._writer.begin() as conn:
+            async with self._write() as conn:
                 await conn.execute(
                     self._record,
                     {
@@ -286,7 +303,7 @@ class SqlStore(Store):
 
     async def forget_decisions(self, key: ConversationKey) -> int:
         with translate_errors("forget_decisions"):
-            async with self._writer.begin() as conn:
+            async with self._write() as conn:
                 result = await conn.execute(self._forget_journal, {"p_key": key.as_string()})
         return result.rowcount
 

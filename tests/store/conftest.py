@@ -1,6 +1,6 @@
 """Backends for the store tests: a SQLite file per test, and one throw-away PostgreSQL
-database per test session on 127.0.0.1:5432 (or ``TEST_DATABASE_URL``, whose store tables
-the tests empty and drop as they please).
+database per test session on 127.0.0.1:5432 (or ``TEST_DATABASE_URL``, in which the tests
+create, empty and finally drop the store's tables).
 
 When PostgreSQL cannot be reached its tests are skipped, except under CI (``CI`` set),
 where that is a failure: CI is expected to have the server up.
@@ -13,6 +13,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import asyncpg
 import pytest
@@ -26,14 +27,14 @@ PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 STORE_TABLES = ("decisions", "deliveries", "conversations", "alembic_version")
 
 
-def _unavailable(reason: str) -> None:
+def _unavailable(reason: str) -> NoReturn:
     if os.environ.get("CI"):
         pytest.fail(f"PostgreSQL is required under CI: {reason}", pytrace=False)
     pytest.skip(reason)
 
 
-async def _admin(sql: str) -> None:
-    connection = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+async def _run(dsn: str, sql: str) -> None:
+    connection = await asyncpg.connect(dsn, timeout=5)
     try:
         await connection.execute(sql)
     finally:
@@ -43,18 +44,25 @@ async def _admin(sql: str) -> None:
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """The URL of a PostgreSQL database the tests may do anything to."""
-    if url := os.environ.get("TEST_DATABASE_URL"):
-        # asyncpg, which the tests also use directly, knows no "+asyncpg" suffix.
-        yield make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        return
-    name = f"sit_test_{secrets.token_hex(6)}"
     # A session fixture runs outside the tests' event loops, so it brings its own.
+    if given := os.environ.get("TEST_DATABASE_URL"):
+        # asyncpg, which the tests also use directly, knows no "+asyncpg" suffix.
+        url = make_url(given).set(drivername="postgresql").render_as_string(hide_password=False)
+        try:
+            asyncio.run(_run(url, "SELECT 1"))
+        except (OSError, asyncpg.PostgresError) as exc:
+            _unavailable(f"cannot connect to TEST_DATABASE_URL ({exc!r})")
+        yield url
+        asyncio.run(_run(url, f"DROP TABLE IF EXISTS {', '.join(STORE_TABLES)}"))
+        return
+
+    name = f"sit_test_{secrets.token_hex(6)}"
     try:
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+        asyncio.run(_run(PG_ADMIN_DSN, f'CREATE DATABASE "{name}"'))
     except (OSError, asyncpg.PostgresError) as exc:
         _unavailable(f"cannot create a database on 127.0.0.1:5432 ({exc!r})")
     yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(_run(PG_ADMIN_DSN, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 SQL_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

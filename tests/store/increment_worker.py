@@ -31,9 +31,15 @@ async def main(url: str, increments: int) -> None:
             if stored is None:
                 counter, expected, version = 0, None, 0
             else:
-                counter, expected, version = json.loads(stored.data)["counter"], stored.version, stored.version
+                counter, expected, version = (
+                    json.loads(stored.data)["counter"],
+                    stored.version,
+                    stored.version,
+                )
             data = json.dumps({"counter": counter + 1})
-            if await store.save(KEY, data, version=version + 1, expected_version=expected, expires_at=EXPIRES):
+            if await store.save(
+                KEY, data, version=version + 1, expected_version=expected, expires_at=EXPIRES
+            ):
                 break
             conflicts += 1
     await store.close()

@@ -63,9 +63,15 @@ async def test_the_expected_version_must_match_the_stored_one(
     store: Store, stored_version: int | None, expected_version: int, saved: bool
 ) -> None:
     if stored_version is not None:
-        await store.save(ALICE, "old", version=stored_version, expected_version=None, expires_at=LATER)
+        await store.save(
+            ALICE, "old", version=stored_version, expected_version=None, expires_at=LATER
+        )
     result = await store.save(
-        ALICE, "new", version=expected_version + 1, expected_version=expected_version, expires_at=LATER
+        ALICE,
+        "new",
+        version=expected_version + 1,
+        expected_version=expected_version,
+        expires_at=LATER,
     )
     assert result is saved
     stored = await store.load(ALICE)
@@ -102,7 +108,7 @@ async def test_a_forgotten_conversation_is_gone_and_can_start_again(store: Store
 
 
 async def test_data_is_stored_verbatim(store: Store) -> None:
-    data = json.dumps({"answers": {"colleague": "Zoë «Ω» 🦊", "quote": "it's \"fine\"\n"}})
+    data = json.dumps({"answers": {"colleague": "Zoë «Ω» 🦊", "quote": 'it\'s "fine"\n'}})
     await save_new(store, ALICE, data)
     stored = await store.load(ALICE)
     assert stored is not None and stored.data == data
@@ -287,7 +293,9 @@ async def test_many_users_at_once_keep_their_own_conversations(store: Store) -> 
             assert await store.save(
                 key, data, version=turn, expected_version=turn - 1, expires_at=LATER
             )
-            assert await store.remember_delivery(f"{key.as_string()}#{turn}", now=NOW, keep_until=LATER)
+            assert await store.remember_delivery(
+                f"{key.as_string()}#{turn}", now=NOW, keep_until=LATER
+            )
 
     await asyncio.gather(*(converse(key) for key in users))
 

@@ -37,7 +37,10 @@ async def test_a_database_from_the_first_release_is_upgraded_keeping_its_convers
     # What the first release left behind: schema 0001 and a conversation in progress.
     old = SqlStore(make_engine(database_url(blank_url)))
     await upgrade(old.engine, "0001")
-    assert await revision_and_tables(old) == ("0001", {"alembic_version", "conversations", "deliveries"})
+    assert await revision_and_tables(old) == (
+        "0001",
+        {"alembic_version", "conversations", "deliveries"},
+    )
     await old.save(ALICE, '{"step": "refer"}', version=3, expected_version=None, expires_at=EXPIRES)
     await old.close()
 

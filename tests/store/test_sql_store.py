@@ -4,7 +4,7 @@ file and its settings, and behaviour when the database is away."""
 from __future__ import annotations
 
 import stat
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -121,7 +121,7 @@ async def test_opening_an_unreachable_database_raises_store_error(url: str) -> N
 async def test_every_call_on_an_unreachable_database_raises_store_error() -> None:
     store = SqlStore(make_engine(database_url("postgresql://postgres@127.0.0.1:1/nothing")))
     try:
-        calls = {
+        calls: dict[str, Callable[[], Awaitable[object]]] = {
             "ping": lambda: store.ping(),
             "load": lambda: store.load(ALICE),
             "save": lambda: store.save(
