@@ -43,6 +43,7 @@ async def bootstrap(settings: Settings, *, store: Store | None = None, clock=utc
 
 def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # Library loggers can echo request bodies or headers at DEBUG; keep them quieter.
-    for noisy in ("slack_bolt", "slack_sdk", "discord", "aiohttp.access", "sqlalchemy.engine"):
-        logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.INFO))
+    # Library loggers can echo request bodies, headers or SQL with people's answers at
+    # DEBUG/INFO; keep them at WARNING whatever LOG_LEVEL says.
+    for noisy in ("slack_bolt", "slack_sdk", "discord", "aiohttp.access", "sqlalchemy", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

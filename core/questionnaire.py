@@ -92,6 +92,8 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "discord_type_answer": set(),
         "discord_modal_title": set(),
         "discord_modal_label": set(),
+        "discord_forget_confirm": set(),
+        "discord_forget_button": set(),
         # Slack adapter: command help, App Home, button and picker texts.
         "slack_help_commands": {"command", "shortcut"},
         "slack_home_title": set(),

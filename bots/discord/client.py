@@ -1,0 +1,87 @@
+"""The discord.py client: intents, mentions, the command tree, and the two events the
+adapter needs besides commands and buttons (DMs, and the answer form being sent).
+
+It is an ``AutoShardedClient``: one process runs every shard by default, or only
+``shard_ids`` out of ``shard_count`` so the bot can be split into shard processes sharing
+one database (DMs always arrive on shard 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bots.discord.adapter import DiscordAdapter
+from bots.discord.commands import PromptTranslator, register
+from bots.discord.components import ConversationButton
+from bots.discord.custom_ids import ComponentId, Kind
+from bots.discord.render import ANSWER_FIELD, NO_MENTIONS
+from core.session import Session
+
+_TYPED = (discord.MessageType.default, discord.MessageType.reply)
+
+
+class DiscordBot(discord.AutoShardedClient):
+    def __init__(
+        self,
+        adapter: DiscordAdapter,
+        *,
+        shard_count: int | None = None,
+        shard_ids: Sequence[int] | None = None,
+    ) -> None:
+        # The bot never joins voice: no warning about the voice libraries it lacks.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+        intents = discord.Intents.default()
+        intents.message_content = False  # DM text arrives without this privileged intent
+        intents.dm_messages = True
+        super().__init__(
+            intents=intents,
+            allowed_mentions=NO_MENTIONS,
+            shard_count=shard_count,
+            # None (every shard) is discord.py's own default; its type hints omit it.
+            shard_ids=list(shard_ids) if shard_ids is not None else None,  # type: ignore[arg-type]
+        )
+        self.adapter = adapter
+        self.tree: app_commands.CommandTree[DiscordBot] = app_commands.CommandTree(self)
+        register(self.tree, adapter)
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(ConversationButton)
+        await self.tree.set_translator(PromptTranslator(self.adapter.q))
+
+    async def on_message(self, message: discord.Message) -> None:
+        if message.guild is not None or message.author.bot or message.type not in _TYPED:
+            return
+        if message.content:  # a sticker or a file alone says nothing
+            await self.adapter.typed(message)
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        # The answer form is handled here rather than by a Modal object, which would only
+        # live in this process: a form opened before a restart is still answered after it.
+        if interaction.type is not discord.InteractionType.modal_submit or interaction.data is None:
+            return
+        cid = ComponentId.parse(str(interaction.data.get("custom_id", "")))
+        if cid is not None and cid.kind is Kind.SUBMIT:
+            answer = next(_values(interaction.data.get("components", [])), "")
+            await self.adapter.submitted(interaction, cid, answer)
+
+
+def create_bot(
+    session: Session, *, shard_count: int | None = None, shard_ids: Sequence[int] | None = None
+) -> DiscordBot:
+    return DiscordBot(DiscordAdapter(session), shard_count=shard_count, shard_ids=shard_ids)
+
+
+def _values(components: Any) -> Iterator[str]:
+    """The answer field's value in a submitted form, wherever Discord nests it (an action
+    row, or a label in newer forms)."""
+    for component in components:
+        if component.get("custom_id") == ANSWER_FIELD and "value" in component:
+            yield str(component["value"])
+        for key in ("components", "component"):
+            inner = component.get(key)
+            if inner:
+                yield from _values(inner if isinstance(inner, list) else [inner])

@@ -1,0 +1,162 @@
+"""``should-i-take-it discord``: run the Discord bot until SIGTERM or Ctrl-C.
+
+It logs in with ``DISCORD_TOKEN``, registers the commands (in the ``DISCORD_GUILD_ID``
+server, instantly, when it is set; otherwise globally, which Discord may take a while to
+show), then connects to the gateway. ``DISCORD_SHARD_COUNT`` / ``DISCORD_SHARD_IDS`` run a
+subset of the shards; only the process holding shard 0 registers the commands.
+``DISCORD_API_URL`` points the REST API elsewhere (the tests' fake Discord).
+The token is never logged or printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+import discord
+
+from bots.bootstrap import bootstrap, configure_logging
+from bots.config import ConfigError, Settings, load_dotenv_if_present
+from bots.discord.client import DiscordBot, create_bot
+from core.ports import StoreError
+from core.questionnaire import InvalidDefinition
+
+log = logging.getLogger("should_i_take_it.discord")
+
+PORTAL = "Discord Developer Portal → your application → Bot → Reset Token"
+CLOSE_TIMEOUT = 8.0  # seconds for the gateway and HTTP session; the store closes after
+
+
+class StartupError(Exception):
+    """The bot cannot start; the message says why and what to do."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="should-i-take-it discord",
+        description="Run the Discord bot (configuration from the environment or .env).",
+        epilog="Needs DISCORD_TOKEN; DISCORD_GUILD_ID registers the commands in one server.",
+    )
+    try:
+        parser.parse_args(list(argv or []))
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        load_dotenv_if_present()
+        settings = _checked(Settings.from_env())
+    except ConfigError as exc:
+        return _fail(str(exc), 2)
+    configure_logging(settings.log_level)
+    if settings.discord_api_url:
+        discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
+    try:
+        asyncio.run(serve(settings))
+    except StartupError as exc:
+        return _fail(str(exc), 1)
+    except InvalidDefinition as exc:
+        return _fail(f"the questionnaire files are broken: {exc}", 1)
+    except StoreError as exc:
+        return _fail(f"cannot open the conversation store: {exc}", 1)
+    except KeyboardInterrupt:
+        return 1
+    return 0
+
+
+def _checked(settings: Settings) -> Settings:
+    if not settings.discord_token:
+        raise ConfigError(
+            "DISCORD_TOKEN",
+            f"not set. Copy your bot's token from the {PORTAL}, "
+            "then set DISCORD_TOKEN in the environment or in .env.",
+        )
+    if settings.discord_shard_ids is not None and settings.discord_shard_count is None:
+        raise ConfigError("DISCORD_SHARD_COUNT", "must be set when DISCORD_SHARD_IDS is (e.g. 4)")
+    count = settings.discord_shard_count
+    if count is not None and count < 1:
+        raise ConfigError("DISCORD_SHARD_COUNT", f"must be 1 or more, got {count}")
+    if count is not None and any(not 0 <= i < count for i in settings.discord_shard_ids or ()):
+        raise ConfigError("DISCORD_SHARD_IDS", f"each id must be between 0 and {count - 1}")
+    return settings
+
+
+async def serve(settings: Settings) -> None:
+    app = await bootstrap(settings)
+    try:
+        bot = create_bot(
+            app.session,
+            shard_count=settings.discord_shard_count,
+            shard_ids=settings.discord_shard_ids,
+        )
+        async with bot:
+            await _log_in(bot, settings)
+            await _until_stopped(bot)
+    finally:
+        await app.close()
+
+
+async def _log_in(bot: DiscordBot, settings: Settings) -> None:
+    assert settings.discord_token is not None
+    try:
+        await bot.login(settings.discord_token)
+    except discord.LoginFailure:
+        raise StartupError(
+            f"Discord rejected DISCORD_TOKEN. Get a new one from the {PORTAL} and set it again."
+        ) from None
+    if settings.discord_shard_ids is None or 0 in settings.discord_shard_ids:
+        await _sync_commands(bot, settings.discord_guild_id)
+
+
+async def _sync_commands(bot: DiscordBot, guild_id: int | None) -> None:
+    try:
+        if guild_id is None:
+            synced = await bot.tree.sync()
+            log.info(
+                "registered %d commands globally (Discord may take a while to show them)",
+                len(synced),
+            )
+            return
+        guild = discord.Object(id=guild_id)
+        bot.tree.copy_global_to(guild=guild)
+        synced = await bot.tree.sync(guild=guild)
+        log.info("registered %d commands in server %d", len(synced), guild_id)
+    except discord.Forbidden:
+        where = f"server DISCORD_GUILD_ID={guild_id}" if guild_id else "this application"
+        raise StartupError(
+            f"Discord refused to register the commands in {where}: invite the bot with the "
+            "'bot' and 'applications.commands' scopes (see the README), then start it again."
+        ) from None
+
+
+async def _until_stopped(bot: DiscordBot) -> None:
+    """Run the gateway until it ends or a SIGTERM/SIGINT arrives, then close in time."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    gateway = asyncio.create_task(bot.connect(reconnect=True), name="discord-gateway")
+    stopping = asyncio.create_task(stop.wait(), name="discord-stop")
+    try:
+        await asyncio.wait({gateway, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if gateway.done():
+            gateway.result()  # a gateway failure ends the process with its error
+            return
+        log.info("stopping: closing the Discord connection")
+        try:
+            await asyncio.wait_for(bot.close(), timeout=CLOSE_TIMEOUT)
+        except TimeoutError:
+            log.warning("the Discord connection did not close within %.0f s", CLOSE_TIMEOUT)
+        gateway.cancel()
+        await asyncio.gather(gateway, return_exceptions=True)
+    finally:
+        stopping.cancel()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"should-i-take-it discord: {message}", file=sys.stderr)
+    return status
