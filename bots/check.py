@@ -27,7 +27,9 @@ class Check:
 
 async def check_slack_token(settings: Settings) -> Check:
     if not settings.slack_bot_token:
-        return Check("Slack token", True, "SLACK_BOT_TOKEN not set (Slack not configured)", skipped=True)
+        return Check(
+            "Slack token", True, "SLACK_BOT_TOKEN not set (Slack not configured)", skipped=True
+        )
     from slack_sdk.errors import SlackApiError
     from slack_sdk.web.async_client import AsyncWebClient
 
@@ -49,7 +51,9 @@ async def check_slack_token(settings: Settings) -> Check:
 
 async def check_discord_token(settings: Settings) -> Check:
     if not settings.discord_token:
-        return Check("Discord token", True, "DISCORD_TOKEN not set (Discord not configured)", skipped=True)
+        return Check(
+            "Discord token", True, "DISCORD_TOKEN not set (Discord not configured)", skipped=True
+        )
     import discord
 
     if settings.discord_api_url:
@@ -65,7 +69,9 @@ async def check_discord_token(settings: Settings) -> Check:
             " → Bot → Reset Token",
         )
     except Exception as exc:
-        return Check("Discord token", False, f"could not reach Discord to check DISCORD_TOKEN: {exc}")
+        return Check(
+            "Discord token", False, f"could not reach Discord to check DISCORD_TOKEN: {exc}"
+        )
     finally:
         await client.close()
     return Check("Discord token", True, f"logged in as {client.user}")
@@ -96,8 +102,12 @@ async def run_checks(settings: Settings) -> list[Check]:
     try:
         q = load_questionnaire(settings.prompts_dir)
         results.append(
-            Check("Questionnaire", True, f"{len(q.questions)} questions, {len(q.outcomes)} outcomes, "
-                  f"languages {', '.join(q.languages)}")
+            Check(
+                "Questionnaire",
+                True,
+                f"{len(q.questions)} questions, {len(q.outcomes)} outcomes, "
+                f"languages {', '.join(q.languages)}",
+            )
         )
     except InvalidDefinition as exc:
         results.append(Check("Questionnaire", False, str(exc)))

@@ -96,7 +96,9 @@ async def test_runs_registers_the_commands_and_stops_on_sigterm(
     start = by_name["should-i-take-it"]
     assert start["name_localizations"] == {"fr": "dois-je-accepter"}
     assert [o["name_localizations"] for o in start["options"]] == [{"fr": "langue"}, {"fr": "note"}]
-    assert by_name["Should I take it?"]["name_localizations"] == {"fr": "Dois-je accepter ce client ?"}
+    assert by_name["Should I take it?"]["name_localizations"] == {
+        "fr": "Dois-je accepter ce client ?"
+    }
 
 
 async def test_command_names_and_descriptions_suit_discord(questionnaire: Questionnaire) -> None:
