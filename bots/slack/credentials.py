@@ -1,0 +1,87 @@
+"""Which Slack credentials each way of running needs, checked once at start-up.
+
+Every problem is a :class:`bots.config.ConfigError` naming the variable and where in
+Slack's app settings (api.slack.com/apps → your app) its value is found. Token values are
+never echoed, only their kind.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from bots.config import ConfigError, Settings
+
+Mode = Literal["socket", "http"]
+
+_APP = "api.slack.com/apps → your app → "
+WHERE = {
+    "SLACK_SIGNING_SECRET": _APP + "Basic Information → App Credentials → Signing Secret",
+    "SLACK_BOT_TOKEN": _APP
+    + "OAuth & Permissions → Bot User OAuth Token (install the app to your workspace first)",
+    "SLACK_APP_TOKEN": _APP
+    + "Basic Information → App-Level Tokens → Generate, with the connections:write scope",
+    "SLACK_CLIENT_ID": _APP + "Basic Information → App Credentials → Client ID",
+    "SLACK_CLIENT_SECRET": _APP + "Basic Information → App Credentials → Client Secret",
+}
+PREFIXES = {"SLACK_BOT_TOKEN": "xoxb-", "SLACK_APP_TOKEN": "xapp-"}
+
+
+def choose_mode(settings: Settings, wanted: Mode | None) -> Mode:
+    """The way to connect: as asked, else Socket Mode when an app-level token is set (and
+    no multi-workspace install, which needs the HTTP endpoints), else HTTP. Raises
+    ConfigError when a variable that mode needs is missing or malformed."""
+    oauth = _check_oauth(settings)
+    mode: Mode = wanted or ("socket" if settings.slack_app_token and not oauth else "http")
+    if mode == "socket":
+        _require(
+            "SLACK_APP_TOKEN", settings.slack_app_token, "Socket Mode needs an app-level token"
+        )
+        if oauth:
+            raise ConfigError(
+                "SLACK_CLIENT_ID",
+                "installing in several workspaces needs the HTTP endpoints /slack/install and "
+                "/slack/oauth_redirect: run with --http, or unset SLACK_CLIENT_ID and "
+                "SLACK_CLIENT_SECRET to run one workspace with SLACK_BOT_TOKEN",
+            )
+    else:
+        _require(
+            "SLACK_SIGNING_SECRET",
+            settings.slack_signing_secret,
+            "HTTP mode checks every request with it",
+        )
+    if not oauth:
+        _require(
+            "SLACK_BOT_TOKEN",
+            settings.slack_bot_token,
+            "the bot needs its token (or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to "
+            "install it in several workspaces)",
+        )
+    return mode
+
+
+def uses_oauth(settings: Settings) -> bool:
+    return bool(settings.slack_client_id and settings.slack_client_secret)
+
+
+def _check_oauth(settings: Settings) -> bool:
+    if bool(settings.slack_client_id) != bool(settings.slack_client_secret):
+        missing = "SLACK_CLIENT_SECRET" if settings.slack_client_id else "SLACK_CLIENT_ID"
+        _require(
+            missing,
+            None,
+            "multi-workspace installs need both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET",
+        )
+    return uses_oauth(settings)
+
+
+def _require(variable: str, value: str | None, why: str) -> None:
+    if not value:
+        raise ConfigError(variable, f"missing: {why}. Find it at {WHERE[variable]}.")
+    prefix = PREFIXES.get(variable)
+    if prefix and not value.startswith(prefix):
+        kind = value.split("-")[0] + "-" if "-" in value[:6] else "something else"
+        raise ConfigError(
+            variable,
+            f"expected a token starting with {prefix!r}, got one starting with {kind!r}. "
+            f"Find it at {WHERE[variable]}.",
+        )

@@ -1,0 +1,93 @@
+"""``should-i-take-it slack``: the Slack bot's entry point and composition root.
+
+Socket Mode when ``SLACK_APP_TOKEN`` is set (no public URL needed), HTTP mode otherwise
+(``--socket`` / ``--http`` force one). Configuration comes from the environment (and
+``.env``), checked before anything starts: a missing variable stops start-up with a
+message naming it and where to find its value. SIGTERM or Ctrl-C stops accepting work,
+lets what is running finish, closes the store, and exits within 10 seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+import aiohttp
+
+from bots.bootstrap import bootstrap, configure_logging
+from bots.config import ConfigError, Settings, load_dotenv_if_present
+from bots.slack.app import SlackBot
+from bots.slack.credentials import Mode, choose_mode
+from bots.slack.server import serve_http, serve_socket
+from core.ports import StoreError
+from core.questionnaire import InvalidDefinition
+
+log = logging.getLogger("should_i_take_it.slack")
+
+HOST = "0.0.0.0"  # behind a platform's router; the port comes from $PORT
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="should-i-take-it slack",
+        description="Run the Slack bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode "
+        "serving POST /slack/events on $PORT.",
+    )
+    how = parser.add_mutually_exclusive_group()
+    how.add_argument("--http", action="store_const", const="http", dest="mode", help="HTTP mode")
+    how.add_argument(
+        "--socket", action="store_const", const="socket", dest="mode", help="Socket Mode"
+    )
+    parser.add_argument("--port", type=int, help="HTTP port (default: $PORT, else 3000)")
+    try:
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        load_dotenv_if_present()
+        settings = Settings.from_env()
+        mode = choose_mode(settings, args.mode)
+        if args.port is not None and not 0 < args.port < 65536:
+            raise ConfigError("--port", f"must be a TCP port between 1 and 65535, got {args.port}")
+    except ConfigError as exc:
+        print(f"should-i-take-it slack: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    try:
+        asyncio.run(run(settings, mode, args.port or settings.port))
+    except InvalidDefinition as exc:
+        print(f"should-i-take-it slack: the questionnaire files are broken: {exc}", file=sys.stderr)
+        return 1
+    except StoreError as exc:
+        print(f"should-i-take-it slack: cannot open the conversation store: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def run(settings: Settings, mode: Mode, port: int) -> None:
+    """Run the bot until SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    app = await bootstrap(settings)
+    try:
+        # One connection pool for every Web API call instead of a session per call.
+        async with aiohttp.ClientSession() as http:
+            bot = SlackBot(app, settings, http_session=http)
+            try:
+                await bot.start()
+                if mode == "http":
+                    await serve_http(bot, host=HOST, port=port, stop=stop)
+                else:
+                    assert settings.slack_app_token is not None  # checked by choose_mode
+                    await serve_socket(bot, settings.slack_app_token, stop=stop)
+            finally:
+                await bot.close()
+    finally:
+        await app.close()
+        log.info("stopped")

@@ -1,0 +1,97 @@
+"""Connecting to Slack, until told to stop: HTTP mode (an aiohttp application) or Socket
+Mode (a WebSocket that Slack pushes requests into).
+
+HTTP routes: ``POST /slack/events`` (events, commands, clicks and shortcuts; Bolt checks each
+signature), ``GET /slack/install`` and ``GET /slack/oauth_redirect`` when installs are
+multi-workspace, and ``GET /healthz`` (200 ``{"ok": true}`` while the store answers,
+503 otherwise) for the load balancer.
+
+Stopping: stop taking requests (close the listening socket, or the WebSocket), let those
+in progress finish, then wait for the work Bolt runs after its acks. The caller closes the
+store afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+from bots.slack.app import INSTALL_PATH, REDIRECT_PATH, SlackBot
+from core.ports import StoreError
+
+log = logging.getLogger("should_i_take_it.slack")
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+PING_TIMEOUT = 2.0
+# Both waits together stay well inside the 10 s a platform gives after SIGTERM.
+REQUESTS_TIMEOUT = 4.0
+WORK_TIMEOUT = 4.0
+
+
+def web_app(bot: SlackBot) -> web.Application:
+    async def events(request: web.Request) -> web.Response:
+        response = await bot.bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    async def health(request: web.Request) -> web.Response:
+        try:
+            await asyncio.wait_for(bot.app.store.ping(), PING_TIMEOUT)
+        except (StoreError, TimeoutError):
+            return web.json_response({"ok": False}, status=503)
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post(EVENTS_PATH, events)
+    app.router.add_get(HEALTH_PATH, health)
+    flow = bot.bolt.oauth_flow
+    if flow is not None:
+
+        async def install(request: web.Request) -> web.Response:
+            return await to_aiohttp_response(
+                await flow.handle_installation(await to_bolt_request(request))
+            )
+
+        async def redirect(request: web.Request) -> web.Response:
+            return await to_aiohttp_response(
+                await flow.handle_callback(await to_bolt_request(request))
+            )
+
+        app.router.add_get(INSTALL_PATH, install)
+        app.router.add_get(REDIRECT_PATH, redirect)
+    return app
+
+
+async def serve_http(bot: SlackBot, *, host: str, port: int, stop: asyncio.Event) -> None:
+    """Serve until ``stop`` is set, then shut down gracefully."""
+    runner = web.AppRunner(
+        web_app(bot), handle_signals=False, access_log=None, shutdown_timeout=REQUESTS_TIMEOUT
+    )
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        log.info("HTTP mode: listening on http://%s:%d%s", host, port, EVENTS_PATH)
+        await stop.wait()
+        log.info("stopping: finishing requests in progress")
+    finally:
+        await runner.cleanup()
+        if not await bot.work.wait(WORK_TIMEOUT):
+            log.warning("stopped with %d listener(s) still running", bot.work.running)
+
+
+async def serve_socket(bot: SlackBot, app_token: str, *, stop: asyncio.Event) -> None:
+    """Hold a Socket Mode connection until ``stop`` is set, then shut down gracefully."""
+    handler = AsyncSocketModeHandler(bot.bolt, app_token)
+    await handler.connect_async()
+    log.info("Socket Mode: connected")
+    try:
+        await stop.wait()
+        log.info("stopping: finishing work in progress")
+    finally:
+        await handler.close_async()
+        if not await bot.work.wait(WORK_TIMEOUT):
+            log.warning("stopped with %d listener(s) still running", bot.work.running)
