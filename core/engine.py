@@ -60,7 +60,8 @@ def step(q: Questionnaire, state: State, event: Event) -> Step:
 
 
 def _start(q: Questionnaire, state: State, event: Start) -> Step:
-    lang = _pick(event.lang, q.languages, state.lang if state else q.languages[0])
+    default = state.lang if state else _pick(event.locale, q.languages, q.languages[0])
+    lang = _pick(event.lang, q.languages, default)
     tone = _pick(event.tone, q.tones, state.tone if state else _default_tone(q))
     if state is not None and state.status == "active" and not event.fresh:
         state = (
@@ -92,10 +93,13 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
                 Say(q.ui(lang, "stale" if state and state.status == "active" else "ended"), "stale")
             ]
         # Writing to the bot with nothing open starts a conversation.
-        return _start(q, state, Start(today=event.today, fresh=True))
+        start = Start(today=event.today, fresh=True, locale=event.locale, signature=event.signature)
+        return _start(q, state, start)
     if state.pending == RESUME:
         return _answer_resume(q, state, event, text)
     if event.question is not None and event.question != state.step:
+        return state, [Say(q.ui(state.lang, "stale"), "stale")]
+    if event.version is not None and event.version != state.version:
         return state, [Say(q.ui(state.lang, "stale"), "stale")]
 
     question = q.questions[state.step]

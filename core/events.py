@@ -15,12 +15,16 @@ class Start:
 
     ``client`` and ``request`` are context the platform already knows (the text after the
     command, a quoted message); ``signature`` is how the user signs their replies. ``lang``
-    and ``tone`` pick the language and tone when given. ``fresh`` starts over even when a
-    conversation is already open (otherwise the user is asked whether to resume).
+    and ``tone`` pick the language and tone when given (the user asked for them);
+    ``locale`` is only a default for a new conversation (the platform's idea of the user's
+    language), so resuming never switches a conversation away from the language it was in.
+    ``fresh`` starts over even when a conversation is already open (otherwise the user is
+    asked whether to resume).
     """
 
     today: date
     lang: str | None = None
+    locale: str | None = None
     tone: str | None = None
     client: str | None = None
     request: str | None = None
@@ -34,12 +38,20 @@ class Answer:
 
     ``question`` names the question the answer was given to (a button knows it; typed text
     usually does not). An answer to a question that is no longer open is stale and advances
-    nothing, which is what makes double clicks harmless.
+    nothing, which is what makes double clicks harmless. ``version`` is the conversation
+    version the question was asked at (a button knows it): an answer from an older message
+    is stale even when the same question is open again.
+
+    Typed text with no conversation open starts one; ``locale`` and ``signature`` are then
+    used as a :class:`Start` would use them.
     """
 
     text: str
     today: date
     question: str | None = None
+    version: int | None = None
+    locale: str | None = None
+    signature: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,7 +47,9 @@ log = logging.getLogger("should_i_take_it.discord")
 Interaction = discord.Interaction[Any]
 
 _EVENTS: dict[Kind, Callable[[ComponentId, date], Event]] = {
-    Kind.ANSWER: lambda cid, today: Answer(cid.value, today=today, question=cid.question),
+    Kind.ANSWER: lambda cid, today: Answer(
+        cid.value, today=today, question=cid.question, version=cid.version
+    ),
     Kind.BACK: lambda cid, today: Back(question=cid.question),
     Kind.RESTART: lambda cid, today: Restart(),
     Kind.CANCEL: lambda cid, today: Cancel(),
@@ -85,11 +87,12 @@ class DiscordAdapter:
         """The slash command or the message menu."""
         async with self._apology(interaction):
             user = interaction.user
-            lang = lang or locale_lang(self.q.languages, interaction.locale)
             # A new request replaces whatever was under way; a bare command offers to resume.
+            # The interaction's locale only picks the language of a new conversation.
             event = Start(
                 today=self._today(),
                 lang=lang,
+                locale=locale_lang(self.q.languages, interaction.locale),
                 request=request,
                 signature=user.global_name,
                 fresh=bool(request),
@@ -124,7 +127,8 @@ class DiscordAdapter:
         async with self._apology(message.channel):
             turn = await self.session.handle(
                 conversation_key(message.author.id),
-                Answer(message.content, today=self._today()),
+                # Signs the reply if this message starts a conversation.
+                Answer(message.content, today=self._today(), signature=message.author.global_name),
                 delivery_id=f"discord:message:{message.id}",
             )
             await self._post(message.channel, self.render.turn(turn.actions, message.author.id))
@@ -152,7 +156,7 @@ class DiscordAdapter:
             if not await self._owned(interaction, cid):
                 return
             await interaction.response.defer()
-            event = Answer(answer, today=self._today(), question=cid.question)
+            event = Answer(answer, today=self._today(), question=cid.question, version=cid.version)
             await self._advance(interaction, cid, event, text.inert(text.one_line(answer)))
 
     async def help(self, interaction: Interaction) -> None:

@@ -333,15 +333,20 @@ class SlackBot:
             self._profile(client, key.user),
             self._call(client.conversations_open, users=key.user),
         )
-        lang = lang or profile.lang
-        shown = lang or self.q.languages[0]
+        shown = lang or profile.lang or self.q.languages[0]
         dm = opened and (opened.get("channel") or {}).get("id")
         if not dm:
             if respond is not None:
                 await self._respond(respond, blocks.render_notice(self.q.ui(shown, "dm_failed")))
             return
+        # An explicit `fr`/`en` wins; the Slack locale only picks a new conversation's language.
         start = Start(
-            today=self._today(), lang=lang, request=request, signature=profile.name, fresh=fresh
+            today=self._today(),
+            lang=lang,
+            locale=profile.lang,
+            request=request,
+            signature=profile.name,
+            fresh=fresh,
         )
         steps = [self._begin(client, key, dm, start, shown)]
         if respond is not None and here != dm:

@@ -103,9 +103,10 @@ def click_event(ref: ActionRef, action: Mapping[str, Any], today: date) -> Event
     question = ref.question or None
     match ref.kind:
         case Kind.ANSWER:
-            return Answer(ref.value, today, question=question)
+            return Answer(ref.value, today, question=question, version=ref.version)
         case Kind.DATE:
-            return Answer(str(action.get("selected_date") or ""), today, question=question)
+            picked = str(action.get("selected_date") or "")
+            return Answer(picked, today, question=question, version=ref.version)
         case Kind.BACK:
             return Back(question=question)
         case Kind.RESTART:

@@ -310,3 +310,42 @@ def test_the_questionnaire_step_method_is_the_same_engine(questionnaire: Questio
     assert questionnaire.step(None, Start(today=TODAY)) == step(
         questionnaire, None, Start(today=TODAY)
     )
+
+
+def test_a_click_from_an_older_message_of_the_same_question_is_stale(
+    questionnaire: Questionnaire,
+) -> None:
+    state, actions = at(questionnaire, "Anna")
+    old_version = asks(actions)[0].version
+    state, actions = step(questionnaire, state, ChangeLanguage("fr"))  # the question is re-sent
+    new_version = asks(actions)[0].version
+    again, actions = step(
+        questionnaire, state, Answer("no", today=TODAY, question="time", version=old_version)
+    )
+    assert again is state and says(actions, "stale")
+    state, actions = step(
+        questionnaire, state, Answer("no", today=TODAY, question="time", version=new_version)
+    )
+    assert asks(actions)[0].question == "not_yet"
+
+
+def test_the_platform_locale_is_only_a_default_for_new_conversations(
+    questionnaire: Questionnaire,
+) -> None:
+    state, actions = at(questionnaire, locale="fr")
+    assert state.lang == "fr"
+    state, _ = step(questionnaire, state, Answer("Anna", today=TODAY))
+    state, _ = step(questionnaire, state, ChangeLanguage("en"))
+    state, actions = step(questionnaire, state, Start(today=TODAY, locale="fr"))
+    assert state.lang == "en" and asks(actions)[0].question == "resume"
+    state, actions = step(questionnaire, state, Start(today=TODAY, lang="fr"))
+    assert state.lang == "fr"
+
+
+def test_typing_to_start_uses_the_locale_and_signature_it_carries(
+    questionnaire: Questionnaire,
+) -> None:
+    state, _ = step(
+        questionnaire, None, Answer("hi", today=TODAY, locale="fr", signature="Camille")
+    )
+    assert state is not None and state.lang == "fr" and state.context == {"signature": "Camille"}

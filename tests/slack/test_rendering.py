@@ -65,12 +65,12 @@ def test_ids_round_trip_and_stay_within_slacks_limit() -> None:
 def test_clicks_become_core_events() -> None:
     today = date(2026, 11, 27)
     assert click_event(ActionRef(Kind.ANSWER, "time", 3, "yes"), {}, today) == Answer(
-        "yes", today, "time"
+        "yes", today, "time", version=3
     )
     picked = click_event(
         ActionRef(Kind.DATE, "free_from", 4), {"selected_date": "2027-01-05"}, today
     )
-    assert picked == Answer("2027-01-05", today, "free_from")
+    assert picked == Answer("2027-01-05", today, "free_from", version=4)
     assert click_event(ActionRef(Kind.BACK, "terms", 5), {}, today) == Back("terms")
     assert click_event(ActionRef(Kind.TONE, value="brief"), {}, today) == ChangeTone("brief")
     assert click_event(ActionRef(Kind.START), {}, today) is None
