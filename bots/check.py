@@ -80,21 +80,16 @@ async def check_discord_token(settings: Settings) -> Check:
 def check_slack_settings(settings: Settings) -> Check:
     if not (settings.slack_bot_token or settings.slack_client_id or settings.slack_app_token):
         return Check("Slack settings", True, "Slack not configured", skipped=True)
-    missing = []
-    if not settings.slack_app_token and not settings.slack_signing_secret:
-        missing.append(
-            "SLACK_SIGNING_SECRET (HTTP mode; api.slack.com/apps → Basic Information → Signing"
-            " Secret) or SLACK_APP_TOKEN (Socket Mode; Basic Information → App-Level Tokens,"
-            " scope connections:write)"
-        )
-    if settings.slack_client_id and not settings.slack_client_secret:
-        missing.append("SLACK_CLIENT_SECRET (Basic Information → App Credentials)")
-    if not settings.slack_bot_token and not settings.slack_client_id:
-        missing.append("SLACK_BOT_TOKEN (OAuth & Permissions → Bot User OAuth Token)")
-    if missing:
-        return Check("Slack settings", False, "missing " + "; ".join(missing))
-    mode = "Socket Mode" if settings.slack_app_token else "HTTP mode"
-    return Check("Slack settings", True, f"complete for {mode}")
+    # The same rules `should-i-take-it slack` applies at start-up.
+    from bots.slack.credentials import choose_mode
+
+    try:
+        mode = choose_mode(settings, None)
+    except ConfigError as exc:
+        return Check("Slack settings", False, str(exc))
+    return Check(
+        "Slack settings", True, f"complete for {'Socket Mode' if mode == 'socket' else 'HTTP mode'}"
+    )
 
 
 async def run_checks(settings: Settings) -> list[Check]:
