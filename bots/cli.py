@@ -135,16 +135,15 @@ def _subcommand(name: str, argv: list[str]) -> int:
 
 
 def _journal(name: str, argv: list[str]) -> int:
-    from babel.dates import format_date
-
     from bots.bootstrap import bootstrap
     from bots.terminal import local_key
+    from core.journal import decision_line
 
     p = argparse.ArgumentParser(prog=f"should-i-take-it {name}")
     p.add_argument("--lang", choices=("en", "fr"))
     if name == "history":
         p.add_argument("--json", action="store_true")
-        p.add_argument("--limit", type=int, default=20)
+        p.add_argument("--limit", type=_positive, default=20, help="how many (default 20)")
     try:
         args = p.parse_args(argv)
         settings = _settings()
@@ -184,14 +183,7 @@ def _journal(name: str, argv: list[str]) -> int:
                 return 0
             print(q.ui(lang, "history_title"))
             for d in decisions:
-                client = f" ({d.client})" if d.client else ""
-                title = (
-                    q.outcome_text(lang, d.outcome, "title")
-                    if d.outcome in q.outcomes
-                    else d.outcome
-                )
-                day = format_date(d.decided_at.date(), format="medium", locale=lang)
-                print("  " + q.ui(lang, "history_line", date=day, outcome=title, client=client))
+                print("  " + decision_line(q, lang, d))
             return 0
         finally:
             await app.close()
@@ -200,6 +192,16 @@ def _journal(name: str, argv: list[str]) -> int:
         return asyncio.run(go())
     except (StoreError, InvalidDefinition) as exc:
         return _fail(str(exc), 1)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 0 < value <= 1000:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 1000, got {text!r}")
+    return value
 
 
 def _migrate(argv: list[str]) -> int:

@@ -6,6 +6,7 @@ working directory is read when present (real environment variables win).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MAX_TTL_HOURS = 24 * 366
 
 
 class ConfigError(Exception):
@@ -51,9 +53,10 @@ class Settings:
         get = lambda name: (env.get(name) or "").strip() or None  # noqa: E731
 
         ttl_hours = _number(get("CONVERSATION_TTL_HOURS"), "CONVERSATION_TTL_HOURS", 24.0, float)
-        if ttl_hours <= 0:
+        if not (math.isfinite(ttl_hours) and 0 < ttl_hours <= MAX_TTL_HOURS):
             raise ConfigError(
-                "CONVERSATION_TTL_HOURS", "must be a positive number of hours, e.g. 24"
+                "CONVERSATION_TTL_HOURS",
+                f"must be a number of hours above 0 and up to {MAX_TTL_HOURS} (a year), e.g. 24",
             )
         level = (get("LOG_LEVEL") or "INFO").upper()
         if level not in LOG_LEVELS:
@@ -94,7 +97,8 @@ def _number(raw: str | None, name: str, default: Any, kind: type[int] | type[flo
     try:
         return kind(raw)
     except ValueError:
-        raise ConfigError(name, f"expected a {kind.__name__}, got {raw!r}") from None
+        what = "whole number" if kind is int else "number"
+        raise ConfigError(name, f"expected a {what}, got {raw!r}") from None
 
 
 def _int_list(raw: str, name: str) -> tuple[int, ...]:

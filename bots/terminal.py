@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from core.actions import Action, Ask, Result, Say
-from core.engine import language_code, tone_code
-from core.events import Answer, ChangeLanguage, ChangeTone, Event, Start
+from core.events import Answer, Event, Start
 from core.ports import ConversationKey
 from core.questionnaire import Questionnaire
 from core.session import Session
@@ -146,7 +145,8 @@ async def run_terminal(
     q = session.questionnaire
     renderer = Renderer(q, stdout, options.json)
     key = local_key()
-    day = today or (lambda: session.clock().date())
+    # The user's own calendar day: a date typed as today must not be 'already past'.
+    day = today or (lambda: session.clock().astimezone().date())
     interactive = stdin.isatty() and not options.json
 
     async def send(event: Event) -> tuple[Action, ...]:
@@ -173,33 +173,26 @@ async def run_terminal(
             stdout.write("> ")
             stdout.flush()
         line = stdin.readline()
-        if not line:  # end of input
-            break
         text = line.rstrip("\r\n")
-        if finished:
-            # After a result a tone or language word rewrites it; anything else ends.
-            word = text.strip()
-            if not word:
-                break
-            if tone_code(q, word) is not None:
-                await send(ChangeTone(word))
-            elif language_code(q, word) is not None:
-                await send(ChangeLanguage(word))
-            else:
-                break
-            continue
+        if not line or (finished and not text.strip()):
+            break  # end of input, or Enter after a result
+        # Every line goes to the core, after a result too: it knows tone and language
+        # words, back, restart and help there, and anything else starts a new conversation.
         actions = await send(Answer(text, today=day()))
         if any(isinstance(a, Say) and a.kind == "cancelled" for a in actions):
             return EXIT_INCOMPLETE
         if any(isinstance(a, Result) for a in actions):
             finished = True
             if interactive:
-                words = [
-                    *(q.tone_label(result_lang(actions), t).lower() for t in q.tones),
-                    *q.languages,
-                ]
-                stdout.write(f"({', '.join(words)} — or Enter to finish)\n")
+                stdout.write(after_result_hint(q, result_lang(actions)) + "\n")
+        elif any(isinstance(a, Ask) for a in actions):
+            finished = False
     return EXIT_RESULT if finished else EXIT_INCOMPLETE
+
+
+def after_result_hint(q: Questionnaire, lang: str) -> str:
+    words = [*(q.tone_label(lang, t).lower() for t in q.tones), *q.languages]
+    return q.ui(lang, "after_result", options=", ".join(f'"{w}"' for w in words))
 
 
 def result_lang(actions: tuple[Action, ...]) -> str:

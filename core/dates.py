@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from typing import Any
 
 import dateparser
 from babel.dates import format_date as _babel_format_date
+from dateparser.search import search_dates
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _LANGUAGES = ("en", "fr")
+# Past this a typed year is a slip of the keyboard, not a plan.
+MAX_YEARS_AHEAD = 5
+# Only short answers are searched for a date inside a phrase ("à partir du 15 mars");
+# in a long sentence a stray number would too easily pass for one.
+_SEARCH_UP_TO = 40
 
 
 def parse_date(text: str, *, today: date, lang: str) -> date | None:
@@ -18,28 +25,39 @@ def parse_date(text: str, *, today: date, lang: str) -> date | None:
     text = text.strip()
     if _ISO.match(text):
         try:
-            return date.fromisoformat(text)
+            found: date | None = date.fromisoformat(text)
         except ValueError:
             return None
-    base = datetime(today.year, today.month, today.day, 12, 0)
+    else:
+        found = _parse(text, today, lang)
+    if found is None or found.year > today.year + MAX_YEARS_AHEAD:
+        return None
+    return found
+
+
+def _parse(text: str, today: date, lang: str) -> date | None:
+    # The conversation's language first; the other one still helps a bilingual user.
+    languages = [lang, *(other for other in _LANGUAGES if other != lang)]
+    settings: Any = {
+        "DATE_ORDER": "DMY",
+        "PREFER_DATES_FROM": "future",
+        "RELATIVE_BASE": datetime(today.year, today.month, today.day, 12, 0),
+        # "April" means the 1st of April: the earliest day of what was said.
+        "PREFER_DAY_OF_MONTH": "first",
+    }
     try:
-        found = dateparser.parse(
-            text,
-            # The conversation's language first; the other one still helps a bilingual user.
-            languages=[lang, *(other for other in _LANGUAGES if other != lang)],
-            settings={
-                "DATE_ORDER": "DMY",
-                "PREFER_DATES_FROM": "future",
-                "RELATIVE_BASE": base,
-                "PREFER_DAY_OF_MONTH": "first",
-                "REQUIRE_PARTS": ["day", "month"],
-            },
-        )
-    except (ValueError, OverflowError):
+        found = dateparser.parse(text, languages=languages, settings=settings)
+        if found is None and len(text) <= _SEARCH_UP_TO:
+            hits = search_dates(text, languages=languages, settings=settings)
+            found = hits[0][1] if hits else None
+    except (ValueError, OverflowError, TypeError):
         return None
     return found.date() if found else None
 
 
 def format_date(value: date, lang: str) -> str:
     """A long, natural date in the locale: "March 15, 2027" / "15 mars 2027"."""
-    return _babel_format_date(value, format="long", locale=lang)
+    text = _babel_format_date(value, format="long", locale=lang)
+    if lang == "fr" and value.day == 1 and text.startswith("1 "):
+        return "1er " + text[2:]  # French writes the first of the month as an ordinal
+    return text

@@ -63,43 +63,57 @@ def _start(q: Questionnaire, state: State, event: Start) -> Step:
     default = state.lang if state else _pick(event.locale, q.languages, q.languages[0])
     lang = _pick(event.lang, q.languages, default)
     tone = _pick(event.tone, q.tones, state.tone if state else _default_tone(q))
+    context = _context(q, event)
     if state is not None and state.status == "active" and not event.fresh:
-        state = (
-            state.bump(lang=lang, tone=tone) if (lang, tone) != (state.lang, state.tone) else state
-        )
+        changed: dict[str, Any] = {}
+        if (lang, tone) != (state.lang, state.tone):
+            changed.update(lang=lang, tone=tone)
         if state.history or state.pending:
-            # Something is under way: ask rather than throw the answers away.
-            state = state.bump(pending=RESUME) if state.pending != RESUME else state
+            # Something is under way: ask rather than throw the answers away. A new request
+            # waits for the answer, and replaces the old one if the user starts over.
+            incoming = context if _brings_news(context, state.context) else {}
+            if state.pending != RESUME or changed or incoming != state.incoming:
+                state = state.bump(pending=RESUME, incoming=incoming, **changed)
             return state, [_ask_resume(q, state)]
-        return state, [_ask(q, state)]
-    given = {"client": event.client, "request": event.request, "signature": event.signature}
-    # Context comes from the platform (a quoted message can be long): clean and bound it.
-    context = {k: text for k, v in given.items() if v and (text := clean(v)[: q.max_text * 4])}
+        if _brings_news(context, state.context):
+            changed["context"] = context
+        state = state.bump(**changed) if changed else state
+        return _enter(q, state, state.step)
     version = state.version if state is not None else 0
     fresh = ConversationState(lang=lang, tone=tone, step=q.start, version=version, context=context)
     return _enter(q, fresh.bump(), q.start)
 
 
+def _context(q: Questionnaire, event: Start) -> dict[str, str]:
+    given = {"client": event.client, "request": event.request, "signature": event.signature}
+    # Context comes from the platform (a quoted message can be long): clean and bound it.
+    return {k: text for k, v in given.items() if v and (text := clean(v)[: q.max_text * 4])}
+
+
+def _brings_news(context: dict[str, str], current: dict[str, str]) -> bool:
+    """Whether a start names a different client or request than the open conversation."""
+    return any(context.get(k) and context.get(k) != current.get(k) for k in ("client", "request"))
+
+
 def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
     text = clean(event.text)
-    if event.question is None:
+    literal = _unquoted(text) if event.question is None else None
+    if literal is not None:
+        # A quoted answer is taken as written: a client really called "Back" is possible.
+        text = literal
+    elif event.question is None:
         routed = _typed_command(q, state, text)
         if routed is not None:
             return step(q, state, routed)
     if state is None or state.status != "active":
         if event.question is not None:
-            lang = state.lang if state else q.languages[0]
-            return state, [
-                Say(q.ui(lang, "stale" if state and state.status == "active" else "ended"), "stale")
-            ]
+            return state, [Say(q.ui(_lang(q, state), "ended"), "stale")]
         # Writing to the bot with nothing open starts a conversation.
         start = Start(today=event.today, fresh=True, locale=event.locale, signature=event.signature)
         return _start(q, state, start)
     if state.pending == RESUME:
         return _answer_resume(q, state, event, text)
-    if event.question is not None and event.question != state.step:
-        return state, [Say(q.ui(state.lang, "stale"), "stale")]
-    if event.version is not None and event.version != state.version:
+    if _stale(state, event.question, event.version):
         return state, [Say(q.ui(state.lang, "stale"), "stale")]
 
     question = q.questions[state.step]
@@ -130,38 +144,56 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
 
 def _back(q: Questionnaire, state: State, event: Back) -> Step:
     if state is None or state.status == "cancelled":
-        return state, [_nothing_open(q, state)]
-    if state.status == "active" and event.question is not None and event.question != state.step:
+        return state, [Say(q.ui(_lang(q, state), "nothing_open"), "notice")]
+    if _stale(state, event.question, event.version):
         return state, [Say(q.ui(state.lang, "stale"), "stale")]
     if not state.history:
         return state, [Say(q.ui(state.lang, "no_previous"), "reprompt"), _ask(q, state)]
     previous = state.history[-1]
     state = state.bump(
-        step=previous, history=state.history[:-1], status="active", outcome=None, pending=None
+        step=previous,
+        history=state.history[:-1],
+        status="active",
+        outcome=None,
+        pending=None,
+        incoming={},
     )
     return state, [_ask(q, state)]
 
 
 def _restart(q: Questionnaire, state: State, event: Restart) -> Step:
-    lang = state.lang if state else q.languages[0]
     if state is None:
-        return state, [_nothing_open(q, state)]
+        return _start(q, state, Start())
+    if _stale(state, None, event.version):
+        return state, [Say(q.ui(state.lang, "stale"), "stale")]
+    # A start that brought a new request and is waiting on "continue or start over?"
+    # starts over on that request.
+    context = state.incoming or state.context
     fresh = ConversationState(
-        lang=lang, tone=state.tone, step=q.start, version=state.version, context=state.context
+        lang=state.lang, tone=state.tone, step=q.start, version=state.version, context=context
     )
-    state, actions = _enter(q, fresh.bump(), q.start)
-    return state, [Say(q.ui(lang, "restarted"), "notice"), *actions]
+    restarted, actions = _enter(q, fresh.bump(), q.start)
+    return restarted, [Say(q.ui(fresh.lang, "restarted"), "notice"), *actions]
 
 
 def _cancel(q: Questionnaire, state: State, event: Cancel) -> Step:
     if state is None or state.status != "active":
-        return state, [_nothing_open(q, state)]
-    state = state.bump(status="cancelled", pending=None)
+        return state, [Say(q.ui(_lang(q, state), "nothing_to_cancel"), "notice")]
+    if _stale(state, None, event.version):
+        return state, [Say(q.ui(state.lang, "stale"), "stale")]
+    state = state.bump(status="cancelled", pending=None, incoming={})
     return state, [Say(q.ui(state.lang, "cancelled"), "cancelled")]
 
 
+def _stale(state: ConversationState, question: str | None, version: int | None) -> bool:
+    """Whether a button shown for ``question`` at ``version`` no longer fits the conversation."""
+    if version is not None and version != state.version:
+        return True
+    return question is not None and (state.status != "active" or question != state.step)
+
+
 def _change_language(q: Questionnaire, state: State, event: ChangeLanguage) -> Step:
-    lang = state.lang if state else q.languages[0]
+    lang = _lang(q, state)
     wanted = language_code(q, event.lang)
     if wanted is None:
         options = ", ".join(q.languages)
@@ -176,7 +208,7 @@ def _change_language(q: Questionnaire, state: State, event: ChangeLanguage) -> S
 
 
 def _change_tone(q: Questionnaire, state: State, event: ChangeTone) -> Step:
-    lang = state.lang if state else q.languages[0]
+    lang = _lang(q, state)
     wanted = tone_code(q, event.tone)
     if wanted is None:
         options = ", ".join(q.tone_label(lang, t) for t in q.tones)
@@ -196,7 +228,7 @@ def _change_tone(q: Questionnaire, state: State, event: ChangeTone) -> Step:
 
 
 def _help(q: Questionnaire, state: State, event: Help) -> Step:
-    lang = state.lang if state else q.languages[0]
+    lang = _lang(q, state)
     if state is not None and state.status == "done":
         return state, [Say(q.ui(lang, "help_result"), "help")]
     return state, [Say(q.ui(lang, "help"), "help"), *_current(q, state)]
@@ -243,7 +275,8 @@ def _enter(q: Questionnaire, state: ConversationState, qid: str) -> Step:
             done = replace(state, step=qid, status="done", outcome=target.id)
             return done, [_result(q, done)]
         return _enter(q, state, target.id)
-    state = replace(state, step=qid)
+    if state.step != qid:
+        state = replace(state, step=qid)
     return state, [_ask(q, state)]
 
 
@@ -309,7 +342,8 @@ def _ask(q: Questionnaire, state: ConversationState) -> Ask:
 def _ask_resume(q: Questionnaire, state: ConversationState) -> Ask:
     lang = state.lang
     labels = q.ui_map(lang, "resume_choices")
-    where = q.question_text(lang, state.step) if state.status == "active" else ""
+    progress = _progress(q, state)
+    where = progress.label if progress else q.question_text(lang, state.step)
     return Ask(
         question=RESUME,
         text=q.ui(lang, "resume", question=where),
@@ -324,19 +358,18 @@ def _ask_resume(q: Questionnaire, state: ConversationState) -> Ask:
 
 
 def _answer_resume(q: Questionnaire, state: ConversationState, event: Answer, text: str) -> Step:
-    if event.question not in (None, RESUME):
+    if event.question not in (None, RESUME) or _stale(state, None, event.version):
         return state, [Say(q.ui(state.lang, "stale"), "stale")]
     choice = _match_labels(
         text, RESUME_CHOICES, lambda lang, c: str(q.ui_map(lang, "resume_choices")[c]), q
     )
     if choice == "continue":
-        state = state.bump(pending=None)
+        state = state.bump(pending=None, incoming={})
         return state, [_ask(q, state)]
     if choice == "start_over":
-        return _restart(q, replace(state, pending=None), Restart())
-    options = ", ".join(
-        f"{i}. {q.ui_map(state.lang, 'resume_choices')[c]}" for i, c in enumerate(RESUME_CHOICES, 1)
-    )
+        return _restart(q, state, Restart())
+    labels = q.ui_map(state.lang, "resume_choices")
+    options = "".join(f"\n{i}. {labels[c]}" for i, c in enumerate(RESUME_CHOICES, 1))
     return state, [
         Say(q.ui(state.lang, "choose", options=options), "reprompt"),
         _ask_resume(q, state),
@@ -351,9 +384,11 @@ def _result(q: Questionnaire, state: ConversationState) -> Result:
         question = q.questions[qid]
         if value == SKIP or question.input == "choice":
             continue
-        values[qid] = (
-            format_date(date.fromisoformat(value), lang) if question.input == "date" else value
-        )
+        if question.input == "date":
+            values[qid] = format_date(date.fromisoformat(value), lang)
+        else:
+            # The template brings its own punctuation: "Anna," must not become "Anna,,".
+            values[qid] = value.rstrip(_TRAILING_PUNCTUATION) or value
     draft = (
         templates.render(q.template(lang, oid, state.tone), values)
         if q.outcomes[oid].draft
@@ -402,9 +437,8 @@ def _reprompt(q: Questionnaire, state: ConversationState, message: str) -> Step:
     return state, [Say(message, "reprompt"), _ask(q, state)]
 
 
-def _nothing_open(q: Questionnaire, state: State) -> Say:
-    lang = state.lang if state else q.languages[0]
-    return Say(q.ui(lang, "nothing_to_cancel"), "notice")
+def _lang(q: Questionnaire, state: State) -> str:
+    return state.lang if state else q.languages[0]
 
 
 def _progress(q: Questionnaire, state: ConversationState) -> Progress | None:
@@ -418,7 +452,8 @@ def _progress(q: Questionnaire, state: ConversationState) -> Progress | None:
 
 
 def _options(q: Questionnaire, state: ConversationState) -> str:
-    return ", ".join(f"{i}. {c.label}" for i, c in enumerate(_ask(q, state).choices, 1))
+    # One per line: labels have commas of their own ("Yes, I have the time").
+    return "".join(f"\n{i}. {c.label}" for i, c in enumerate(_ask(q, state).choices, 1))
 
 
 def _show_answer(q: Questionnaire, lang: str, qid: str, value: str) -> str:
@@ -444,13 +479,17 @@ def _match_labels(
     key = fold(text)
     if not key:
         return None
-    if key.isdigit() and 1 <= int(key) <= len(ids):
+    # isdigit() is true for other scripts' digits too, which int() may refuse.
+    if key.isascii() and key.isdigit() and len(key) <= 3 and 1 <= int(key) <= len(ids):
         return ids[int(key) - 1]
     for cid in ids:
         if key == fold(cid) or any(key == fold(label(lang, cid)) for lang in q.languages):
             return cid
     # People type the start of a label ("yes" for "Yes, I have the time", "oui" for
-    # "Oui, j'ai le temps"): accept it when it points at exactly one choice.
+    # "Oui, j'ai le temps"): accept it when it points at exactly one choice. Two letters
+    # are too little to go on ("un" would pick "Un meilleur tarif").
+    if len(key) < 3:
+        return None
     starts = {
         cid
         for cid in ids
@@ -475,10 +514,21 @@ def _typed_command(q: Questionnaire, state: State, text: str) -> Event | None:
     # Language and tone words only where they cannot be a real answer (not in a text question).
     if state is not None and state.status == "active" and q.questions[state.step].input != "choice":
         return None
-    if language_code(q, text) is not None and key in _language_words(q):
+    if key in _language_words(q):
         return ChangeLanguage(text)
-    if state is not None and state.status == "done" and tone_code(q, text) is not None:
+    if state is not None and state.status != "cancelled" and tone_code(q, text) is not None:
         return ChangeTone(text)
+    return None
+
+
+_TRAILING_PUNCTUATION = ".,;:!?… "
+_QUOTES = {'"': '"', "'": "'", "“": "”", "«": "»", "‘": "’", "„": "“"}
+
+
+def _unquoted(text: str) -> str | None:
+    """The text inside matching quotes, or None when it is not quoted."""
+    if len(text) >= 2 and _QUOTES.get(text[0]) == text[-1]:
+        return text[1:-1].strip()
     return None
 
 
@@ -489,7 +539,7 @@ def _language_words(q: Questionnaire) -> set[str]:
 def language_code(q: Questionnaire, wanted: str) -> str | None:
     key = fold(wanted)
     for code in q.languages:
-        if key in (fold(code), fold(q.texts[code].name)) or key.startswith(fold(code) + " "):
+        if key in (fold(code), fold(q.texts[code].name)):
             return code
     return None
 

@@ -22,7 +22,7 @@ class Start:
     asked whether to resume).
     """
 
-    today: date
+    today: date | None = None  # unused by the engine today; kept so callers can say when
     lang: str | None = None
     locale: str | None = None
     tone: str | None = None
@@ -56,19 +56,28 @@ class Answer:
 
 @dataclass(frozen=True, slots=True)
 class Back:
-    """Return to the previous question, keeping the answers given so far."""
+    """Return to the previous question, keeping the answers given so far.
+
+    Like an answer, a button names the ``question`` and ``version`` it was shown with, so
+    a Back, Restart or Cancel button on an old message is stale instead of acting on the
+    conversation as it is now."""
 
     question: str | None = None
+    version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Restart:
     """Start the questionnaire over, dropping the answers (language and tone are kept)."""
 
+    version: int | None = None
+
 
 @dataclass(frozen=True, slots=True)
 class Cancel:
     """End the conversation politely, without a result."""
+
+    version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,8 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "no_previous": set(),
         "cancelled": set(),
         "nothing_to_cancel": set(),
+        "nothing_open": set(),
+        "after_result": {"options"},
         "ended": set(),
         "expired": set(),
         "restarted": set(),
@@ -451,15 +453,17 @@ def _build_question(
     raw_next = spec["next"]
     if kind == "choice":
         raw_next = c.mapping(raw_next, f"{key}.next")
+        # An optional choice question needs somewhere to go when it is skipped.
+        branches = (*choices, SKIP) if optional else choices
         for cid in raw_next:
-            if cid not in choices:
+            if cid not in branches:
                 raise c.fail(
-                    f"{key}.next.{cid}", f"not a choice of {qid!r} (choices: {list(choices)})"
+                    f"{key}.next.{cid}", f"not a choice of {qid!r} (choices: {list(branches)})"
                 )
-        missing = [cid for cid in choices if cid not in raw_next]
+        missing = [cid for cid in branches if cid not in raw_next]
         if missing:
             raise c.fail(f"{key}.next", f"no branch for choice(s) {missing}")
-        nxt = {cid: branch(raw_next[cid], f"{key}.next.{cid}") for cid in choices}
+        nxt = {cid: branch(raw_next[cid], f"{key}.next.{cid}") for cid in branches}
     else:
         nxt = {"*": branch(raw_next, f"{key}.next")}
     return Question(qid, kind, choices, optional, progress, skip_if_known, nxt)

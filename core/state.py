@@ -34,6 +34,8 @@ class ConversationState:
     context: dict[str, str] = field(default_factory=dict)
     outcome: str | None = None
     pending: str | None = None
+    # Context from a start that is waiting on the "continue or start over?" answer.
+    incoming: dict[str, str] = field(default_factory=dict)
     schema: int = SCHEMA_VERSION
 
     def bump(self, **changes: Any) -> ConversationState:
@@ -57,6 +59,7 @@ class ConversationState:
                 "context": self.context,
                 "outcome": self.outcome,
                 "pending": self.pending,
+                "incoming": self.incoming,
                 "lang": self.lang,
                 "tone": self.tone,
             },
@@ -86,6 +89,7 @@ class ConversationState:
                 context=_str_dict(raw["context"]),
                 outcome=_opt_str(raw["outcome"]),
                 pending=_opt_str(raw["pending"]),
+                incoming=_str_dict(raw.get("incoming", {})),
                 lang=_str(raw["lang"]),
                 tone=_str(raw["tone"]),
             )

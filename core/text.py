@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import unicodedata
 
-# Control and format characters (except ordinary whitespace) are dropped: they are
-# invisible, can reorder text (bidi overrides) and break renderers downstream.
-_KEEP_WHITESPACE = {"\n", "\t"}
+# Control and format characters are dropped: they are invisible, can reorder text (bidi
+# overrides) and break renderers downstream. A few format characters carry meaning and
+# stay: joiners (emoji sequences, Persian and Indic words) and emoji tag sequences (flags).
+_KEEP_FORMAT = {"\u200c", "\u200d"}
+_DROPPED = ("Cc", "Cf", "Cs", "Co")
+
+
+def _kept(ch: str) -> str:
+    if ch.isspace():
+        return " "  # every kind of line or space break reads as a space in one answer
+    if unicodedata.category(ch) not in _DROPPED or ch in _KEEP_FORMAT:
+        return ch
+    return ch if 0xE0020 <= ord(ch) <= 0xE007F else ""
 
 
 def clean(text: str) -> str:
     """NFC-normalise, drop control/format characters, collapse whitespace to single spaces."""
     text = unicodedata.normalize("NFC", text)
-    kept = (
-        " " if ch in _KEEP_WHITESPACE else ch
-        for ch in text
-        if ch in _KEEP_WHITESPACE or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co")
-    )
-    return " ".join("".join(kept).split())
+    return " ".join("".join(_kept(ch) for ch in text).split())
 
 
 def fold(text: str) -> str:

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import discord
-from babel.dates import format_date
 
 from bots.discord import text
 from bots.discord.components import ConversationButton
 from bots.discord.custom_ids import ComponentId, Kind
 from core.actions import Action, Ask, Result, Say
+from core.journal import decision_line
 from core.ports import Decision
 from core.questionnaire import SKIP, Questionnaire
 
@@ -213,12 +213,8 @@ class Renderer:
             return q.ui(lang, "history_empty")
         content = f"**{q.ui(lang, 'history_title')}**"
         for d in decisions:
-            client = f" ({text.inert(text.one_line(d.client))})" if d.client else ""
-            outcome = (
-                q.outcome_text(lang, d.outcome, "title") if d.outcome in q.outcomes else d.outcome
-            )
-            day = format_date(d.decided_at.date(), format="medium", locale=lang)
-            line = "\n• " + q.ui(lang, "history_line", date=day, outcome=outcome, client=client)
+            shown = decision_line(q, lang, d, show=lambda c: text.inert(text.one_line(c)))
+            line = "\n• " + shown
             if text.length(content + line) > text.CONTENT:
                 break
             content += line

@@ -21,11 +21,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from babel.dates import format_date
-
 from bots.slack import mrkdwn as md
 from bots.slack.ids import ActionRef, BlockRef, Kind
 from core.actions import Action, Ask, Result, Say
+from core.journal import decision_line
 from core.ports import Decision
 from core.questionnaire import SKIP, Questionnaire
 
@@ -273,10 +272,7 @@ def _history_blocks(q: Questionnaire, lang: str, decisions: Sequence[Decision]) 
         return [_context(md.escape(q.ui(lang, "history_empty")))]
     lines = []
     for d in decisions:
-        title = q.outcome_text(lang, d.outcome, "title") if d.outcome in q.outcomes else d.outcome
-        client = f" ({d.client})" if d.client else ""
-        day = format_date(d.decided_at.date(), format="medium", locale=lang)
-        lines.append("• " + q.ui(lang, "history_line", date=day, outcome=title, client=client))
+        lines.append("• " + decision_line(q, lang, d))
     return _sections("\n".join(lines), q.ui(lang, "trimmed"), MAX_SAY_SECTIONS)
 
 

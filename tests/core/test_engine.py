@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -297,13 +298,23 @@ def test_every_change_moves_the_version_on_and_nothing_else_does(
 
 
 def test_events_without_a_conversation_never_fail(questionnaire: Questionnaire) -> None:
-    for event in (Back(), Restart(), Cancel(), Help(), ChangeTone("brief"), ChangeLanguage("fr")):
+    ui = questionnaire.ui
+    expected = {
+        Back(): ui("en", "nothing_open"),
+        Cancel(): ui("en", "nothing_to_cancel"),
+        ChangeTone("brief"): ui("en", "tone_changed", tone="Brief"),
+        ChangeLanguage("fr"): ui("fr", "language_changed"),
+    }
+    for event, text in expected.items():
         state, actions = step(questionnaire, None, event)
-        assert state is None and actions
-    state, actions = step(questionnaire, None, Answer("hello", today=TODAY))
-    assert state is not None and asks(actions)[0].question == "client"
+        assert state is None and [a.text for a in says(actions)] == [text]
+    state, actions = step(questionnaire, None, Help())
+    assert state is None and says(actions, "help")[0].text == ui("en", "help")
+    for event in (Restart(), Answer("hello", today=TODAY)):
+        state, actions = step(questionnaire, None, event)
+        assert state is not None and asks(actions)[0].question == "client"
     state, actions = step(questionnaire, None, Answer("yes", today=TODAY, question="time"))
-    assert state is None and says(actions, "stale")
+    assert state is None and says(actions, "stale")[0].text == ui("en", "ended")
 
 
 def test_the_questionnaire_step_method_is_the_same_engine(questionnaire: Questionnaire) -> None:
@@ -349,3 +360,118 @@ def test_typing_to_start_uses_the_locale_and_signature_it_carries(
         questionnaire, None, Answer("hi", today=TODAY, locale="fr", signature="Camille")
     )
     assert state is not None and state.lang == "fr" and state.context == {"signature": "Camille"}
+
+
+@pytest.mark.parametrize("typed", ["፩", "٣", "9" * 5000, "0001"])
+def test_odd_digits_are_a_reprompt_not_a_crash(questionnaire: Questionnaire, typed: str) -> None:
+    before, _ = at(questionnaire, "Anna")
+    state, actions = step(questionnaire, before, Answer(typed, today=TODAY))
+    assert state is before and says(actions, "reprompt")
+    resume, _ = step(questionnaire, before, Start(today=TODAY))
+    state, actions = step(questionnaire, resume, Answer(typed, today=TODAY))
+    assert state is resume and says(actions, "reprompt")
+
+
+@pytest.mark.parametrize("event", [Restart(version=1), Cancel(version=1), Back(version=1)])
+def test_restart_cancel_and_back_buttons_from_older_messages_are_stale(
+    questionnaire: Questionnaire, event: object
+) -> None:
+    before, _ = at(questionnaire, "Anna", "no", "no")
+    state, actions = step(questionnaire, before, event)  # type: ignore[arg-type]
+    assert state is before and says(actions, "stale")
+    current = replace(event, version=before.version)  # type: ignore[type-var]
+    state, actions = step(questionnaire, before, current)  # type: ignore[arg-type]
+    assert state is not before
+
+
+def test_a_back_button_of_a_question_is_stale_once_there_is_a_result(
+    questionnaire: Questionnaire,
+) -> None:
+    done, _ = at(questionnaire, "Anna", "yes", "yes")
+    state, actions = step(questionnaire, done, Back(question="terms"))
+    assert state is done and says(actions, "stale")
+    state, actions = step(questionnaire, done, Back())  # the result's own Back
+    assert asks(actions)[0].question == "terms"
+
+
+def test_starting_over_on_a_new_request_uses_it(questionnaire: Questionnaire) -> None:
+    state, _ = at(questionnaire, "no", client="Anna", signature="Camille")
+    state, actions = step(questionnaire, state, Start(today=TODAY, client="Bob", signature="Zed"))
+    assert asks(actions)[0].question == "resume"
+    resumed, _ = step(questionnaire, state, Answer("continue", today=TODAY))
+    assert resumed.context["client"] == "Anna"
+    over, actions = step(questionnaire, state, Answer("start_over", today=TODAY))
+    assert over.context == {"client": "Bob", "signature": "Zed"} and over.answers == {}
+
+
+@pytest.mark.parametrize(
+    ("client", "colleague"), [("Anna,", "Sam Lee."), ("Anna!", "Sam Lee…"), ("Anna ;", "Sam Lee,")]
+)
+def test_typed_punctuation_does_not_double_the_template_s(
+    questionnaire: Questionnaire, client: str, colleague: str
+) -> None:
+    _, actions = at(questionnaire, client, "no", "no", "yes", colleague)
+    (result,) = [a for a in actions if isinstance(a, Result)]
+    assert result.draft and "Anna" in result.draft and "Sam Lee" in result.draft
+    for doubled in (",,", "..", ".,", "!,", ";,", "…,"):
+        assert doubled not in result.draft
+
+
+def test_the_first_of_the_month_is_an_ordinal_in_french(questionnaire: Questionnaire) -> None:
+    _, actions = at(questionnaire, "Anna", "no", "no", "no", "yes", "1/3/2027", lang="fr")
+    (result,) = [a for a in actions if isinstance(a, Result)]
+    assert "1er mars 2027" in (result.draft or "")
+
+
+@pytest.mark.parametrize(
+    ("typed", "iso"),
+    [
+        ("à partir du 15 mars", "2027-03-15"),
+        ("starting March 15", "2027-03-15"),
+        ("April", "2027-04-01"),
+        ("next Monday", "2026-11-30"),
+        ("vendredi prochain", "2026-12-04"),
+    ],
+)
+def test_dates_inside_short_phrases(questionnaire: Questionnaire, typed: str, iso: str) -> None:
+    state, _ = at(questionnaire, "Anna", "no", "yes", "timeline")
+    state, _ = step(questionnaire, state, Answer(typed, today=TODAY))
+    assert state.answers["free_from"] == iso
+
+
+def test_a_date_years_away_is_a_typo_and_reprompted(questionnaire: Questionnaire) -> None:
+    before, _ = at(questionnaire, "Anna", "no", "yes", "timeline")
+    state, actions = step(questionnaire, before, Answer("9999-12-31", today=TODAY))
+    assert state is before and says(actions, "reprompt")
+
+
+@pytest.mark.parametrize("typed", ['"Back"', "«Stop»", "“Cancel”", "'Help'"])
+def test_a_quoted_command_word_is_a_literal_answer(
+    questionnaire: Questionnaire, typed: str
+) -> None:
+    state, _ = at(questionnaire, typed)
+    assert state.answers["client"] == typed[1:-1] and state.step == "time"
+
+
+def test_tone_words_work_at_choice_questions_not_in_text_answers(
+    questionnaire: Questionnaire,
+) -> None:
+    state, _ = at(questionnaire, "brief")  # a client really called Brief
+    assert state.answers["client"] == "brief" and state.tone == "warm"
+    state, actions = step(questionnaire, state, Answer("formal", today=TODAY))
+    assert state.tone == "formal" and asks(actions)[0].question == "time"
+
+
+def test_two_letters_are_not_enough_to_pick_a_choice_by_its_start(
+    questionnaire: Questionnaire,
+) -> None:
+    before, _ = at(questionnaire, "Anna", "no", "yes", lang="fr")
+    state, actions = step(questionnaire, before, Answer("un", today=TODAY))
+    assert state is before and says(actions, "reprompt")
+
+
+def test_text_keeps_joiners_and_turns_any_line_break_into_a_space(
+    questionnaire: Questionnaire,
+) -> None:
+    state, _ = at(questionnaire, "👩\u200d💻 Sam\rLee\x85Ltd")
+    assert state.answers["client"] == "👩\u200d💻 Sam Lee Ltd"

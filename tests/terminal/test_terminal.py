@@ -227,3 +227,46 @@ def test_the_console_script_is_installed() -> None:
     assert script.exists(), "pip install -e . should install the should-i-take-it command"
     done = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "--json" in done.stdout
+
+
+def test_after_a_result_back_restart_and_help_work_too(env: dict[str, str]) -> None:
+    done = run(["--json", "--client", "Anna"], "yes\nyes\nhelp\nback\nno\nfee\nskip\n", env)
+    assert done.returncode == 0, done.stderr
+    said = lines(done.stdout)
+    assert [s["outcome"] for s in said if s["type"] == "result"] == ["accept", "negotiate_fee"]
+    assert any(s["type"] == "say" and s["kind"] == "help" for s in said)
+    # A restart after the result leaves a conversation open: input ends early, exit 1.
+    assert (
+        run(["--json", "--client", "Anna", "--fresh"], "yes\nyes\nrestart\n", env).returncode == 1
+    )
+
+
+def test_at_a_real_terminal_it_prompts_and_offers_to_rewrite(env: dict[str, str]) -> None:
+    import pty
+
+    main, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [*COMMAND, "--client", "Anna", "--lang", "fr"],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env=env,
+        close_fds=True,
+    )
+    os.close(secondary)
+    os.write(main, b"oui\noui\n\n")
+    output = b""
+    while True:  # read until the child closes the terminal
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    proc.wait(timeout=30)
+    os.close(main)
+    text = output.decode()
+    assert proc.returncode == 0
+    assert "> " in text
+    assert "« retour » pour modifier votre dernière réponse" in text
