@@ -169,6 +169,7 @@ def render_result(q: Questionnaire, result: Result, owner: str) -> Message:
         for other in q.languages
         if other != lang
     ]
+    buttons.append(_button(q.ui(lang, "button_back"), ref(Kind.BACK)))
     buttons.append(_button(q.ui(lang, "button_restart"), ref(Kind.RESTART)))
     blocks.append(_actions(buttons, BlockRef(owner, lang, 1)))
     body = result.draft if result.draft is not None else q.ui(lang, "no_draft_heading")

@@ -108,11 +108,11 @@ def click_event(ref: ActionRef, action: Mapping[str, Any], today: date) -> Event
             picked = str(action.get("selected_date") or "")
             return Answer(picked, today, question=question, version=ref.version)
         case Kind.BACK:
-            return Back(question=question)
+            return Back(question=question, version=ref.version)
         case Kind.RESTART:
-            return Restart()
+            return Restart(version=ref.version)
         case Kind.CANCEL:
-            return Cancel()
+            return Cancel(version=ref.version)
         case Kind.HELP:
             return Help()
         case Kind.TONE:

@@ -14,7 +14,7 @@ from bots.slack.blocks import render_ask, render_turn
 from bots.slack.ids import ActionRef, BlockRef, Kind
 from bots.slack.translate import click_event, parse_command, profile_from
 from core.actions import Ask, Choice, Say
-from core.events import Answer, Back, ChangeTone
+from core.events import Answer, Back, Cancel, ChangeTone, Restart
 from core.questionnaire import Questionnaire
 from tests.slack.payloads import check_payload
 
@@ -71,7 +71,9 @@ def test_clicks_become_core_events() -> None:
         ActionRef(Kind.DATE, "free_from", 4), {"selected_date": "2027-01-05"}, today
     )
     assert picked == Answer("2027-01-05", today, "free_from", version=4)
-    assert click_event(ActionRef(Kind.BACK, "terms", 5), {}, today) == Back("terms")
+    assert click_event(ActionRef(Kind.BACK, "terms", 5), {}, today) == Back("terms", version=5)
+    assert click_event(ActionRef(Kind.RESTART, "", 6), {}, today) == Restart(version=6)
+    assert click_event(ActionRef(Kind.CANCEL, "time", 7), {}, today) == Cancel(version=7)
     assert click_event(ActionRef(Kind.TONE, value="brief"), {}, today) == ChangeTone("brief")
     assert click_event(ActionRef(Kind.START), {}, today) is None
 

@@ -102,6 +102,22 @@ async def test_a_stale_click_gets_a_friendly_private_notice(slack: Slack) -> Non
     assert slack.q.question_text("en", "terms") in slack.last()["text"]  # nothing moved
 
 
+@pytest.mark.parametrize("kind", [Kind.RESTART, Kind.CANCEL, Kind.BACK])
+async def test_navigation_buttons_of_an_older_message_are_stale(slack: Slack, kind: Kind) -> None:
+    await slack.command()
+    await slack.choose(SKIP)
+    await slack.dm("no")  # typed: the time question's message keeps its buttons
+    old = next(m for m in slack.shown() if slack.q.question_text("en", "time") in m["text"])
+    await slack.dm("yes")
+    calls = len(slack.api.calls)
+    button = next(a for a, r in refs(old).items() if r.kind is kind)
+    await slack.click(old, button)
+    (notice,) = [c.args for c in slack.api.calls[calls:]]
+    assert notice["text"] == slack.q.ui("en", "stale")
+    # The conversation was neither restarted, cancelled nor moved back.
+    assert slack.q.question_text("en", "what_would_work") in slack.last()["text"]
+
+
 async def test_someone_elses_buttons_are_refused_politely(slack: Slack) -> None:
     await slack.command()
     await slack.choose(SKIP)
