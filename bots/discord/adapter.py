@@ -27,7 +27,7 @@ import discord
 from bots.discord import text
 from bots.discord.custom_ids import ComponentId, Kind
 from bots.discord.render import NO_MENTIONS, Outgoing, Renderer, turn_lang
-from core.actions import Result, Say
+from core.actions import Ask, Result, Say
 from core.events import (
     Answer,
     Back,
@@ -50,18 +50,19 @@ _EVENTS: dict[Kind, Callable[[ComponentId, date], Event]] = {
     Kind.ANSWER: lambda cid, today: Answer(
         cid.value, today=today, question=cid.question, version=cid.version
     ),
-    Kind.BACK: lambda cid, today: Back(question=cid.question),
-    Kind.RESTART: lambda cid, today: Restart(),
-    Kind.CANCEL: lambda cid, today: Cancel(),
+    # The result's Back names no question: it goes back from the result, at its version.
+    Kind.BACK: lambda cid, today: Back(question=cid.question or None, version=cid.version),
+    Kind.RESTART: lambda cid, today: Restart(version=cid.version),
+    Kind.CANCEL: lambda cid, today: Cancel(version=cid.version),
     Kind.HELP: lambda cid, today: Help(),
     Kind.TONE: lambda cid, today: ChangeTone(cid.value),
     Kind.LANGUAGE: lambda cid, today: ChangeLanguage(cid.value),
 }
-# Restart and cancel name no question the core could find stale; their id (which holds the
-# version) doubles as a delivery id, so a double click on them acts once.
-_ONCE = (Kind.RESTART, Kind.CANCEL)
-# Say kinds that mean "nothing happened": shown only to the clicker, the conversation stays.
-_UNCHANGED = ("stale", "error")
+# Every button carries its message's version, so the core finds the second of a double
+# click stale (or, for cancel, finds nothing left to cancel): no delivery id is needed.
+# Say kinds that mean "nothing happened" ("nothing to cancel" is a notice): shown only to
+# the clicker, the conversation stays.
+_UNCHANGED = ("stale", "error", "notice")
 
 
 def conversation_key(user_id: int) -> ConversationKey:
@@ -87,15 +88,15 @@ class DiscordAdapter:
         """The slash command or the message menu."""
         async with self._apology(interaction):
             user = interaction.user
-            # A new request replaces whatever was under way; a bare command offers to resume.
-            # The interaction's locale only picks the language of a new conversation.
+            # With a conversation under way the core asks whether to continue or start over
+            # (on the new request, if there is one). The interaction's locale only picks the
+            # language of a new conversation.
             event = Start(
                 today=self._today(),
                 lang=lang,
                 locale=locale_lang(self.q.languages, interaction.locale),
                 request=request,
                 signature=user.global_name,
-                fresh=bool(request),
             )
             key = conversation_key(user.id)
             if interaction.context.dm_channel:
@@ -183,10 +184,7 @@ class DiscordAdapter:
     async def _advance(
         self, interaction: Interaction, cid: ComponentId, event: Event, answer: str
     ) -> None:
-        delivery = f"discord:{cid.encode()}" if cid.kind in _ONCE else None
-        turn = await self.session.handle(conversation_key(cid.owner), event, delivery_id=delivery)
-        if turn.duplicate:
-            return  # the first of a double click is being answered
+        turn = await self.session.handle(conversation_key(cid.owner), event)
         if _unchanged(turn):
             if any(a.kind == "stale" for a in turn.actions if isinstance(a, Say)):
                 await interaction.edit_original_response(view=None)  # its buttons are stale too
@@ -208,15 +206,17 @@ class DiscordAdapter:
             await interaction.edit_original_response(**rewritten.fields(replacing=True))
             return
         message = interaction.message
-        if cid.kind in (Kind.ANSWER, Kind.SUBMIT) and message is not None:
-            lang = turn_lang(turn.actions, self._lang(interaction))
-            await interaction.edit_original_response(
-                content=self.render.answered(message.content, answer, lang),
-                view=None,
-                allowed_mentions=NO_MENTIONS,
-            )
-        else:
+        if cid.kind in (Kind.ANSWER, Kind.SUBMIT) and _took_answer(turn, cid.version):
+            if message is not None:
+                lang = turn_lang(turn.actions, self._lang(interaction))
+                await interaction.edit_original_response(
+                    content=self.render.answered(message.content, answer, lang),
+                    view=None,
+                    allowed_mentions=NO_MENTIONS,
+                )
+        elif not _reprompted(turn):
             await interaction.edit_original_response(view=None)
+        # A re-prompt leaves the question as it was: it is still open, its buttons with it.
         await self._follow_up(interaction, self.render.turn(turn.actions, cid.owner))
 
     # --- helpers -------------------------------------------------------------------
@@ -293,4 +293,19 @@ class DiscordAdapter:
 def _unchanged(turn: Turn) -> bool:
     return bool(turn.actions) and all(
         isinstance(a, Say) and a.kind in _UNCHANGED for a in turn.actions
+    )
+
+
+def _reprompted(turn: Turn) -> bool:
+    return any(isinstance(a, Say) and a.kind == "reprompt" for a in turn.actions)
+
+
+def _took_answer(turn: Turn, version: int) -> bool:
+    """Whether an answer given at ``version`` moved the conversation on: not a re-prompt
+    (same version), nor a conversation that had expired (it ends without going anywhere)."""
+    return (
+        turn.state is not None
+        and turn.state.version > version
+        and not _reprompted(turn)
+        and any(isinstance(a, Ask | Result) for a in turn.actions)
     )

@@ -4,7 +4,8 @@ A question is one message: notices first (a re-prompt, "Starting over."), then t
 progress, the question and its hint, then buttons: one per choice, or "Type my answer"
 (a modal) and "Skip" for text and date questions, then back / start over / cancel / help.
 The result puts the draft alone in a code block, so it copies as is, with the outcome,
-the why and the advice in an embed, and buttons to change tone or language or start over.
+the why and the advice in an embed, and buttons to change tone or language, go back to the
+last question or start over.
 Every Discord limit is applied here; wording comes from ``prompts/`` only.
 """
 
@@ -175,6 +176,8 @@ class Renderer:
             for other in q.languages
             if other != lang
         ]
+        # Back (to the last question) and start over stay one click away from the result.
+        others.append((cid(Kind.BACK), q.ui(lang, "button_back"), grey, False))
         others.append((cid(Kind.RESTART), q.ui(lang, "button_restart"), grey, False))
         return Outgoing(content, view=_view([tones, others]), embed=embed)
 

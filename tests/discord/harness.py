@@ -17,6 +17,7 @@ from bots.discord.render import ANSWER_FIELD
 from core.ports import ConversationKey, Decision
 from core.questionnaire import Questionnaire
 from core.session import Session
+from core.state import ConversationState
 from tests.conftest import TODAY
 from tests.fakes.discord_api import EPHEMERAL, LOADING, FakeDiscord
 
@@ -127,6 +128,12 @@ class User:
 
     async def decisions(self) -> list[Decision]:
         return await self.h.session.history(self.key)
+
+    async def conversation(self) -> ConversationState:
+        """The conversation as stored (where it stands, whatever the messages show)."""
+        stored = await self.h.session.store.load(self.key)
+        assert stored is not None, "no conversation stored"
+        return ConversationState.from_json(stored.data)
 
 
 class Harness:

@@ -4,7 +4,11 @@ help / history / forget, and buttons and forms that outlive the process that sen
 
 from __future__ import annotations
 
+import copy
+from datetime import timedelta
 from pathlib import Path
+
+import pytest
 
 from bots.discord.custom_ids import ComponentId, Kind
 from core.memory_store import MemoryStore
@@ -13,6 +17,7 @@ from core.store import open_store
 from tests.discord.harness import (
     ALICE,
     BOB,
+    NOON,
     ErrorLog,
     Harness,
     Message,
@@ -81,7 +86,7 @@ async def test_french_client_gets_french_unless_the_option_says_otherwise(h: Har
     assert bob.last()["content"].startswith("**Who is this request from?")
 
 
-async def test_a_bare_command_offers_to_resume_and_a_note_starts_over(h: Harness) -> None:
+async def test_a_bare_command_offers_to_resume(h: Harness) -> None:
     alice = h.user(ALICE, "alice")
     await alice.slash()
     for answer in ("ACME", "yes"):
@@ -92,10 +97,47 @@ async def test_a_bare_command_offers_to_resume_and_a_note_starts_over(h: Harness
     assert [b["label"] for b in buttons(resume)][:2] == ["Continue", "Start over"]
     await alice.click(resume, button(resume, Kind.ANSWER, "continue"))
     assert ask_of(alice.last()) == "terms"
+    assert (await alice.conversation()).values["client"] == "ACME"
 
-    await alice.slash(note="A brand new request")
-    assert "About this request: A brand new request" in alice.last()["content"]
-    assert ask_of(alice.last()) == "client"
+
+@pytest.mark.parametrize(
+    ("how", "start_over"),
+    [("note", Kind.ANSWER), ("message menu", Kind.RESTART)],
+)
+async def test_a_new_request_mid_way_asks_first_and_starting_over_takes_it(
+    h: Harness, how: str, start_over: Kind
+) -> None:
+    alice = h.user(ALICE, "alice")
+    await alice.slash()
+    for answer in ("ACME", "yes"):
+        await alice.type(answer)
+
+    if how == "note":
+        await alice.slash(in_guild=True, note="A brand new request")
+    else:
+        target = h.fake.direct_message(h.fake.user(BOB, "bob"), "A brand new request")
+        target["channel_id"] = str(GUILD_CHANNEL_ID)
+        await h.interact(
+            h.fake.message_menu(
+                alice.payload, h.q.ui("en", "discord_context_menu"), target, in_guild=True
+            )
+        )
+    # Nothing is thrown away before the user says so: the new request waits on the answer.
+    resume = alice.last()
+    assert resume["content"].startswith("About this request: A brand new request\n\n")
+    assert ask_of(resume) == "resume"
+    waiting = await alice.conversation()
+    assert (waiting.step, waiting.values["client"]) == ("terms", "ACME")
+    assert "request" not in waiting.context
+
+    value = "start_over" if start_over is Kind.ANSWER else None
+    await alice.click(resume, button(resume, start_over, value))
+    assert h.fake.messages[int(resume["id"])]["components"] == []
+    assert alice.last()["content"].startswith("Starting over.\n\n**Who is this request from?")
+    restarted = await alice.conversation()
+    assert (restarted.step, restarted.history) == ("client", ())
+    assert restarted.context["request"] == "A brand new request"
+    assert "client" not in restarted.values  # ACME belonged to the old request
 
 
 # --- the reply ------------------------------------------------------------------------------
@@ -120,6 +162,7 @@ async def test_tone_and_language_buttons_rewrite_the_reply_in_place(h: Harness) 
         "Soutenu",
         "Concis",
         "English",
+        "← Retour",
         "Recommencer",
     ]
     assert len(alice.messages()) == count  # rewritten, nothing new posted
@@ -138,6 +181,39 @@ async def test_start_over_from_the_reply(h: Harness) -> None:
     assert alice.last()["content"].startswith("Starting over.\n\n**Who is this request from?")
 
 
+async def test_back_from_the_reply(h: Harness) -> None:
+    alice = h.user(ALICE, "alice")
+    await reach_result(alice, "yes", "yes")
+    result = alice.last()
+    await alice.click(result, button(result, Kind.BACK))
+    kept = h.fake.messages[int(result["id"])]
+    assert "Hi ACME," in kept["content"] and kept["components"] == []  # kept, for copying
+    assert ask_of(alice.last()) == "terms"
+    assert "-# You answered: Yes, it's a clear yes" in alice.last()["content"]
+    assert (await alice.conversation()).status == "active"
+
+
+@pytest.mark.parametrize("kind", [Kind.RESTART, Kind.BACK])
+async def test_the_reply_of_a_finished_conversation_leaves_the_next_one_alone(
+    h: Harness, kind: Kind
+) -> None:
+    alice = h.user(ALICE, "alice")
+    await reach_result(alice, "yes", "yes")
+    old = copy.deepcopy(alice.last())
+    await alice.slash()  # the last one is finished: this starts a new one
+    await alice.type("Globex")
+    count = len(alice.messages())
+
+    click = await alice.click(old, button(old, kind))
+    assert [(m["content"], m["flags"]) for m in h.followups(click)] == [
+        (h.q.ui("en", "stale"), EPHEMERAL)
+    ]
+    assert h.fake.messages[int(old["id"])]["content"] == old["content"]
+    assert len(alice.messages()) == count
+    now = await alice.conversation()
+    assert (now.status, now.step, now.values["client"]) == ("active", "time", "Globex")
+
+
 # --- moving around ---------------------------------------------------------------------------
 async def test_back_shows_the_previous_answer(h: Harness) -> None:
     alice = h.user(ALICE, "alice")
@@ -151,19 +227,42 @@ async def test_back_shows_the_previous_answer(h: Harness) -> None:
     assert "-# You answered: Yes, I have the time" in alice.last()["content"]
 
 
-async def test_cancel_and_a_double_click_on_it(h: Harness) -> None:
+async def test_cancel(h: Harness) -> None:
     alice = h.user(ALICE, "alice")
     await alice.slash()
     question = alice.last()
-    cancel = button(question, Kind.CANCEL)
-    first = h.fake.click(alice.payload, question, cancel)
-    second = h.fake.click(alice.payload, question, cancel)
-    h.bot._connection.parse_interaction_create(first)  # type: ignore[arg-type]
-    h.bot._connection.parse_interaction_create(second)  # type: ignore[arg-type]
+    await alice.click(question, button(question, Kind.CANCEL))
+    assert [m["content"] for m in alice.messages()[1:]] == [h.q.ui("en", "cancelled")]
+    assert (await alice.conversation()).status == "cancelled"
+
+
+@pytest.mark.parametrize(
+    ("kind", "shown"),
+    [
+        (Kind.BACK, "**Who is this request from?"),
+        (Kind.RESTART, "Starting over.\n\n**Who is this request from?"),
+        (Kind.CANCEL, "No problem, I've stopped here"),
+    ],
+)
+async def test_a_double_click_on_back_start_over_or_cancel_acts_once(
+    h: Harness, kind: Kind, shown: str
+) -> None:
+    alice = h.user(ALICE, "alice")
+    await alice.slash()
+    await alice.type("ACME")
+    question = alice.last()
+    count = len(alice.messages())
+    clicks = [h.fake.click(alice.payload, question, button(question, kind)) for _ in range(2)]
+    for click in clicks:
+        h.bot._connection.parse_interaction_create(click)  # type: ignore[arg-type]
     await settle()
 
-    assert [len(h.fake.interactions[p["token"]].responses) for p in (first, second)] == [1, 1]
-    assert [m["content"] for m in alice.messages()[1:]] == [h.q.ui("en", "cancelled")]
+    assert [len(h.fake.interactions[c["token"]].responses) for c in clicks] == [1, 1]
+    [acted] = alice.messages()[count:]
+    assert acted["content"].startswith(shown)
+    # The second click found the conversation moved on (or nothing left to cancel).
+    notices = [m for c in clicks for m in h.followups(c) if m["flags"] & EPHEMERAL]
+    assert len(notices) == 1
 
 
 async def test_help_button_explains_and_asks_again(h: Harness) -> None:
@@ -194,19 +293,64 @@ async def test_double_click_advances_once(h: Harness) -> None:
     assert notices == [h.q.ui("en", "stale")]
 
 
-async def test_a_click_on_an_old_question_is_stale(h: Harness) -> None:
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [(Kind.ANSWER, "no"), (Kind.BACK, None), (Kind.RESTART, None), (Kind.CANCEL, None)],
+)
+async def test_buttons_on_a_question_answered_by_typing_are_stale(
+    h: Harness, kind: Kind, value: str | None
+) -> None:
     alice = h.user(ALICE, "alice")
     await alice.slash()
     for answer in ("ACME", "yes"):
-        await alice.type(answer)  # typed, so the time question kept its buttons
+        await alice.type(answer)
+    # A typed answer cannot say which message held the question (nothing is kept in memory
+    # to find it), so the time question still shows its buttons: every one of them is stale.
     old = next(m for m in alice.messages() if m["components"] and ask_of(m) == "time")
     count = len(alice.messages())
 
-    click = await alice.click(old, button(old, Kind.ANSWER, "no"))
+    click = await alice.click(old, button(old, kind, value))
     assert [m["content"] for m in h.followups(click)] == [h.q.ui("en", "stale")]
     assert h.fake.messages[int(old["id"])]["components"] == []
     assert len(alice.messages()) == count
     assert ask_of(alice.with_buttons()) == "terms"
+    now = await alice.conversation()
+    assert (now.status, now.step, now.values["client"]) == ("active", "terms", "ACME")
+
+
+async def test_a_date_the_form_could_not_read_leaves_the_question_open(h: Harness) -> None:
+    alice = h.user(ALICE, "alice")
+    await alice.slash()
+    for answer in ("ACME", "no", "yes", "timeline"):
+        await alice.answer_with_buttons(answer)
+    question = copy.deepcopy(alice.last())
+    assert ask_of(question) == "free_from"
+    await alice.click(question, button(question, Kind.TYPE))
+    form = h.fake.modals[-1]["custom_id"]
+
+    await alice.submit(question, form, "soon")
+    kept = h.fake.messages[int(question["id"])]
+    assert (kept["content"], kept["components"]) == (question["content"], question["components"])
+    assert alice.last()["content"].startswith(h.q.ui("en", "bad_date"))
+
+    await alice.submit(question, form, "2027-03-15")  # the same form, now with a date
+    answered = h.fake.messages[int(question["id"])]
+    assert answered["content"].endswith("**You answered: 2027-03-15**")
+    assert answered["components"] == []
+    [decision] = await alice.decisions()
+    assert decision.outcome == "negotiate_timeline"
+
+
+async def test_an_answer_after_the_conversation_expired_is_not_shown_as_given(h: Harness) -> None:
+    alice = h.user(ALICE, "alice")
+    await alice.slash()
+    question = copy.deepcopy(alice.last())
+    h.session.clock = lambda: NOON + h.session.ttl + timedelta(minutes=1)
+
+    await alice.click(question, button(question, Kind.ANSWER, "skip"))
+    closed = h.fake.messages[int(question["id"])]
+    assert (closed["content"], closed["components"]) == (question["content"], [])
+    assert alice.last()["content"] == h.q.ui("en", "expired")
 
 
 async def test_someone_elses_click_is_refused_politely(h: Harness) -> None:
@@ -345,3 +489,21 @@ async def test_an_unreachable_store_gets_an_apology_and_nothing_is_lost(
     logged = {r.name for r in no_errors.records}
     assert logged == {"should_i_take_it.turn", "should_i_take_it.discord"}
     no_errors.records.clear()  # expected here
+
+
+async def test_a_cancel_that_failed_can_be_clicked_again(
+    start_bot: StartBot, no_errors: ErrorLog
+) -> None:
+    store = FlakyStore()
+    h = await start_bot(store)
+    alice = h.user(ALICE, "alice")
+    await alice.slash()
+    question = alice.last()
+    store.down = True
+    click = await alice.click(question, button(question, Kind.CANCEL))
+    assert [m["content"] for m in h.followups(click)] == [h.q.ui("en", "error")]
+
+    store.down = False
+    await alice.click(question, button(question, Kind.CANCEL))
+    assert alice.last()["content"] == h.q.ui("en", "cancelled")
+    no_errors.records.clear()  # the failure was logged, as expected

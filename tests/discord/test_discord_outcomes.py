@@ -37,7 +37,8 @@ async def test_every_outcome(h: Harness, outcome: str, how: str, where: str) -> 
         assert draft.startswith("Hi ACME,") and draft.endswith("Alice Martin\n```")
         for specific in SPECIFICS[outcome]["en"]:
             assert specific in draft
-    button(result, Kind.RESTART)  # the reply can always be started over
+    button(result, Kind.BACK)  # the reply can always be gone back from or started over
+    button(result, Kind.RESTART)
 
     if how == "buttons":
         # Each answered question was edited to show the answer and lost its buttons.

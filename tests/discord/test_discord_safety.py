@@ -102,6 +102,22 @@ def test_buttons_wrap_at_five_a_row(questionnaire: Questionnaire) -> None:
     assert all(len(b["label"]) <= text.BUTTON_LABEL for r in rows for b in r["components"])
 
 
+@pytest.mark.parametrize("draft", ["Hi ACME,", None])
+def test_the_reply_keeps_within_the_component_limits(
+    questionnaire: Questionnaire, draft: str | None
+) -> None:
+    from core.actions import Result
+
+    for lang in questionnaire.languages:
+        result = Result("accept", "Take it on", draft, "advice", "why", lang, "warm", 10**12 - 1)
+        view = Renderer(questionnaire).result(result, 2**64 - 1).view
+        assert view is not None
+        rows = view.to_components()
+        assert message_problems({"components": rows}) == []
+        back = ComponentId.parse(rows[-1]["components"][-2]["custom_id"])
+        assert back == ComponentId(Kind.BACK, 2**64 - 1, 10**12 - 1)  # no question: the result
+
+
 # --- ids and text ------------------------------------------------------------------------
 def test_custom_ids_round_trip_and_stay_short() -> None:
     longest = ComponentId(Kind.ANSWER, 2**64 - 1, 10**12 - 1, "what_would_work", "timeline")
