@@ -177,10 +177,10 @@ def _restart(q: Questionnaire, state: State, event: Restart) -> Step:
 
 
 def _cancel(q: Questionnaire, state: State, event: Cancel) -> Step:
+    if state is not None and _stale(state, None, event.version):
+        return state, [Say(q.ui(state.lang, "stale"), "stale")]
     if state is None or state.status != "active":
         return state, [Say(q.ui(_lang(q, state), "nothing_to_cancel"), "notice")]
-    if _stale(state, None, event.version):
-        return state, [Say(q.ui(state.lang, "stale"), "stale")]
     state = state.bump(status="cancelled", pending=None, incoming={})
     return state, [Say(q.ui(state.lang, "cancelled"), "cancelled")]
 
