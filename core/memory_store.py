@@ -28,12 +28,17 @@ class MemoryStore(Store):
         version: int,
         expected_version: int | None,
         expires_at: datetime,
+        decision: Decision | None = None,
     ) -> bool:
+        if decision is not None:
+            _check(key, decision)
         async with self._lock:
             current = self._rows.get(key.as_string())
             if (current.version if current else None) != expected_version:
                 return False
             self._rows[key.as_string()] = StoredConversation(data, version, expires_at)
+            if decision is not None:
+                await self.record_decision(key, decision)
             return True
 
     async def forget(self, key: ConversationKey) -> None:
@@ -58,6 +63,7 @@ class MemoryStore(Store):
         return len(gone) + len(old)
 
     async def record_decision(self, key: ConversationKey, decision: Decision) -> None:
+        _check(key, decision)
         self._decisions.setdefault(key.as_string(), []).append(decision)
 
     async def decisions(self, key: ConversationKey, limit: int = 20) -> list[Decision]:
@@ -73,3 +79,10 @@ class MemoryStore(Store):
 
     async def close(self) -> None:
         return None
+
+
+def _check(key: ConversationKey, decision: Decision) -> None:
+    if decision.platform != key.platform:
+        raise ValueError(
+            f"decision made on {decision.platform!r} filed under a {key.platform!r} key"
+        )

@@ -71,10 +71,12 @@ class Store(ABC):
         version: int,
         expected_version: int | None,
         expires_at: datetime,
+        decision: Decision | None = None,
     ) -> bool:
         """Write ``data`` as ``version`` if the stored version is still ``expected_version``
         (``None``: only if there is no row yet). Returns False, writing nothing, when another
-        writer got there first."""
+        writer got there first. A ``decision`` goes into the journal in the same
+        transaction, so a finished conversation and its journal entry land together."""
 
     @abstractmethod
     async def forget(self, key: ConversationKey) -> None:

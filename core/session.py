@@ -111,17 +111,17 @@ class Session:
             new_state, actions = step(q, state, ev)
             if new_state is None or new_state is state:
                 return Turn((*notices, *actions), state)
+            finished = new_state.status == "done" and (state is None or state.status != "done")
             saved = await self.store.save(
                 key,
                 new_state.to_json(),
                 version=new_state.version,
                 expected_version=None if stored is None else stored.version,
                 expires_at=now + self.ttl,
+                # Saved together: a crash cannot keep the result and lose the journal entry.
+                decision=self._decision(key, new_state, now) if finished else None,
             )
             if saved:
-                finished = new_state.status == "done" and (state is None or state.status != "done")
-                if finished:
-                    await self.store.record_decision(key, self._decision(key, new_state, now))
                 return Turn((*notices, *actions), new_state)
             # Someone else saved first: read again and re-apply this event to their result.
         raise StoreError(

@@ -99,6 +99,8 @@ class SlackBot:
         self.session = app.session
         self.work = InFlight()
         self.oauth = uses_oauth(settings)
+        # HTTP mode checks signatures before Bolt parses anything (see server.web_app).
+        self.signing_secret = settings.slack_signing_secret or ""
         self._own_engine: AsyncEngine | None = None
         self._stores: (
             tuple[AsyncSQLAlchemyInstallationStore, AsyncSQLAlchemyOAuthStateStore] | None
@@ -112,8 +114,13 @@ class SlackBot:
                 AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
             ],
         )
+        # Bolt copies this logger's level to each of its own: at INFO and below they would
+        # log whole request bodies (people's answers), so they stay at WARNING.
+        bolt_logger = logging.getLogger("should_i_take_it.slack.bolt")
+        bolt_logger.setLevel(logging.WARNING)
         self.bolt = AsyncApp(
             name="should-i-take-it",
+            logger=bolt_logger,
             # Socket Mode needs no signing secret (Bolt skips the check for its requests).
             signing_secret=settings.slack_signing_secret or "",
             client=client,
@@ -380,15 +387,12 @@ class SlackBot:
         container = body.get("container") or {}
         channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
         ts = container.get("message_ts")
-        # The same button on the same message is one delivery: a double click is a no-op.
-        delivery = (
-            f"slack:click:{channel}:{ts}:{action['action_id']}:{action.get('selected_date') or ''}"
-        )
+        # No delivery id: Slack never redelivers a click, and a button carries the version
+        # it was shown at, so a double click finds the conversation moved on (stale). A
+        # click whose turn died with the process can then simply be clicked again.
         event = click_event(ref, action, self._today())
         assert event is not None
-        turn = await self.session.handle(key, event, delivery_id=delivery if ts else None)
-        if turn.duplicate:
-            return
+        turn = await self.session.handle(key, event)
         await self._render_click(
             client, respond, key.user, turn, body.get("message"), channel, ts, action, ref, lang
         )

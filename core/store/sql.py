@@ -182,9 +182,15 @@ class SqlStore(Store):
         return self._engine
 
     @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
-        async with self._write_lock, self._engine.begin() as connection:
-            yield connection
+    async def _write(self, *, atomic: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A connection for writing. ``atomic``: several statements that must land together;
+        PostgreSQL connections are in autocommit, so this one gets a real transaction."""
+        async with self._write_lock, self._engine.connect() as connection:
+            if atomic and self._engine.dialect.name == "postgresql":
+                # Reverted when the connection goes back to the pool.
+                connection = await connection.execution_options(isolation_level="READ COMMITTED")
+            async with connection.begin():
+                yield connection
 
     async def load(self, key: ConversationKey) -> StoredConversation | None:
         with translate_errors("load"):
@@ -202,10 +208,12 @@ class SqlStore(Store):
         version: int,
         expected_version: int | None,
         expires_at: datetime,
+        decision: Decision | None = None,
     ) -> bool:
         _aware("expires_at", expires_at)
+        journal_row = None if decision is None else self._journal_row(key, decision)
         with translate_errors("save"):
-            async with self._write() as conn:
+            async with self._write(atomic=decision is not None) as conn:
                 if expected_version is None:
                     platform, workspace, user = key.parts()
                     result = await conn.execute(
@@ -231,7 +239,10 @@ class SqlStore(Store):
                             "p_expires_at": expires_at,
                         },
                     )
-        return result.rowcount == 1
+                saved: bool = result.rowcount == 1
+                if saved and journal_row is not None:
+                    await conn.execute(self._record, journal_row)
+        return saved
 
     async def forget(self, key: ConversationKey) -> None:
         with translate_errors("forget"):
@@ -260,27 +271,28 @@ class SqlStore(Store):
         return gone
 
     async def record_decision(self, key: ConversationKey, decision: Decision) -> None:
+        row = self._journal_row(key, decision)
+        with translate_errors("record_decision"):
+            async with self._write() as conn:
+                await conn.execute(self._record, row)
+
+    @staticmethod
+    def _journal_row(key: ConversationKey, decision: Decision) -> dict[str, Any]:
         platform, workspace, user = key.parts()
         if decision.platform != platform:
             raise ValueError(
                 f"decision made on {decision.platform!r} filed under a {platform!r} key"
             )
-        _aware("decided_at", decision.decided_at)
-        with translate_errors("record_decision"):
-            async with self._write() as conn:
-                await conn.execute(
-                    self._record,
-                    {
-                        "key": key.as_string(),
-                        "platform": platform,
-                        "workspace": workspace,
-                        "user_id": user,
-                        "outcome": decision.outcome,
-                        "decided_at": decision.decided_at,
-                        "lang": decision.lang,
-                        "client": decision.client,
-                    },
-                )
+        return {
+            "key": key.as_string(),
+            "platform": platform,
+            "workspace": workspace,
+            "user_id": user,
+            "outcome": decision.outcome,
+            "decided_at": _aware("decided_at", decision.decided_at),
+            "lang": decision.lang,
+            "client": decision.client,
+        }
 
     async def decisions(self, key: ConversationKey, limit: int = 20) -> list[Decision]:
         if limit < 0:

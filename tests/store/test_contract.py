@@ -307,3 +307,31 @@ async def test_many_users_at_once_keep_their_own_conversations(store: Store) -> 
 
 async def test_ping_answers_when_the_store_is_there(store: Store) -> None:
     await store.ping()
+
+
+async def test_a_decision_saved_with_the_conversation_lands_only_if_the_save_does(
+    store: Store,
+) -> None:
+    decision = Decision("accept", NOW, "en", "slack", client="Anna")
+    done = '{"status": "done"}'
+    assert await store.save(
+        ALICE, done, version=1, expected_version=None, expires_at=LATER, decision=decision
+    )
+    assert await store.decisions(ALICE) == [decision]
+    # A save that loses the race writes neither the state nor the journal entry.
+    assert not await store.save(
+        ALICE, "other", version=2, expected_version=7, expires_at=LATER, decision=decision
+    )
+    assert await store.decisions(ALICE) == [decision]
+    stored = await store.load(ALICE)
+    assert stored is not None and stored.data == done
+    assert await store.decisions(BOB) == []
+
+
+async def test_a_bad_decision_leaves_the_conversation_unsaved(store: Store) -> None:
+    wrong_platform = Decision("accept", NOW, "en", "discord")
+    with pytest.raises(ValueError):
+        await store.save(
+            ALICE, "x", version=1, expected_version=None, expires_at=LATER, decision=wrong_platform
+        )
+    assert await store.load(ALICE) is None

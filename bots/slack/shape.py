@@ -1,0 +1,93 @@
+"""Is a signed request shaped the way Slack sends it? Checked before Bolt dispatches it.
+
+Bolt's middleware and our listeners read fields Slack always sends; a body that lacks them
+or holds another type would crash them (a 500, or an error after the ack that the person
+never sees). Such a body is refused with a 400 instead. The rules are data: for each kind
+of request, the fields read and the type each must have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+# (dotted path, expected type, required)
+Rule = tuple[str, type, bool]
+
+RULES: Mapping[str, tuple[Rule, ...]] = {
+    "command": (
+        ("user_id", str, True),
+        ("team_id", str, True),
+        ("response_url", str, True),
+        ("channel_id", str, False),
+        ("text", str, False),
+    ),
+    "event_callback": (
+        ("event", dict, True),
+        ("event.type", str, True),
+        ("team_id", str, False),
+        ("authorizations", list, False),
+        ("event.user", str, False),
+        ("event.channel", str, False),
+    ),
+    "block_actions": (
+        ("user", dict, True),
+        ("user.id", str, True),
+        ("actions", list, True),
+        ("team", dict, False),
+        ("team.id", str, False),
+        ("container", dict, False),
+        ("channel", dict, False),
+        ("message", dict, False),
+        ("message.blocks", list, False),
+    ),
+    "message_action": (("user", dict, True), ("user.id", str, True), ("team", dict, False)),
+}
+EVENT_RULES: Mapping[str, tuple[Rule, ...]] = {
+    "message": (("event.channel", str, True),),
+    "app_home_opened": (("event.user", str, True),),
+}
+
+
+def well_formed(body: Any) -> bool:
+    if not isinstance(body, dict):
+        return False
+    kind = "command" if "command" in body else body.get("type")
+    rules = RULES.get(kind if isinstance(kind, str) else "", ())
+    if not _follows(body, rules):
+        return False
+    if kind == "event_callback":
+        return _follows(body, EVENT_RULES.get(body["event"]["type"], ()))
+    if kind == "block_actions":
+        return _actions_ok(body["actions"]) and _blocks_ok(body.get("message", {}).get("blocks"))
+    return True
+
+
+def _follows(body: Mapping[str, Any], rules: tuple[Rule, ...]) -> bool:
+    for path, kind, required in rules:
+        found, value = _get(body, path)
+        if (not found and required) or (found and not isinstance(value, kind)):
+            return False
+    return True
+
+
+def _get(body: Mapping[str, Any], path: str) -> tuple[bool, Any]:
+    value: Any = body
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return False, None
+        value = value[part]
+    return True, value
+
+
+def _actions_ok(actions: list[Any]) -> bool:
+    return bool(actions) and all(
+        isinstance(a, dict)
+        and isinstance(a.get("action_id"), str)
+        and isinstance(a.get("block_id", ""), str)
+        for a in actions
+    )
+
+
+def _blocks_ok(blocks: Any) -> bool:
+    return blocks is None or all(isinstance(b, dict) for b in blocks)
