@@ -107,7 +107,10 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
             return step(q, state, routed)
     if state is None or state.status != "active":
         if event.question is not None:
-            return state, [Say(q.ui(_lang(q, state), "ended"), "stale")]
+            # A late click on a finished conversation (often the second of a double click
+            # on its last answer) changed nothing; with no conversation at all, it ended.
+            text = q.ui(_lang(q, state), "ended" if state is None else "stale")
+            return state, [Say(text, "stale")]
         # Writing to the bot with nothing open starts a conversation.
         start = Start(today=event.today, fresh=True, locale=event.locale, signature=event.signature)
         return _start(q, state, start)
