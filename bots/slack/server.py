@@ -21,11 +21,13 @@ import time
 from collections.abc import Mapping
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bots.slack.app import INSTALL_PATH, REDIRECT_PATH, SlackBot
+from bots.slack.inflight import InFlight
 from bots.slack.shape import well_formed
 from core.ports import StoreError
 
@@ -35,9 +37,10 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 MAX_AGE = 5 * 60  # seconds: Slack's replay window for a signed request
 PING_TIMEOUT = 2.0
-# Both waits together stay well inside the 10 s a platform gives after SIGTERM.
-REQUESTS_TIMEOUT = 4.0
-WORK_TIMEOUT = 4.0
+# All the waits together stay well inside the 10 s a platform gives after SIGTERM.
+REQUESTS_TIMEOUT = 3.5
+CLEANUP_TIMEOUT = 1.0  # connections still open after the requests' wait
+WORK_TIMEOUT = 3.5
 
 
 def web_app(bot: SlackBot) -> web.Application:
@@ -95,15 +98,30 @@ def web_app(bot: SlackBot) -> web.Application:
 
 async def serve_http(bot: SlackBot, *, host: str, port: int, stop: asyncio.Event) -> None:
     """Serve until ``stop`` is set, then shut down gracefully."""
+    app = web_app(bot)
+    requests = InFlight()
+
+    @web.middleware
+    async def counted(request: web.Request, handler: Handler) -> web.StreamResponse:
+        async with requests:
+            return await handler(request)
+
+    app.middlewares.append(counted)
     runner = web.AppRunner(
-        web_app(bot), handle_signals=False, access_log=None, shutdown_timeout=REQUESTS_TIMEOUT
+        app, handle_signals=False, access_log=None, shutdown_timeout=CLEANUP_TIMEOUT
     )
     await runner.setup()
+    site = web.TCPSite(runner, host, port)
     try:
-        await web.TCPSite(runner, host, port).start()
+        await site.start()
         log.info("HTTP mode: listening on http://%s:%d%s", host, port, EVENTS_PATH)
         await stop.wait()
         log.info("stopping: finishing requests in progress")
+        # Stop accepting connections first, and let requests already in (even one still
+        # uploading its body) finish before the server is torn down.
+        await site.stop()
+        if not await requests.wait(REQUESTS_TIMEOUT):
+            log.warning("stopped with %d request(s) unfinished", requests.running)
     finally:
         await runner.cleanup()
         if not await bot.work.wait(WORK_TIMEOUT):
