@@ -1,0 +1,284 @@
+"""Every benchmark, one command, one table:
+
+    python -m bench.run_all
+
+Runs core, store, slack_http (when present), scale_out and memory, each in a child process
+of its own (a clean interpreter, and a hung or crashing benchmark cannot take the others
+down: it shows in the table as FAILED with its reason). Prints the table and writes it as
+Markdown to ``bench/RESULTS.md`` with the date and the machine it was measured on. The
+whole run is bounded (``BUDGET`` seconds); each benchmark also has a limit of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "RESULTS.md"
+BUDGET = 290.0  # seconds for everything: under 5 minutes
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Bench:
+    name: str
+    module: str
+    limit: float  # seconds
+    what: str
+
+
+BENCHES = [
+    Bench("core", "bench.core", 60, "the pure engine: µs per step and per conversation"),
+    Bench("store", "bench.store", 90, "saves/loads per second, SQLite and PostgreSQL"),
+    Bench(
+        "slack_http",
+        "bench.slack_http",
+        120,
+        "simulated users through POST /slack/events vs a minimal Bolt app (ratio = ours/minimal)",
+    ),
+    Bench("scale_out", "bench.scale_out", 120, "two web processes on PostgreSQL vs one"),
+    Bench("memory", "bench.memory", 90, "RSS idle and with 10,000 open conversations"),
+]
+
+
+def failed(bench: Bench, reason: str) -> Row:
+    return {"bench": bench.name, "metric": f"FAILED: {reason}", "value": math.nan, "unit": ""}
+
+
+def run_one(bench: Bench, limit: float) -> tuple[list[Row], float]:
+    """The rows of one benchmark, run in a child process; a failure is a row too."""
+    started = time.perf_counter()
+    if importlib.util.find_spec(bench.module) is None:
+        return [failed(bench, "not present")], 0.0
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "rows.json"
+        command = [sys.executable, "-m", "bench.run_all", "--only", bench.module, "--out", str(out)]
+        # A process group of its own: on a timeout its children (bot processes, fake APIs)
+        # go too, and the benchmark's own cleanup gets a SIGTERM first.
+        child_process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            _, stderr = child_process.communicate(timeout=max(limit, 1))
+        except subprocess.TimeoutExpired:
+            stop_group(child_process)
+            return [failed(bench, f"no result within {limit:.0f} s")], time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        if child_process.returncode != 0 or not out.exists():
+            last = (stderr.strip().splitlines() or ["no output"])[-1]
+            return [failed(bench, f"exit {child_process.returncode}: {last[:120]}")], elapsed
+        return list(json.loads(out.read_text("utf-8"))), elapsed
+
+
+def stop_group(process: subprocess.Popen[str]) -> None:
+    # The bots take up to ~10 s to stop gracefully; the benchmark then drops its database.
+    for signum, grace in ((signal.SIGTERM, 25), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, signum)
+            process.communicate(timeout=grace)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def child(module: str, out: Path) -> None:
+    """Inside the child: import the benchmark, run it, write its rows as JSON."""
+    # SIGTERM (a timeout) as Ctrl-C: asyncio then cancels the run and its cleanup (child
+    # processes, throw-away databases) still happens.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    rows = importlib.import_module(module).run()
+    out.write_text(json.dumps(rows, ensure_ascii=False), "utf-8")
+
+
+def _find(rows: list[Row], bench: str, pattern: str) -> list[float]:
+    found = re.compile(pattern)
+    return [
+        float(r["value"])
+        for r in rows
+        if r["bench"] == bench and found.search(str(r["metric"])) and not math.isnan(r["value"])
+    ]
+
+
+def targets(rows: list[Row]) -> list[Row]:
+    """The issue's targets for this 2-core machine, checked against the figures (a miss is
+    reported here, in the output: the tests never assert timings)."""
+    checks: list[tuple[str, list[float], Any, str]] = [
+        (
+            "slowest ack p99 at 200 users ≤ 3,000 ms",
+            _find(rows, "slack_http", r"^ours_\w+\.u200\.ack_p99$"),
+            lambda v: max(v) <= 3000,
+            "ms",
+        ),
+        (
+            "bot's per-turn cost / minimal Bolt app's (200 users, in-memory store) ≤ 1.5",
+            [1 / v for v in _find(rows, "slack_http", r"^ratio_memory\.u200\.turns_per_s$") if v],
+            lambda v: max(v) <= 1.5,
+            "x",
+        ),
+        (
+            "turns/s with 2 web processes / with 1 ≥ 1.6",
+            _find(rows, "scale_out", r"^ratio 2 processes / 1$"),
+            lambda v: min(v) >= 1.6,
+            "x",
+        ),
+    ]
+    out = []
+    for name, values, ok, unit in checks:
+        if not values:
+            out.append(
+                {"bench": "target", "metric": f"{name}: no figure", "value": math.nan, "unit": ""}
+            )
+            continue
+        value = max(values) if unit == "ms" or "cost" in name else min(values)
+        verdict = "met" if ok(values) else "NOT MET"
+        out.append(
+            {"bench": "target", "metric": f"{name}: {verdict}", "value": value, "unit": unit}
+        )
+    return out
+
+
+def notes(rows: list[Row]) -> list[str]:
+    """Reading the scale-out figures: where the cores went."""
+    busy = _find(rows, "scale_out", r"^CPU, 2-process run: whole machine$")
+    web = _find(rows, "scale_out", r"^CPU, 2-process run: web$")
+    alone = _find(rows, "scale_out", r"^CPU, 1-process run: web$")
+    per_turn = _find(rows, "scale_out", r"^web CPU per turn")
+    if not (busy and web and alone and per_turn):
+        return []
+    cores = os.cpu_count() or 1
+    return [
+        f"- **scale_out**: during the 2-process run the whole machine was {busy[0]:.0f}% busy "
+        f"(of {cores * 100}%); the two bot processes got {web[0]:.0f}% of a core between them "
+        f"(one process alone got {alone[0]:.0f}%), "
+        "the rest went to PostgreSQL, the fake API, the load generator, the kernel's loopback "
+        "networking and the machine's other tenants. A turn costs a bot process "
+        f"{min(per_turn):.1f}–{max(per_turn):.1f} ms of CPU in both runs, so with that share of "
+        "the cores left to them two processes cannot do much better than one that already had "
+        "most of a core: the ratio measures this machine's spare cores more than the design. "
+        "With a core per process (more cores, or more machines) it would approach 2× until "
+        "PostgreSQL becomes the limit; that is an estimate, not a measurement.",
+    ]
+
+
+def value_text(row: Row) -> str:
+    value = row["value"]
+    if isinstance(value, float) and math.isnan(value):
+        return "—"
+    if isinstance(value, int) or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.1f}"
+
+
+def table(rows: list[Row]) -> str:
+    width = max(len(str(r["metric"])) for r in rows)
+    return "\n".join(
+        f"{r['bench']:<11} {r['metric']:<{width}} {value_text(r):>12} {r['unit']}" for r in rows
+    )
+
+
+def machine() -> dict[str, str]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": str(os.cpu_count()),
+        "cpu": model or platform.processor() or "unknown",
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.release()}",
+    }
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "/")
+
+
+def markdown(rows: list[Row], durations: dict[str, float], total: float) -> str:
+    info = machine()
+    date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured {date} with `python -m bench.run_all` ({total:.0f} s in all).",
+        "",
+        f"Machine: {info['nproc']} CPU(s) ({info['cpu']}), Python {info['python']}, "
+        f"{info['system']}. The machine is shared and noisy, and the benchmarks' own load "
+        "generators, fake APIs and PostgreSQL run on the same cores as the bot: compare the "
+        "ratios (both sides measured in the same run) rather than absolute figures.",
+        "",
+        "| bench | metric | value | unit |",
+        "|---|---|---:|---|",
+        *(f"| {r['bench']} | {_cell(r['metric'])} | {value_text(r)} | {r['unit']} |" for r in rows),
+        "",
+        *(["Notes:", "", *notes(rows), ""] if notes(rows) else []),
+        "What each benchmark measures, and how long it took here:",
+        "",
+        *(
+            f"- **{b.name}** ({durations.get(b.name, 0):.0f} s): {b.what}; "
+            f"`python -m {b.module}` runs it alone."
+            for b in BENCHES
+        ),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--only", help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--no-write", action="store_true", help="print the table, leave bench/RESULTS.md alone"
+    )
+    args = parser.parse_args()
+    if args.only:
+        child(args.only, args.out)
+        return 0
+    started = time.perf_counter()
+    rows: list[Row] = []
+    durations: dict[str, float] = {}
+    for bench in BENCHES:
+        left = BUDGET - (time.perf_counter() - started)
+        if left < 5:
+            rows.append(failed(bench, "skipped: the overall time budget is spent"))
+            continue
+        print(f"running {bench.name} ...", file=sys.stderr, flush=True)
+        got, durations[bench.name] = run_one(bench, min(bench.limit, left))
+        rows += got
+    rows += targets(rows)
+    total = time.perf_counter() - started
+    print(table(rows))
+    if not args.no_write:
+        RESULTS.write_text(markdown(rows, durations, total), "utf-8")
+        print(f"\nwritten to {RESULTS.relative_to(ROOT)} ({total:.0f} s)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
