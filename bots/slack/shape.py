@@ -8,6 +8,7 @@ of request, the fields read and the type each must have.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,13 +50,28 @@ EVENT_RULES: Mapping[str, tuple[Rule, ...]] = {
 }
 
 
+# Slack's ids (users, teams, channels) are short ASCII; ours are built from them and must
+# stay within Slack's own limits (an action's block_id carries the user id).
+ID_PATHS: Mapping[str, tuple[str, ...]] = {
+    "command": ("user_id", "team_id", "channel_id"),
+    "event_callback": ("team_id", "event.user", "event.channel"),
+    "block_actions": ("user.id", "team.id"),
+    "message_action": ("user.id", "team.id"),
+}
+_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
 def well_formed(body: Any) -> bool:
     if not isinstance(body, dict):
         return False
     kind = "command" if "command" in body else body.get("type")
-    rules = RULES.get(kind if isinstance(kind, str) else "", ())
-    if not _follows(body, rules):
+    kind = kind if isinstance(kind, str) else ""
+    if not _follows(body, RULES.get(kind, ())):
         return False
+    for path in ID_PATHS.get(kind, ()):
+        found, value = _get(body, path)
+        if found and not _ID.fullmatch(value):
+            return False
     if kind == "event_callback":
         return _follows(body, EVENT_RULES.get(body["event"]["type"], ()))
     if kind == "block_actions":

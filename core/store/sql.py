@@ -38,7 +38,9 @@ from core.ports import ConversationKey, Decision, Store, StoredConversation, Sto
 from core.store.schema import conversations, deliveries
 from core.store.schema import decisions as journal
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
+# Generous: under load, a migration or a burst of writes from another process can hold
+# the lock for a while, and waiting beats failing the turn.
+SQLITE_BUSY_TIMEOUT_MS = 15000
 
 # Execution option read by the SQLite "begin" hook: the statement that opens a
 # transaction, or None for none at all (single reads autocommit and take no lock).

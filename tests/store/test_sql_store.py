@@ -15,7 +15,7 @@ from sqlalchemy import text
 from core.ports import ConversationKey, Decision, StoreError
 from core.store import SqlStore, database_url, open_store
 from core.store.location import SQLITE_FILENAME
-from core.store.sql import make_engine
+from core.store.sql import SQLITE_BUSY_TIMEOUT_MS, make_engine
 
 NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 ALICE = ConversationKey("slack", "T001", "U_ALICE")
@@ -91,7 +91,7 @@ async def test_without_a_url_the_store_is_a_private_sqlite_file_in_the_data_dir(
                 (await connection.execute(text(f"PRAGMA {name}"))).scalar_one()
                 for name in ("journal_mode", "busy_timeout", "foreign_keys", "synchronous")
             ]
-        assert pragmas == ["wal", 5000, 1, 1]  # synchronous 1 is NORMAL
+        assert pragmas == ["wal", SQLITE_BUSY_TIMEOUT_MS, 1, 1]  # synchronous 1 is NORMAL
     finally:
         await store.close()
 
