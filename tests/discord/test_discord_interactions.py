@@ -155,11 +155,11 @@ async def test_tone_and_language_buttons_rewrite_the_reply_in_place(h: Harness) 
 
     await alice.click(result, button(result, Kind.LANGUAGE, "fr"))
     result = h.fake.messages[int(result["id"])]
-    assert "(Soutenu · Français)\n```\nBonjour ACME,\n\nJe vous remercie" in result["content"]
+    assert "(Formel · Français)\n```\nBonjour ACME,\n\nJe vous remercie" in result["content"]
     assert result["embeds"][0]["title"] == h.q.outcome_text("fr", "accept", "title")
     assert [b["label"] for b in buttons(result)] == [
         "Chaleureux",
-        "Soutenu",
+        "Formel",
         "Concis",
         "English",
         "← Retour",
