@@ -52,12 +52,12 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout
 
+from bench.slack_payloads import TEAM, click_payload  # noqa: E402
 from bots.slack.ids import ActionRef, Kind  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SECRET = "bench-signing-secret"
 TOKEN = "xoxb-bench"  # a fake: real bot tokens carry numeric ids
-TEAM = "T0001"
 USERS = 100
 ROUNDS = 3
 WARMUP_USERS = 10
@@ -216,19 +216,8 @@ class Load:
         )
         action: dict[str, Any] = {"action_id": action_id, "block_id": choices[action_id][1]}
         action |= {"type": "datepicker", "selected_date": value} if date else {"type": "button"}
-        payload = {
-            "type": "block_actions",
-            "team": {"id": TEAM},
-            "user": {"id": user, "team_id": TEAM},
-            "api_app_id": "A0001",
-            "trigger_id": f"{user}.{time.perf_counter()}",
-            "container": {"type": "message", "message_ts": message["ts"], "channel_id": f"D{user}"},
-            "channel": {"id": f"D{user}"},
-            "message": {"ts": message["ts"], "text": message["text"], "blocks": message["blocks"]},
-            "response_url": self.respond,
-            "actions": [action],
-        }
-        body = urlencode({"payload": json.dumps(payload)})
+        payload = click_payload(user, message, action, self.respond)
+        body = urlencode({"payload": payload})
         await self.send(body, "application/x-www-form-urlencoded")
 
     async def typed(self, user: str, text: str, n: int) -> None:

@@ -46,6 +46,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bench.slack_payloads import click_payload
 from bots.bootstrap import bootstrap
 from bots.config import Settings
 from bots.slack.app import SlackBot
@@ -164,19 +165,8 @@ class Client:
         )
         action: dict[str, Any] = {"action_id": action_id, "block_id": block["block_id"]}
         action |= {"type": "datepicker", "selected_date": picked} if picked else {"type": "button"}
-        payload = {
-            "type": "block_actions",
-            "team": {"id": TEAM},
-            "user": {"id": user, "team_id": TEAM},
-            "api_app_id": "A0001",
-            "trigger_id": f"{user}.{time.perf_counter()}",
-            "container": {"type": "message", "message_ts": message["ts"], "channel_id": f"D{user}"},
-            "channel": {"id": f"D{user}"},
-            "message": {"ts": message["ts"], "text": message["text"], "blocks": message["blocks"]},
-            "response_url": self.api.response_url(user),
-            "actions": [action],
-        }
-        return {"payload": json.dumps(payload)}
+        payload = click_payload(user, message, action, self.api.response_url(user))
+        return {"payload": payload}
 
     def typed(self, user: str, text: str, n: int) -> dict[str, Any]:
         event = {
