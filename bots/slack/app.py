@@ -21,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
+from collections import OrderedDict
 from datetime import date
 from importlib import resources
 from typing import Any
@@ -73,6 +75,10 @@ HISTORY_LIMIT = 20
 FEEDBACK_KINDS = ("stale", "error")  # notices about a click, shown only to the clicker
 _OURS = re.compile(r"^sit:")
 
+# Profiles (language, name) are looked up again after this many seconds, for this many users.
+PROFILE_TTL = 600.0
+PROFILES_KEPT = 4096
+
 
 def bot_scopes() -> list[str]:
     """The bot scopes declared in manifest.yaml: what an OAuth install asks for."""
@@ -98,6 +104,7 @@ class SlackBot:
         self.q = app.questionnaire
         self.session = app.session
         self.work = InFlight()
+        self._profiles: OrderedDict[str, tuple[float, Profile]] = OrderedDict()
         self.oauth = uses_oauth(settings)
         # HTTP mode checks signatures before Bolt parses anything (see server.web_app).
         self.signing_secret = settings.slack_signing_secret or ""
@@ -248,9 +255,17 @@ class SlackBot:
             user = event["user"]
             key = conversation_key(context.team_id, context.enterprise_id, user)
             event_id = body.get("event_id")
+            # Language and signature, in case this message starts a conversation.
+            profile = await self._profile(client, user)
+            answer = Answer(
+                message_text(event),
+                today=self._today(),
+                locale=profile.lang,
+                signature=profile.name,
+            )
             turn = await self.session.handle(
                 key,
-                Answer(message_text(event), today=self._today()),
+                answer,
                 delivery_id=f"slack:event:{event_id}" if event_id else None,
             )
             if not turn.duplicate:
@@ -483,8 +498,21 @@ class SlackBot:
         return blocks.render_history(self.q, lang, decisions)
 
     async def _profile(self, client: AsyncWebClient, user: str) -> Profile:
+        """The user's Slack language and name, looked up at most every PROFILE_TTL seconds:
+        a DM that starts a conversation needs them, and users.info on every message would
+        cost a Web API call per turn. (A cache of profiles, not of conversations.)"""
+        now = time.monotonic()
+        cached = self._profiles.get(user)
+        if cached is not None and now - cached[0] < PROFILE_TTL:
+            return cached[1]
         response = await self._call(client.users_info, user=user, include_locale=True)
-        return profile_from((response or {}).get("user") or {}, self.q.languages)
+        profile = profile_from((response or {}).get("user") or {}, self.q.languages)
+        if response is not None:
+            self._profiles[user] = (now, profile)
+            self._profiles.move_to_end(user)
+            while len(self._profiles) > PROFILES_KEPT:
+                self._profiles.popitem(last=False)
+        return profile
 
     async def _post(
         self, client: AsyncWebClient, channel: str, messages: list[blocks.Message]

@@ -291,3 +291,16 @@ async def test_the_command_in_the_dm_itself_says_nothing_in_the_channel(slack: S
     await slack.command(channel=f"D{USER}")
     assert not slack.api.to("respond")
     assert slack.q.question_text("en", "client") in slack.last()["text"]
+
+
+async def test_a_first_dm_starts_in_the_users_language_signed_with_their_name(
+    slack: Slack,
+) -> None:
+    slack.api.users[USER] = User(locale="fr-FR", real_name="Camille Dupont")
+    await slack.dm("bonjour")
+    assert slack.q.question_text("fr", "client") in slack.last()["text"]
+    for text in ("Anna", "oui", "oui"):
+        await slack.dm(text)
+    assert "Camille Dupont" in str(slack.last()["blocks"])
+    # One profile look-up serves the whole conversation.
+    assert len(slack.api.to("users.info")) == 1
