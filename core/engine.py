@@ -260,7 +260,7 @@ def _record(q: Questionnaire, state: ConversationState, answer: str) -> Step:
     target = _first_applicable(question.branch(answer), path)
     moved = state.bump(answers=answers, history=history)
     if target.kind == "outcome":
-        done = replace(moved, status="done", outcome=target.id)
+        done = replace(moved, status="done", outcome=target.id, decided=True)
         return done, [_result(q, done)]
     return _enter(q, moved, target.id)
 

@@ -29,6 +29,7 @@ class MemoryStore(Store):
         expected_version: int | None,
         expires_at: datetime,
         decision: Decision | None = None,
+        replaces_decision: bool = False,
     ) -> bool:
         if decision is not None:
             _check(key, decision)
@@ -38,6 +39,8 @@ class MemoryStore(Store):
                 return False
             self._rows[key.as_string()] = StoredConversation(data, version, expires_at)
             if decision is not None:
+                if replaces_decision and (latest := await self.decisions(key, 1)):
+                    self._decisions[key.as_string()].remove(latest[0])
                 await self.record_decision(key, decision)
             return True
 

@@ -72,11 +72,14 @@ class Store(ABC):
         expected_version: int | None,
         expires_at: datetime,
         decision: Decision | None = None,
+        replaces_decision: bool = False,
     ) -> bool:
         """Write ``data`` as ``version`` if the stored version is still ``expected_version``
         (``None``: only if there is no row yet). Returns False, writing nothing, when another
         writer got there first. A ``decision`` goes into the journal in the same
-        transaction, so a finished conversation and its journal entry land together."""
+        transaction, so a finished conversation and its journal entry land together;
+        ``replaces_decision`` first removes the user's latest entry (the same conversation,
+        decided again after going back)."""
 
     @abstractmethod
     async def forget(self, key: ConversationKey) -> None:

@@ -120,6 +120,7 @@ class Session:
                 expires_at=now + self.ttl,
                 # Saved together: a crash cannot keep the result and lose the journal entry.
                 decision=self._decision(key, new_state, now) if finished else None,
+                replaces_decision=state is not None and state.decided,
             )
             if saved:
                 return Turn((*notices, *actions), new_state)

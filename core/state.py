@@ -36,6 +36,9 @@ class ConversationState:
     pending: str | None = None
     # Context from a start that is waiting on the "continue or start over?" answer.
     incoming: dict[str, str] = field(default_factory=dict)
+    # This conversation already reached a result once (then the user went back): its
+    # journal entry is replaced, not added to, when it reaches one again.
+    decided: bool = False
     schema: int = SCHEMA_VERSION
 
     def bump(self, **changes: Any) -> ConversationState:
@@ -60,6 +63,7 @@ class ConversationState:
                 "outcome": self.outcome,
                 "pending": self.pending,
                 "incoming": self.incoming,
+                "decided": self.decided,
                 "lang": self.lang,
                 "tone": self.tone,
             },
@@ -90,6 +94,7 @@ class ConversationState:
                 outcome=_opt_str(raw["outcome"]),
                 pending=_opt_str(raw["pending"]),
                 incoming=_str_dict(raw.get("incoming", {})),
+                decided=_bool(raw.get("decided", False)),
                 lang=_str(raw["lang"]),
                 tone=_str(raw["tone"]),
             )
@@ -124,6 +129,12 @@ def _str_dict(value: object) -> dict[str, str]:
     if not isinstance(value, dict):
         raise StateError(f"expected an object, got {value!r}")
     return {_str(k): _str(v) for k, v in value.items()}
+
+
+def _bool(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise StateError(f"expected true or false, got {value!r}")
+    return value
 
 
 def _status(value: object) -> Status:

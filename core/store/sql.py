@@ -178,6 +178,14 @@ class SqlStore(Store):
             .limit(bindparam("p_limit"))
         )
         self._forget_journal = delete(journal).where(j.key == bindparam("p_key"))
+        latest = (
+            select(j.id)
+            .where(j.key == bindparam("p_key"))
+            .order_by(j.decided_at.desc(), j.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        self._forget_latest = delete(journal).where(j.id == latest)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -211,6 +219,7 @@ class SqlStore(Store):
         expected_version: int | None,
         expires_at: datetime,
         decision: Decision | None = None,
+        replaces_decision: bool = False,
     ) -> bool:
         _aware("expires_at", expires_at)
         journal_row = None if decision is None else self._journal_row(key, decision)
@@ -243,6 +252,8 @@ class SqlStore(Store):
                     )
                 saved: bool = result.rowcount == 1
                 if saved and journal_row is not None:
+                    if replaces_decision:
+                        await conn.execute(self._forget_latest, {"p_key": key.as_string()})
                     await conn.execute(self._record, journal_row)
         return saved
 

@@ -207,13 +207,19 @@ async def test_finished_conversations_go_to_the_journal_once(session: Session) -
     assert await session.store.load(KEY) is None
 
 
-async def test_back_then_a_different_answer_records_the_new_decision(session: Session) -> None:
+async def test_changing_an_answer_after_the_result_revises_the_journal_entry(
+    session: Session,
+) -> None:
     await play(session, "Anna", "yes", "yes")
     await session.handle(KEY, Back())
     await session.handle(KEY, Answer("no", today=TODAY))
     await session.handle(KEY, Answer("fee", today=TODAY))
     await session.handle(KEY, Answer("skip", today=TODAY))
-    assert [d.outcome for d in await session.history(KEY)] == ["negotiate_fee", "accept"]
+    # One conversation, one entry: the decision it ended with.
+    assert [d.outcome for d in await session.history(KEY)] == ["negotiate_fee"]
+    # A new conversation is a new entry.
+    await play(session, "Bob", "no", "no", "no", "no", fresh=True)
+    assert [d.outcome for d in await session.history(KEY)] == ["no_reply", "negotiate_fee"]
 
 
 class BrokenStore(MemoryStore):

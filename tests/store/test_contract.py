@@ -335,3 +335,36 @@ async def test_a_bad_decision_leaves_the_conversation_unsaved(store: Store) -> N
             ALICE, "x", version=1, expected_version=None, expires_at=LATER, decision=wrong_platform
         )
     assert await store.load(ALICE) is None
+
+
+async def test_a_revised_decision_replaces_only_the_latest_entry(store: Store) -> None:
+    first = Decision("decline", NOW, "en", "slack", client="Old")
+    await store.record_decision(ALICE, first)
+    await store.record_decision(BOB, Decision("accept", NOW, "en", "slack"))
+    draft = Decision("accept", NOW + timedelta(minutes=1), "en", "slack", client="Anna")
+    assert await store.save(
+        ALICE, "v1", version=1, expected_version=None, expires_at=LATER, decision=draft
+    )
+    revised = Decision("negotiate_fee", NOW + timedelta(minutes=2), "en", "slack", client="Anna")
+    assert await store.save(
+        ALICE,
+        "v2",
+        version=2,
+        expected_version=1,
+        expires_at=LATER,
+        decision=revised,
+        replaces_decision=True,
+    )
+    assert await store.decisions(ALICE) == [revised, first]
+    assert len(await store.decisions(BOB)) == 1
+    # A refused save revises nothing.
+    assert not await store.save(
+        ALICE,
+        "v3",
+        version=3,
+        expected_version=1,
+        expires_at=LATER,
+        decision=first,
+        replaces_decision=True,
+    )
+    assert await store.decisions(ALICE) == [revised, first]
