@@ -23,7 +23,7 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from datetime import date
+from datetime import date, timedelta
 from importlib import resources
 from typing import Any
 
@@ -259,7 +259,7 @@ class SlackBot:
             profile = await self._profile(client, user)
             answer = Answer(
                 message_text(event),
-                today=self._today(),
+                today=self._today(user),
                 locale=profile.lang,
                 signature=profile.name,
             )
@@ -363,7 +363,7 @@ class SlackBot:
             return
         # An explicit `fr`/`en` wins; the Slack locale only picks a new conversation's language.
         start = Start(
-            today=self._today(),
+            today=self._today(key.user),
             lang=lang,
             locale=profile.lang,
             request=request,
@@ -405,7 +405,7 @@ class SlackBot:
         # No delivery id: Slack never redelivers a click, and a button carries the version
         # it was shown at, so a double click finds the conversation moved on (stale). A
         # click whose turn died with the process can then simply be clicked again.
-        event = click_event(ref, action, self._today())
+        event = click_event(ref, action, self._today(key.user))
         assert event is not None
         turn = await self.session.handle(key, event)
         await self._render_click(
@@ -544,8 +544,14 @@ class SlackBot:
             return None
         return dict(response.data) if isinstance(response.data, dict) else None
 
-    def _today(self) -> date:
-        return self.session.clock().date()
+    def _today(self, user: str | None = None) -> date:
+        """The user's calendar day when their profile is known (a date typed as today must
+        not be "already past" because the server runs on UTC), else the server's."""
+        now = self.session.clock()
+        cached = self._profiles.get(user) if user else None
+        if cached is not None and cached[1].tz_offset is not None:
+            now += timedelta(seconds=cached[1].tz_offset)
+        return now.date()
 
 
 def _lang_of(actions: tuple[Action, ...]) -> str | None:

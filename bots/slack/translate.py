@@ -69,6 +69,7 @@ class Profile:
 
     lang: str | None = None
     name: str | None = None
+    tz_offset: int | None = None  # seconds east of UTC: whose "today" a typed date is
 
 
 def profile_from(user: Mapping[str, Any], languages: tuple[str, ...]) -> Profile:
@@ -78,7 +79,9 @@ def profile_from(user: Mapping[str, Any], languages: tuple[str, ...]) -> Profile
     name = str(
         profile.get("real_name") or user.get("real_name") or profile.get("display_name") or ""
     )
-    return Profile(code if code in languages else None, name.strip() or None)
+    offset = user.get("tz_offset")
+    tz = offset if isinstance(offset, int) and abs(offset) <= 14 * 3600 else None
+    return Profile(code if code in languages else None, name.strip() or None, tz)
 
 
 def is_user_dm(event: Mapping[str, Any]) -> bool:

@@ -40,6 +40,7 @@ class Call:
 class User:
     locale: str = "en-US"
     real_name: str = "Sam Taylor"
+    tz_offset: int = 0  # seconds east of UTC
 
 
 class FakeSlackApi:
@@ -212,7 +213,7 @@ class FakeSlackApi:
                         "name": uid.lower(),
                         "real_name": user.real_name,
                         "locale": user.locale,
-                        "tz_offset": 0,
+                        "tz_offset": user.tz_offset,
                         "profile": {"real_name": user.real_name, "display_name": ""},
                     }
                 }

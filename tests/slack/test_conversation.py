@@ -4,15 +4,17 @@ and the reply can be re-rendered in another tone or language without re-asking."
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from bots.slack.ids import Kind
+from core.dates import format_date
 from core.questionnaire import SKIP
 from tests.core.paths import PATHS, SPECIFICS
 from tests.fakes.slack_api import User
-from tests.slack.conftest import USER, Slack, refs
+from tests.slack.conftest import NOW, USER, Slack, refs
 
 
 def header(message: dict[str, Any]) -> str | None:
@@ -304,3 +306,17 @@ async def test_a_first_dm_starts_in_the_users_language_signed_with_their_name(
     assert "Camille Dupont" in str(slack.last()["blocks"])
     # One profile look-up serves the whole conversation.
     assert len(slack.api.to("users.info")) == 1
+
+
+async def test_dates_are_read_on_the_users_own_calendar_day(slack: Slack) -> None:
+    # The server's clock says noon UTC; for this user it is already 1 a.m. tomorrow.
+    slack.api.users[USER] = User(tz_offset=13 * 3600)
+    await slack.command()
+    for text in ("Anna", "no", "yes", "timeline"):
+        await slack.dm(text)
+    server_today = NOW.date()
+    await slack.dm(server_today.isoformat())
+    past = slack.q.ui("en", "past_date", date=format_date(server_today, "en"))
+    assert past in str(slack.last())
+    await slack.dm((server_today + timedelta(days=1)).isoformat())
+    assert slack.q.outcome_text("en", "negotiate_timeline", "title") in str(slack.last())
