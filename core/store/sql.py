@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
@@ -41,6 +42,7 @@ from core.store.schema import decisions as journal
 # Generous: under load, a migration or a burst of writes from another process can hold
 # the lock for a while, and waiting beats failing the turn.
 SQLITE_BUSY_TIMEOUT_MS = 15000
+WAL_SWITCH_ATTEMPTS = 200  # × 50 ms
 
 # Execution option read by the SQLite "begin" hook: the statement that opens a
 # transaction, or None for none at all (single reads autocommit and take no lock).
@@ -100,11 +102,25 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     cursor = dbapi_connection.cursor()
     # busy_timeout first: switching to WAL may itself have to wait for another process.
     cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA journal_mode = WAL")
+    _switch_to_wal(cursor)
     # In WAL mode NORMAL loses nothing when the process is killed (only on power loss).
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    # While another process is still creating the file, SQLite may refuse the switch to WAL
+    # at once ("database is locked") without waiting on busy_timeout. It only happens on a
+    # brand-new file (once in WAL, the switch is a no-op), so a short blocking retry is fine.
+    for attempt in range(WAL_SWITCH_ATTEMPTS):
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except Exception as exc:
+            if "locked" not in str(exc) or attempt == WAL_SWITCH_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05)
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
