@@ -211,7 +211,6 @@ class SlackBot:
                     here=command.get("channel_id"),
                     lang=request.lang,
                     request=request.request,
-                    fresh=request.request is not None,  # a new request is a new conversation
                 )
                 return
             lang = request.lang or (await self._profile(client, user)).lang or self.q.languages[0]
@@ -239,7 +238,6 @@ class SlackBot:
                 conversation_key(context.team_id, context.enterprise_id, user),
                 here=(shortcut.get("channel") or {}).get("id"),
                 request=message_text(shortcut.get("message") or {}) or None,
-                fresh=True,
             )
 
     async def _on_message(
@@ -346,7 +344,6 @@ class SlackBot:
         here: str | None,
         lang: str | None = None,
         request: str | None = None,
-        fresh: bool = False,
     ) -> None:
         """Open the DM and start the conversation there (quoting the request it is about),
         and tell the channel it was started from where it went. ``lang`` wins over the
@@ -368,7 +365,6 @@ class SlackBot:
             locale=profile.lang,
             request=request,
             signature=profile.name,
-            fresh=fresh,
         )
         steps = [self._begin(client, key, dm, start, shown)]
         if respond is not None and here != dm:

@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 
 from bots.slack.ids import Kind
+from bots.slack.translate import conversation_key
 from core.dates import format_date
 from core.questionnaire import SKIP
+from core.state import ConversationState
 from tests.core.paths import PATHS, SPECIFICS
 from tests.fakes.slack_api import User
-from tests.slack.conftest import NOW, USER, Slack, refs
+from tests.slack.conftest import NOW, TEAM, USER, Slack, refs
 
 
 def header(message: dict[str, Any]) -> str | None:
@@ -206,6 +208,25 @@ async def test_a_second_command_offers_to_resume(slack: Slack) -> None:
     }
     await slack.choose("continue")
     assert slack.q.question_text("en", "time") in slack.last()["text"]
+
+
+async def test_a_new_request_mid_way_asks_before_replacing_anything(slack: Slack) -> None:
+    await slack.command()
+    await slack.dm("Acme")
+    await slack.dm("no")
+    await slack.command("Globex wants a new website")
+    resume = slack.last()
+    assert {r.value for r in refs(resume).values() if r.kind is Kind.ANSWER} == {
+        "continue",
+        "start_over",
+    }
+    await slack.choose("start_over")
+    # Starting over is about the new request; nothing of the old answers is kept.
+    assert slack.q.question_text("en", "client") in slack.last()["text"]
+    row = await slack.bot.app.store.load(conversation_key(TEAM, None, USER))
+    assert row is not None
+    state = ConversationState.from_json(row.data)
+    assert state.context["request"] == "Globex wants a new website" and state.answers == {}
 
 
 async def test_the_date_picker_and_a_date_in_the_past(slack: Slack) -> None:
