@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -34,8 +35,15 @@ async def open_store(settings: Settings) -> Store:
     return await open_sql_store(settings.database_url, data_dir=settings.data_dir)
 
 
-async def bootstrap(settings: Settings, *, store: Store | None = None, clock=utc_now) -> App:  # type: ignore[no-untyped-def]
-    questionnaire = load_questionnaire(settings.prompts_dir)
+async def bootstrap(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    questionnaire: Questionnaire | None = None,
+) -> App:
+    if questionnaire is None:
+        questionnaire = load_questionnaire(settings.prompts_dir)
     store = store if store is not None else await open_store(settings)
     session = Session(questionnaire, store, clock=clock, ttl=settings.conversation_ttl)
     return App(settings, questionnaire, store, session)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from bots.config import ConfigError, Settings, load_dotenv_if_present
 from core.ports import StoreError
-from core.questionnaire import InvalidDefinition
+from core.questionnaire import InvalidDefinition, Questionnaire, load_questionnaire
 
 SUBCOMMANDS = ("history", "forget", "slack", "discord", "check", "migrate")
 
@@ -43,12 +43,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Four questions before you take on a new client, and a reply ready to send.",
         epilog=f"Other commands: {', '.join(SUBCOMMANDS)} (try 'should-i-take-it slack --help').",
     )
-    p.add_argument(
-        "--lang", choices=("en", "fr"), help="language (default: from LANG, else English)"
-    )
-    p.add_argument(
-        "--tone", choices=("warm", "formal", "brief"), help="tone of the reply (default: warm)"
-    )
+    # The allowed languages and tones come from prompts/ (see _check_choices).
+    p.add_argument("--lang", help="language, e.g. en or fr (default: from LANG, else English)")
+    p.add_argument("--tone", help="tone of the reply: warm, formal or brief (default: warm)")
     p.add_argument(
         "--json", action="store_true", help="print one JSON object per line, for scripts"
     )
@@ -82,18 +79,25 @@ def _terminal(argv: list[str]) -> int:
     from bots.bootstrap import bootstrap, configure_logging
     from bots.terminal import TerminalOptions, run_terminal
 
+    parser = _parser()
     try:
-        args = _parser().parse_args(argv)
+        args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
     try:
         settings = _settings()
+        q = load_questionnaire(settings.prompts_dir)
+        _check_choices(parser, args, q)
+    except SystemExit as exc:
+        return int(exc.code or 0)
     except ConfigError as exc:
         return _fail(str(exc))
+    except InvalidDefinition as exc:
+        return _fail(f"the questionnaire files are broken: {exc}", 1)
     configure_logging("WARNING" if settings.log_level == "INFO" else settings.log_level)
     lang = args.lang or default_lang()
     options = TerminalOptions(
-        lang=lang if lang in ("en", "fr") else None,
+        lang=lang if lang in q.languages else None,
         tone=args.tone,
         json=args.json,
         client=args.client,
@@ -102,7 +106,7 @@ def _terminal(argv: list[str]) -> int:
     )
 
     async def go() -> int:
-        app = await bootstrap(settings)
+        app = await bootstrap(settings, questionnaire=q)
         try:
             return await run_terminal(app.session, options)
         finally:
@@ -140,23 +144,26 @@ def _journal(name: str, argv: list[str]) -> int:
     from core.journal import decision_line
 
     p = argparse.ArgumentParser(prog=f"should-i-take-it {name}")
-    p.add_argument("--lang", choices=("en", "fr"))
+    p.add_argument("--lang", help="language, e.g. en or fr (default: from LANG)")
     if name == "history":
         p.add_argument("--json", action="store_true")
         p.add_argument("--limit", type=_positive, default=20, help="how many (default 20)")
     try:
         args = p.parse_args(argv)
         settings = _settings()
+        q = load_questionnaire(settings.prompts_dir)
+        _check_choices(p, args, q)
     except SystemExit as exc:
         return int(exc.code or 0)
     except ConfigError as exc:
         return _fail(str(exc))
+    except InvalidDefinition as exc:
+        return _fail(f"the questionnaire files are broken: {exc}", 1)
     lang = args.lang or default_lang()
-    lang = lang if lang in ("en", "fr") else "en"
+    lang = lang if lang in q.languages else q.languages[0]
 
     async def go() -> int:
-        app = await bootstrap(settings)
-        q = app.questionnaire
+        app = await bootstrap(settings, questionnaire=q)
         try:
             if name == "forget":
                 count = await app.session.forget(local_key())
@@ -192,6 +199,17 @@ def _journal(name: str, argv: list[str]) -> int:
         return asyncio.run(go())
     except (StoreError, InvalidDefinition) as exc:
         return _fail(str(exc), 1)
+
+
+def _check_choices(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, q: Questionnaire
+) -> None:
+    """--lang and --tone against what prompts/ declares; argparse's own wording and exit 2."""
+    for name, allowed in (("lang", q.languages), ("tone", q.tones)):
+        value = getattr(args, name, None)
+        if value is not None and value not in allowed:
+            choices = ", ".join(repr(a) for a in allowed)
+            parser.error(f"argument --{name}: invalid choice: {value!r} (choose from {choices})")
 
 
 def _positive(text: str) -> int:
