@@ -1,5 +1,6 @@
 """The composition root: questionnaire + store + clock → a Session. Every entry point
-(terminal, Slack, Discord, check) builds its session here and nowhere else."""
+(terminal, Slack, Discord, check) builds its session here and nowhere else, and so does
+anything else that needs the database (the Slack OAuth stores: :meth:`App.database`)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from bots.config import Settings
 from core.ports import Store
 from core.questionnaire import Questionnaire, load_questionnaire
 from core.session import Session
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 def utc_now() -> datetime:
@@ -24,9 +29,24 @@ class App:
     questionnaire: Questionnaire
     store: Store
     session: Session
+    _engine: AsyncEngine | None = None
+
+    def database(self) -> AsyncEngine:
+        """A SQLAlchemy engine on the configured database, for libraries that keep their
+        own tables there (slack_sdk's installation and OAuth state stores); made once."""
+        if self._engine is None:
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            from core.store import database_url
+
+            url = database_url(self.settings.database_url, data_dir=self.settings.data_dir)
+            self._engine = create_async_engine(url, pool_pre_ping=True)
+        return self._engine
 
     async def close(self) -> None:
         await self.store.close()
+        if self._engine is not None:
+            await self._engine.dispose()
 
 
 async def open_store(settings: Settings) -> Store:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
-from core.actions import Action, Ask, Result, Say
+from core.actions import Action, Ask, Control, Result, Say
 from core.events import Answer, Event, Start
 from core.ports import ConversationKey
 from core.questionnaire import Questionnaire
@@ -69,23 +69,14 @@ class Renderer:
         if ask.previous:
             lines.append(f"  {self.q.ui(ask.lang, 'answered', answer=ask.previous)}")
         lines += [f"  {i}. {c.label}" for i, c in enumerate(ask.choices, 1)]
+        lines.append(_words(ask.controls))
         self._write("\n".join(lines) + "\n")
 
     def _result(self, result: Result) -> None:
-        q, lang = self.q, result.lang
-        lines = ["", f"== {result.title} ==", result.why, ""]
-        if result.draft is None:
-            lines.append(q.ui(lang, "no_draft_heading"))
-        else:
-            tone = q.tone_label(lang, result.tone)
-            lines += [
-                q.ui(lang, "result_heading"),
-                f"({tone} · {q.texts[lang].name})",
-                RULE,
-                result.draft,
-                RULE,
-            ]
-        lines += ["", result.advice, ""]
+        lines = ["", f"== {result.title} ==", result.why, "", result.heading]
+        if result.draft is not None:
+            lines += [RULE, result.draft, RULE]
+        lines += ["", result.advice, "", _words(result.controls)]
         self._write("\n".join(lines) + "\n")
 
     def _write(self, text: str) -> None:
@@ -95,6 +86,15 @@ class Renderer:
     def _line(self, obj: dict[str, Any]) -> None:
         self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
         self.out.flush()
+
+
+def _words(controls: tuple[Control, ...]) -> str:
+    """The controls a text surface can use, as the words to type: "[back] [help]"."""
+    return "  " + " ".join(f"[{c.word}]" for c in controls if c.word and not c.word.isdigit())
+
+
+def _control_json(control: Control) -> dict[str, Any]:
+    return {"kind": control.kind.name.lower(), "label": control.label, "value": control.value}
 
 
 def to_json(action: Action) -> dict[str, Any]:
@@ -116,6 +116,7 @@ def to_json(action: Action) -> dict[str, Any]:
             "hint": action.hint,
             "previous": action.previous,
             "lang": action.lang,
+            "controls": [_control_json(c) for c in action.controls],
         }
     if isinstance(action, Say):
         return {"type": "say", "text": action.text, "kind": action.kind}
@@ -128,6 +129,8 @@ def to_json(action: Action) -> dict[str, Any]:
         "why": action.why,
         "lang": action.lang,
         "tone": action.tone,
+        "heading": action.heading,
+        "controls": [_control_json(c) for c in action.controls],
     }
 
 

@@ -22,10 +22,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
-from typing import Any
+from typing import Any, assert_never
 
 from core import templates
-from core.actions import Action, Ask, Choice, Progress, Result, Say
+from core.actions import (
+    Action,
+    Ask,
+    Choice,
+    Control,
+    ControlKind,
+    Notice,
+    Progress,
+    Result,
+    Row,
+    Say,
+    Style,
+)
 from core.dates import format_date, parse_date
 from core.events import (
     Answer,
@@ -52,8 +64,25 @@ DEFAULT_TONE = "warm"
 
 def step(q: Questionnaire, state: State, event: Event) -> Step:
     """Apply one event; see the module docstring for the rules."""
-    handler: Callable[[Questionnaire, State, Any], Step] = _HANDLERS[type(event)]
-    return handler(q, state, event)
+    match event:
+        case Start():
+            return _start(q, state, event)
+        case Answer():
+            return _answer(q, state, event)
+        case Back():
+            return _back(q, state, event)
+        case Restart():
+            return _restart(q, state, event)
+        case Cancel():
+            return _cancel(q, state, event)
+        case ChangeLanguage():
+            return _change_language(q, state, event)
+        case ChangeTone():
+            return _change_tone(q, state, event)
+        case Help():
+            return _help(q, state, event)
+        case _:
+            assert_never(event)
 
 
 # --- events -------------------------------------------------------------------------
@@ -110,14 +139,14 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
             # A late click on a finished conversation (often the second of a double click
             # on its last answer) changed nothing; with no conversation at all, it ended.
             text = q.ui(_lang(q, state), "ended" if state is None else "stale")
-            return state, [Say(text, "stale")]
+            return state, [Say(text, Notice.STALE)]
         # Writing to the bot with nothing open starts a conversation.
         start = Start(today=event.today, fresh=True, locale=event.locale, signature=event.signature)
         return _start(q, state, start)
     if state.pending == RESUME:
         return _answer_resume(q, state, event, text)
     if _stale(state, event.question, event.version):
-        return state, [Say(q.ui(state.lang, "stale"), "stale")]
+        return state, [Say(q.ui(state.lang, "stale"), Notice.STALE)]
 
     question = q.questions[state.step]
     lang = state.lang
@@ -147,11 +176,11 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
 
 def _back(q: Questionnaire, state: State, event: Back) -> Step:
     if state is None or state.status == "cancelled":
-        return state, [Say(q.ui(_lang(q, state), "nothing_open"), "notice")]
+        return state, [Say(q.ui(_lang(q, state), "nothing_open"), Notice.NOTICE)]
     if _stale(state, event.question, event.version):
-        return state, [Say(q.ui(state.lang, "stale"), "stale")]
+        return state, [Say(q.ui(state.lang, "stale"), Notice.STALE)]
     if not state.history:
-        return state, [Say(q.ui(state.lang, "no_previous"), "reprompt"), _ask(q, state)]
+        return state, [Say(q.ui(state.lang, "no_previous"), Notice.REPROMPT), _ask(q, state)]
     previous = state.history[-1]
     state = state.bump(
         step=previous,
@@ -168,7 +197,7 @@ def _restart(q: Questionnaire, state: State, event: Restart) -> Step:
     if state is None:
         return _start(q, state, Start())
     if _stale(state, None, event.version):
-        return state, [Say(q.ui(state.lang, "stale"), "stale")]
+        return state, [Say(q.ui(state.lang, "stale"), Notice.STALE)]
     # A start that brought a new request and is waiting on "continue or start over?"
     # starts over on that request.
     context = state.incoming or state.context
@@ -176,16 +205,16 @@ def _restart(q: Questionnaire, state: State, event: Restart) -> Step:
         lang=state.lang, tone=state.tone, step=q.start, version=state.version, context=context
     )
     restarted, actions = _enter(q, fresh.bump(), q.start)
-    return restarted, [Say(q.ui(fresh.lang, "restarted"), "notice"), *actions]
+    return restarted, [Say(q.ui(fresh.lang, "restarted"), Notice.NOTICE), *actions]
 
 
 def _cancel(q: Questionnaire, state: State, event: Cancel) -> Step:
     if state is not None and _stale(state, None, event.version):
-        return state, [Say(q.ui(state.lang, "stale"), "stale")]
+        return state, [Say(q.ui(state.lang, "stale"), Notice.STALE)]
     if state is None or state.status != "active":
-        return state, [Say(q.ui(_lang(q, state), "nothing_to_cancel"), "notice")]
+        return state, [Say(q.ui(_lang(q, state), "nothing_to_cancel"), Notice.NOTICE)]
     state = state.bump(status="cancelled", pending=None, incoming={})
-    return state, [Say(q.ui(state.lang, "cancelled"), "cancelled")]
+    return state, [Say(q.ui(state.lang, "cancelled"), Notice.CANCELLED)]
 
 
 def _stale(state: ConversationState, question: str | None, version: int | None) -> bool:
@@ -201,13 +230,15 @@ def _change_language(q: Questionnaire, state: State, event: ChangeLanguage) -> S
     if wanted is None:
         options = ", ".join(q.languages)
         return state, [
-            Say(q.ui(lang, "unknown_language", lang=event.lang, options=options), "reprompt")
+            Say(q.ui(lang, "unknown_language", lang=event.lang, options=options), Notice.REPROMPT)
         ]
     if state is None:
-        return state, [Say(q.ui(wanted, "language_changed"), "notice")]
+        return state, [Say(q.ui(wanted, "language_changed"), Notice.NOTICE)]
+    if _stale(state, None, event.version):
+        return state, [Say(q.ui(state.lang, "stale"), Notice.STALE)]
     if wanted != state.lang:
         state = state.bump(lang=wanted)
-    return state, [Say(q.ui(wanted, "language_changed"), "notice"), *_current(q, state)]
+    return state, [Say(q.ui(wanted, "language_changed"), Notice.NOTICE), *_current(q, state)]
 
 
 def _change_tone(q: Questionnaire, state: State, event: ChangeTone) -> Step:
@@ -216,37 +247,25 @@ def _change_tone(q: Questionnaire, state: State, event: ChangeTone) -> Step:
     if wanted is None:
         options = ", ".join(q.tone_label(lang, t) for t in q.tones)
         return state, [
-            Say(q.ui(lang, "unknown_tone", tone=event.tone, options=options), "reprompt")
+            Say(q.ui(lang, "unknown_tone", tone=event.tone, options=options), Notice.REPROMPT)
         ]
+    changed = q.ui(lang, "tone_changed", tone=q.tone_label(lang, wanted))
     if state is None:
-        return state, [Say(q.ui(lang, "tone_changed", tone=q.tone_label(lang, wanted)), "notice")]
+        return state, [Say(changed, Notice.NOTICE)]
+    if _stale(state, None, event.version):
+        return state, [Say(q.ui(state.lang, "stale"), Notice.STALE)]
     if wanted != state.tone:
         state = state.bump(tone=wanted)
     if state.status == "done":
         return state, [_result(q, state)]
-    return state, [
-        Say(q.ui(lang, "tone_changed", tone=q.tone_label(lang, wanted)), "notice"),
-        *_current(q, state),
-    ]
+    return state, [Say(changed, Notice.NOTICE), *_current(q, state)]
 
 
 def _help(q: Questionnaire, state: State, event: Help) -> Step:
     lang = _lang(q, state)
     if state is not None and state.status == "done":
-        return state, [Say(q.ui(lang, "help_result"), "help")]
-    return state, [Say(q.ui(lang, "help"), "help"), *_current(q, state)]
-
-
-_HANDLERS: dict[type, Callable[[Questionnaire, State, Any], Step]] = {
-    Start: _start,
-    Answer: _answer,
-    Back: _back,
-    Restart: _restart,
-    Cancel: _cancel,
-    ChangeLanguage: _change_language,
-    ChangeTone: _change_tone,
-    Help: _help,
-}
+        return state, [Say(q.ui(lang, "help_result"), Notice.HELP)]
+    return state, [Say(q.ui(lang, "help"), Notice.HELP), *_current(q, state)]
 
 
 # --- moving through the flow --------------------------------------------------------
@@ -327,6 +346,36 @@ def _ask(q: Questionnaire, state: ConversationState) -> Ask:
     if question.input == "date":
         hints.append(q.ui(lang, "date_hint"))
     previous = state.answers.get(qid)
+    answers = [
+        _control(q, lang, ControlKind.ANSWER, c.label, qid, state.version, c.id, str(i))
+        for i, c in enumerate(choices, 1)
+    ]
+    if question.input != "choice":
+        # The form's language travels with it (Discord opens it without a turn).
+        answers.append(
+            _control(q, lang, ControlKind.TYPE, q.ui(lang, "type_answer"), qid, state.version, lang)
+        )
+        if question.input == "date":
+            answers.append(
+                _control(
+                    q, lang, ControlKind.DATE, q.ui(lang, "date_placeholder"), qid, state.version
+                )
+            )
+        if question.optional:
+            skip_word = str(q.ui_map(lang, "commands")["skip"][0])
+            answers.append(
+                _control(
+                    q,
+                    lang,
+                    ControlKind.ANSWER,
+                    q.ui(lang, "skip"),
+                    qid,
+                    state.version,
+                    SKIP,
+                    skip_word,
+                )
+            )
+    navigation = _navigation(q, state, qid, back=bool(state.history), restart=True)
     return Ask(
         question=qid,
         text=q.question_text(lang, qid),
@@ -339,6 +388,7 @@ def _ask(q: Questionnaire, state: ConversationState) -> Ask:
         can_go_back=bool(state.history),
         hint=" ".join(h for h in hints if h),
         previous=None if previous is None else _show_answer(q, lang, qid, previous),
+        controls=(*answers, *navigation),
     )
 
 
@@ -357,12 +407,22 @@ def _ask_resume(q: Questionnaire, state: ConversationState) -> Ask:
         lang=lang,
         version=state.version,
         can_go_back=False,
+        controls=(
+            *(
+                _control(
+                    q, lang, ControlKind.ANSWER, str(labels[c]), RESUME, state.version, c, str(i)
+                )
+                for i, c in enumerate(RESUME_CHOICES, 1)
+            ),
+            # "Start over" is one of the choices: no second one among the navigation.
+            *_navigation(q, state, RESUME, back=False, restart=False),
+        ),
     )
 
 
 def _answer_resume(q: Questionnaire, state: ConversationState, event: Answer, text: str) -> Step:
     if event.question not in (None, RESUME) or _stale(state, None, event.version):
-        return state, [Say(q.ui(state.lang, "stale"), "stale")]
+        return state, [Say(q.ui(state.lang, "stale"), Notice.STALE)]
     choice = _match_labels(
         text, RESUME_CHOICES, lambda lang, c: str(q.ui_map(lang, "resume_choices")[c]), q
     )
@@ -374,7 +434,7 @@ def _answer_resume(q: Questionnaire, state: ConversationState, event: Answer, te
     labels = q.ui_map(state.lang, "resume_choices")
     options = "".join(f"\n{i}. {labels[c]}" for i, c in enumerate(RESUME_CHOICES, 1))
     return state, [
-        Say(q.ui(state.lang, "choose", options=options), "reprompt"),
+        Say(q.ui(state.lang, "choose", options=options), Notice.REPROMPT),
         _ask_resume(q, state),
     ]
 
@@ -397,6 +457,46 @@ def _result(q: Questionnaire, state: ConversationState) -> Result:
         if q.outcomes[oid].draft
         else None
     )
+    version = state.version
+    switches = [
+        _control(
+            q,
+            lang,
+            ControlKind.TONE,
+            f"{q.ui(lang, 'switch_tone')} {q.tone_label(lang, t)}",
+            "",
+            version,
+            t,
+            q.tone_label(lang, t).lower(),
+            row=Row.ANSWERS,
+        )
+        for t in q.tones
+        if draft is not None and t != state.tone  # a tone only changes the draft
+    ]
+    switches += [
+        _control(
+            q,
+            lang,
+            ControlKind.LANGUAGE,
+            q.ui(other, "switch_language"),
+            "",
+            version,
+            other,
+            other,
+            row=Row.ANSWERS,
+        )
+        for other in q.languages
+        if other != lang
+    ]
+    if draft is None:
+        heading = q.ui(lang, "no_draft_heading")
+    else:
+        heading = q.ui(
+            lang,
+            "result_heading",
+            tone=q.tone_label(lang, state.tone),
+            language=q.texts[lang].name,
+        )
     return Result(
         outcome=oid,
         title=q.outcome_text(lang, oid, "title"),
@@ -405,8 +505,89 @@ def _result(q: Questionnaire, state: ConversationState) -> Result:
         why=_why(q, state),
         lang=lang,
         tone=state.tone,
-        version=state.version,
+        version=version,
+        heading=heading,
+        controls=(
+            *switches,
+            *_navigation(q, state, "", back=True, restart=True, cancel=False, help=False),
+        ),
     )
+
+
+def _control(
+    q: Questionnaire,
+    lang: str,
+    kind: ControlKind,
+    label: str,
+    question: str,
+    version: int,
+    value: str = "",
+    word: str = "",
+    *,
+    row: Row = Row.ANSWERS,
+) -> Control:
+    primary = kind in (ControlKind.ANSWER, ControlKind.TYPE) and value != SKIP
+    return Control(
+        kind,
+        label,
+        question,
+        version,
+        value,
+        Style.PRIMARY if primary else Style.SECONDARY,
+        row,
+        word,
+    )
+
+
+_NAVIGATION = (
+    (ControlKind.BACK, "back", "button_back"),
+    (ControlKind.RESTART, "restart", "button_restart"),
+    (ControlKind.CANCEL, "cancel", "button_cancel"),
+    (ControlKind.HELP, "help", "button_help"),
+)
+
+
+def _navigation(
+    q: Questionnaire,
+    state: ConversationState,
+    question: str,
+    *,
+    back: bool,
+    restart: bool,
+    cancel: bool = True,
+    help: bool = True,
+) -> list[Control]:
+    """Back / Start over / Cancel / Help, each typed as the command's first word."""
+    wanted = {ControlKind.BACK: back, ControlKind.RESTART: restart}
+    wanted |= {ControlKind.CANCEL: cancel, ControlKind.HELP: help}
+    words = q.ui_map(state.lang, "commands")
+    return [
+        _control(
+            q,
+            state.lang,
+            kind,
+            q.ui(state.lang, label),
+            question,
+            state.version,
+            word=str(words[command][0]),
+            row=Row.NAVIGATION,
+        )
+        for kind, command, label in _NAVIGATION
+        if wanted[kind]
+    ]
+
+
+def answered_note(q: Questionnaire, before: State, after: State) -> str | None:
+    """ "You answered: …" for the question ``before`` had open, when ``after`` took an
+    answer to it and moved on (not for a re-prompt, a side step or an expired one)."""
+    if before is None or after is None or before.status != "active" or before.pending:
+        return None
+    if after.history[: len(before.history) + 1] != (*before.history, before.step):
+        return None
+    value = after.answers.get(before.step)
+    if value is None or len(after.history) != len(before.history) + 1:
+        return None
+    return q.ui(after.lang, "answered", answer=_show_answer(q, after.lang, before.step, value))
 
 
 def _why(q: Questionnaire, state: ConversationState) -> str:
@@ -437,7 +618,7 @@ def _current(q: Questionnaire, state: State) -> list[Action]:
 
 
 def _reprompt(q: Questionnaire, state: ConversationState, message: str) -> Step:
-    return state, [Say(message, "reprompt"), _ask(q, state)]
+    return state, [Say(message, Notice.REPROMPT), _ask(q, state)]
 
 
 def _lang(q: Questionnaire, state: State) -> str:

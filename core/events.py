@@ -82,12 +82,18 @@ class Cancel:
 
 @dataclass(frozen=True, slots=True)
 class ChangeLanguage:
+    """Switch the conversation's language; a button names the ``version`` it was shown at."""
+
     lang: str
+    version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ChangeTone:
+    """Switch the draft's tone; a button names the ``version`` it was shown at."""
+
     tone: str
+    version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

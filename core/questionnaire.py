@@ -62,7 +62,7 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "button_help": set(),
         "switch_language": set(),
         "switch_tone": set(),
-        "result_heading": set(),
+        "result_heading": {"tone", "language"},
         "no_draft_heading": set(),
         "answered": {"answer"},
         "continue_in_dm": set(),
@@ -76,44 +76,24 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "request_quoted": {"request"},
         "trimmed": set(),
         "error": set(),
-        # Discord adapter: command names, descriptions, menu, modal and button labels.
-        "discord_command_name": set(),
-        "discord_command_description": set(),
-        "discord_language_option": set(),
-        "discord_language_description": set(),
-        "discord_note_option": set(),
-        "discord_note_description": set(),
-        "discord_history_name": set(),
-        "discord_history_description": set(),
-        "discord_forget_name": set(),
-        "discord_forget_description": set(),
-        "discord_help_name": set(),
-        "discord_help_description": set(),
-        "discord_context_menu": set(),
-        "discord_help_commands": {"start", "history", "forget", "menu"},
-        "discord_type_answer": set(),
-        "discord_modal_title": set(),
-        "discord_modal_label": set(),
-        "discord_forget_confirm": set(),
-        "discord_forget_button": set(),
-        # Slack adapter: command help, App Home, button and picker texts.
-        "slack_help_commands": {"command", "shortcut"},
-        "slack_home_title": set(),
-        "slack_home_how": {"command", "shortcut"},
-        "slack_start_button": set(),
-        "slack_open_dm": set(),
-        "slack_type_answer": set(),
-        "slack_date_placeholder": set(),
-        "slack_forget_confirm": set(),
-        "slack_forget_button": set(),
-        "slack_keep_button": set(),
-        "slack_kept": set(),
+        # Controls and app-level messages every surface shows.
+        "type_answer": set(),
+        "date_placeholder": set(),
+        "start_button": set(),
+        "forget_confirm": set(),
+        "forget_button": set(),
+        "keep_button": set(),
+        "kept": set(),
+        "outdated": set(),
     }.items()
 }
 UI_MAPPINGS = {
     "resume_choices": ("continue", "start_over"),
-    "commands": ("back", "restart", "cancel", "help", "skip"),
+    "commands": ("back", "restart", "cancel", "help", "skip", "history", "forget"),
 }
+# Keys with these prefixes belong to one adapter: each declares the ones it needs
+# (:meth:`Questionnaire.check_words`) and they are checked when that adapter starts.
+PLATFORM_PREFIXES = ("slack_", "discord_")
 
 
 class InvalidDefinition(Exception):
@@ -218,6 +198,17 @@ class Questionnaire:
 
     def tone_label(self, lang: str, tone: str) -> str:
         return str(self.ui_map(lang, "tones")[tone])
+
+    def check_words(self, words: Mapping[str, frozenset[str]]) -> None:
+        """Check an adapter's own texts (``slack_*``, ``discord_*`` keys of ``ui``) in every
+        language: present, strings, and only the placeholders the adapter fills in."""
+        for lang in self.languages:
+            c = _Checker(f"{lang}.yaml")
+            ui = self.texts[lang].ui
+            for key, allowed in words.items():
+                if key not in ui:
+                    raise c.fail(f"ui.{key}", "missing (the adapter needs it)")
+                _check_fields(c, f"ui.{key}", c.string(ui[key], f"ui.{key}"), allowed)
 
     def command_for(self, folded_text: str) -> str | None:
         """The command (back, restart, ...) a typed word means, in any language."""
@@ -523,7 +514,9 @@ def _build_language(path: Path, lang: str, q: Questionnaire) -> Language:
     name = c.string(raw["language_name"], "language_name")
 
     ui = c.mapping(raw["ui"], "ui")
-    c.keys(ui, "ui", [*UI_KEYS, *UI_MAPPINGS, "tones"], [*UI_KEYS, *UI_MAPPINGS, "tones"])
+    core_keys = [*UI_KEYS, *UI_MAPPINGS, "tones"]
+    platform_keys = [k for k in ui if isinstance(k, str) and k.startswith(PLATFORM_PREFIXES)]
+    c.keys(ui, "ui", [*core_keys, *platform_keys], core_keys)
     for key, allowed in UI_KEYS.items():
         _check_fields(c, f"ui.{key}", c.string(ui[key], f"ui.{key}"), allowed)
     for key, ids in UI_MAPPINGS.items():

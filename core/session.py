@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from core.actions import Action, Ask, Result, Say
-from core.engine import is_consistent, step
+from core.actions import Action, Ask, Notice, Result, Say
+from core.engine import answered_note, is_consistent, step
 from core.events import Event, Start
 from core.ports import ConversationKey, Decision, Store, StoredConversation, StoreError
 from core.questionnaire import SKIP, Questionnaire
 from core.state import ConversationState, StateError
+from core.turn import Turn, classify, duplicate, failed
 
 log = logging.getLogger("should_i_take_it.turn")
 
@@ -33,17 +34,6 @@ DEFAULT_TTL = timedelta(hours=24)
 # Slack retries within ~5 minutes; Discord never redelivers an interaction. Keep a margin.
 DELIVERY_TTL = timedelta(minutes=15)
 MAX_ATTEMPTS = 8
-
-
-@dataclass(frozen=True, slots=True)
-class Turn:
-    """What one event produced. ``duplicate``: a redelivery, nothing was done.
-    ``failed``: the store could not be reached; ``actions`` then apologise."""
-
-    actions: tuple[Action, ...]
-    state: ConversationState | None
-    duplicate: bool = False
-    failed: bool = False
 
 
 class Session:
@@ -73,14 +63,14 @@ class Session:
                 "store unavailable platform=%s event=%s", key.platform, type(event).__name__
             )
             lang = self.questionnaire.languages[0]
-            return Turn((Say(self.questionnaire.ui(lang, "error"), "error"),), None, failed=True)
+            return failed((Say(self.questionnaire.ui(lang, "error"), Notice.ERROR),), lang)
         elapsed_ms = (self.clock() - started).total_seconds() * 1000
         log.info(
-            "turn platform=%s event=%s at=%s duplicate=%s latency_ms=%.1f",
+            "turn platform=%s event=%s at=%s effect=%s latency_ms=%.1f",
             key.platform,
             type(event).__name__,
             _where(turn),
-            turn.duplicate,
+            turn.effect,
             elapsed_ms,
         )
         return turn
@@ -94,7 +84,7 @@ class Session:
                 delivery_id, now=now, keep_until=now + self.delivery_ttl
             )
             if not fresh:
-                return Turn((), None, duplicate=True)
+                return duplicate(q.languages[0])
         for _ in range(MAX_ATTEMPTS):
             stored = await self.store.load(key)
             state, notices, ev = self._prepare(stored, event, now)
@@ -107,10 +97,11 @@ class Session:
                     expected_version=stored.version,
                     expires_at=now + self.ttl,
                 )
-                return Turn(tuple(notices), state)
+                return classify(event, None, state, tuple(notices), default_lang=state.lang)
             new_state, actions = step(q, state, ev)
             if new_state is None or new_state is state:
-                return Turn((*notices, *actions), state)
+                before = state if not notices else None  # a reset row counts as a change
+                return self._turn(ev, before, state, (*notices, *actions))
             finished = new_state.status == "done" and (state is None or state.status != "done")
             saved = await self.store.save(
                 key,
@@ -123,11 +114,22 @@ class Session:
                 replaces_decision=state is not None and state.decided,
             )
             if saved:
-                return Turn((*notices, *actions), new_state)
+                return self._turn(ev, state, new_state, (*notices, *actions))
             # Someone else saved first: read again and re-apply this event to their result.
         raise StoreError(
             f"conversation {key.as_string()} kept changing under {MAX_ATTEMPTS} attempts"
         )
+
+    def _turn(
+        self,
+        event: Event,
+        before: ConversationState | None,
+        after: ConversationState | None,
+        actions: tuple[Action, ...],
+    ) -> Turn:
+        q = self.questionnaire
+        note = answered_note(q, before, after) if before is not after else None
+        return classify(event, before, after, actions, default_lang=q.languages[0], answered=note)
 
     def _prepare(
         self, stored: StoredConversation | None, event: Event, now: datetime
@@ -145,14 +147,14 @@ class Session:
             log.warning("unreadable conversation state reset (version %d)", stored.version)
             base = _closed(q, None, stored.version)
             restart = event if isinstance(event, Start) else Start(today=now.date(), fresh=True)
-            return base, [Say(q.ui(base.lang, "reset_apology"), "notice")], restart
+            return base, [Say(q.ui(base.lang, "reset_apology"), Notice.NOTICE)], restart
         if state.version != stored.version:
             state = replace(state, version=stored.version)
         if stored.expires_at <= now and state.status == "active":
             closed = _closed(q, state, stored.version)
             if isinstance(event, Start):
                 return closed, [], event
-            return closed.bump(), [Say(q.ui(closed.lang, "expired"), "ended")], None
+            return closed.bump(), [Say(q.ui(closed.lang, "expired"), Notice.ENDED)], None
         return state, [], event
 
     def _decision(self, key: ConversationKey, state: ConversationState, now: datetime) -> Decision:

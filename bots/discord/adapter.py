@@ -17,52 +17,24 @@ How it treats Discord:
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import date
-from typing import Any
+from typing import Any, assert_never
 
 import discord
 
-from bots.discord import text
-from bots.discord.custom_ids import ComponentId, Kind
-from bots.discord.render import NO_MENTIONS, Outgoing, Renderer, turn_lang
-from core.actions import Ask, Result, Say
-from core.events import (
-    Answer,
-    Back,
-    Cancel,
-    ChangeLanguage,
-    ChangeTone,
-    Event,
-    Help,
-    Restart,
-    Start,
-)
+from bots.discord.render import NO_MENTIONS, WORDS, Outgoing, Renderer
+from core import controls
+from core.controls import OUTDATED, AppAction, ControlRef
+from core.events import Answer, Start
 from core.ports import ConversationKey
-from core.session import Session, Turn
+from core.session import Session
+from core.turn import Effect, Source, Turn
 
 log = logging.getLogger("should_i_take_it.discord")
 
 Interaction = discord.Interaction[Any]
-
-_EVENTS: dict[Kind, Callable[[ComponentId, date], Event]] = {
-    Kind.ANSWER: lambda cid, today: Answer(
-        cid.value, today=today, question=cid.question, version=cid.version
-    ),
-    # The result's Back names no question: it goes back from the result, at its version.
-    Kind.BACK: lambda cid, today: Back(question=cid.question or None, version=cid.version),
-    Kind.RESTART: lambda cid, today: Restart(version=cid.version),
-    Kind.CANCEL: lambda cid, today: Cancel(version=cid.version),
-    Kind.HELP: lambda cid, today: Help(),
-    Kind.TONE: lambda cid, today: ChangeTone(cid.value),
-    Kind.LANGUAGE: lambda cid, today: ChangeLanguage(cid.value),
-}
-# Every button carries its message's version, so the core finds the second of a double
-# click stale (or, for cancel, finds nothing left to cancel): no delivery id is needed.
-# Say kinds that mean "nothing happened" ("nothing to cancel" is a notice): shown only to
-# the clicker, the conversation stays.
-_UNCHANGED = ("stale", "error", "notice")
 
 
 def conversation_key(user_id: int) -> ConversationKey:
@@ -79,6 +51,7 @@ class DiscordAdapter:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.q = session.questionnaire
+        self.q.check_words(WORDS)
         self.render = Renderer(self.q)
 
     # --- entry points --------------------------------------------------------------
@@ -108,8 +81,8 @@ class DiscordAdapter:
                 return
             await interaction.response.defer(ephemeral=True, thinking=True)
             turn = await self.session.handle(key, event)
-            notice_lang = turn_lang(turn.actions, lang or self.q.languages[0])
-            if turn.failed:
+            notice_lang = turn.lang
+            if turn.effect is Effect.FAILED:
                 await self._tell(interaction, self.q.ui(notice_lang, "error"))
                 return
             try:
@@ -134,31 +107,34 @@ class DiscordAdapter:
             )
             await self._post(message.channel, self.render.turn(turn.actions, message.author.id))
 
-    async def click(self, interaction: Interaction, cid: ComponentId, label: str) -> None:
+    async def click(self, interaction: Interaction, ref: ControlRef, typed: str = "") -> None:
+        """A button, or the answer form sent (``typed``: what was written in it)."""
         async with self._apology(interaction):
-            if not await self._owned(interaction, cid):
-                return
-            if cid.kind is Kind.TYPE:
-                await interaction.response.send_modal(self.render.modal(cid))
-                return
-            await interaction.response.defer()
-            if cid.kind is Kind.FORGET:
-                count = await self.session.forget(conversation_key(cid.owner))
-                await self._tell(
-                    interaction, self.q.ui(self._lang(interaction), "forgotten", count=count)
+            if ref is OUTDATED or ref.owner != str(interaction.user.id):
+                word = "outdated" if ref is OUTDATED else "not_yours"
+                await interaction.response.send_message(
+                    self.q.ui(self._lang(interaction), word),
+                    ephemeral=True,
+                    allowed_mentions=NO_MENTIONS,
                 )
                 return
-            event = _EVENTS[cid.kind](cid, self._today())
-            await self._advance(interaction, cid, event, label)
-
-    async def submitted(self, interaction: Interaction, cid: ComponentId, answer: str) -> None:
-        """The answer form was sent."""
-        async with self._apology(interaction):
-            if not await self._owned(interaction, cid):
+            meant = controls.event_for(ref, self._today(), typed)
+            if meant is AppAction.OPEN_FORM:
+                await interaction.response.send_modal(self.render.modal(ref))
                 return
             await interaction.response.defer()
-            event = Answer(answer, today=self._today(), question=cid.question, version=cid.version)
-            await self._advance(interaction, cid, event, text.inert(text.one_line(answer)))
+            lang = self._lang(interaction)
+            match meant:
+                case AppAction.FORGET:
+                    count = await self.session.forget(conversation_key(interaction.user.id))
+                    await self._tell(interaction, self.q.ui(lang, "forgotten", count=count))
+                case AppAction.KEEP | AppAction.START:
+                    await self._tell(interaction, self.q.ui(lang, "kept"))
+                case AppAction.OPEN_FORM:
+                    pass  # answered above, before the deferral
+                case _:
+                    turn = await self.session.handle(conversation_key(interaction.user.id), meant)
+                    await self._show(interaction, turn)
 
     async def help(self, interaction: Interaction) -> None:
         async with self._apology(interaction):
@@ -181,55 +157,32 @@ class DiscordAdapter:
             await interaction.response.send_message(**confirm.fields(), ephemeral=True)
 
     # --- after a click or a form -----------------------------------------------------
-    async def _advance(
-        self, interaction: Interaction, cid: ComponentId, event: Event, answer: str
-    ) -> None:
-        turn = await self.session.handle(conversation_key(cid.owner), event)
-        if _unchanged(turn):
-            if any(a.kind == "stale" for a in turn.actions if isinstance(a, Say)):
-                await interaction.edit_original_response(view=None)  # its buttons are stale too
-            await interaction.followup.send(
-                "\n\n".join(a.text for a in turn.actions if isinstance(a, Say)),
-                ephemeral=True,
-                allowed_mentions=NO_MENTIONS,
-            )
+    async def _show(self, interaction: Interaction, turn: Turn) -> None:
+        """Draw ``turn``: privately to whoever clicked, or into the DM, after doing to the
+        clicked message what the turn says (freeze it, note the answer, replace it)."""
+        messages = self.render.turn(turn.actions, interaction.user.id)
+        if turn.private:
+            notes = "\n\n".join(m.content for m in messages)
+            await interaction.followup.send(notes, ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
-        result = next((a for a in turn.actions if isinstance(a, Result)), None)
-        # A tone or language change rewrites the reply where it stands, provided the click
-        # came from the latest reply (its version, or the one before the change).
-        if (
-            result is not None
-            and cid.kind in (Kind.TONE, Kind.LANGUAGE)
-            and 0 <= result.version - cid.version <= 1
-        ):
-            rewritten = self.render.result(result, cid.owner)
-            await interaction.edit_original_response(**rewritten.fields(replacing=True))
-            return
-        message = interaction.message
-        if cid.kind in (Kind.ANSWER, Kind.SUBMIT) and _took_answer(turn, cid.version):
-            if message is not None:
-                lang = turn_lang(turn.actions, self._lang(interaction))
+        match turn.source:
+            case Source.REPLACE if messages:
+                first, *messages = messages
+                await interaction.edit_original_response(**first.fields(replacing=True))
+            case Source.ANSWERED if interaction.message is not None and turn.answered:
+                content = self.render.answered(interaction.message.content, turn.answered)
                 await interaction.edit_original_response(
-                    content=self.render.answered(message.content, answer, lang),
-                    view=None,
-                    allowed_mentions=NO_MENTIONS,
+                    content=content, view=None, allowed_mentions=NO_MENTIONS
                 )
-        elif not _reprompted(turn):
-            await interaction.edit_original_response(view=None)
-        # A re-prompt leaves the question as it was: it is still open, its buttons with it.
-        await self._follow_up(interaction, self.render.turn(turn.actions, cid.owner))
+            case Source.FREEZE | Source.ANSWERED | Source.REPLACE:
+                await interaction.edit_original_response(view=None)
+            case Source.KEEP:
+                pass
+            case _:
+                assert_never(turn.source)
+        await self._follow_up(interaction, messages)
 
     # --- helpers -------------------------------------------------------------------
-    async def _owned(self, interaction: Interaction, cid: ComponentId) -> bool:
-        if interaction.user.id == cid.owner:
-            return True
-        await interaction.response.send_message(
-            self.q.ui(self._lang(interaction), "not_yours"),
-            ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
-        )
-        return False
-
     @staticmethod
     async def _tell(interaction: Interaction, content: str) -> None:
         """Put ``content`` in place of the response: "thinking…", or the clicked message."""
@@ -288,24 +241,3 @@ class DiscordAdapter:
                     )
             except discord.HTTPException:
                 log.warning("could not tell the user about the failure either")
-
-
-def _unchanged(turn: Turn) -> bool:
-    return bool(turn.actions) and all(
-        isinstance(a, Say) and a.kind in _UNCHANGED for a in turn.actions
-    )
-
-
-def _reprompted(turn: Turn) -> bool:
-    return any(isinstance(a, Say) and a.kind == "reprompt" for a in turn.actions)
-
-
-def _took_answer(turn: Turn, version: int) -> bool:
-    """Whether an answer given at ``version`` moved the conversation on: not a re-prompt
-    (same version), nor a conversation that had expired (it ends without going anywhere)."""
-    return (
-        turn.state is not None
-        and turn.state.version > version
-        and not _reprompted(turn)
-        and any(isinstance(a, Ask | Result) for a in turn.actions)
-    )

@@ -17,8 +17,9 @@ from discord import app_commands
 from bots.discord.adapter import DiscordAdapter
 from bots.discord.commands import PromptTranslator, register
 from bots.discord.components import ConversationButton
-from bots.discord.custom_ids import ComponentId, Kind
 from bots.discord.render import ANSWER_FIELD, NO_MENTIONS
+from core import controls
+from core.actions import ControlKind
 from core.session import Session
 
 _TYPED = (discord.MessageType.default, discord.MessageType.reply)
@@ -63,10 +64,10 @@ class DiscordBot(discord.AutoShardedClient):
         # live in this process: a form opened before a restart is still answered after it.
         if interaction.type is not discord.InteractionType.modal_submit or interaction.data is None:
             return
-        cid = ComponentId.parse(str(interaction.data.get("custom_id", "")))
-        if cid is not None and cid.kind is Kind.SUBMIT:
+        ref = controls.decode(str(interaction.data.get("custom_id", "")))
+        if ref is not None and ref.kind is ControlKind.SUBMIT:
             answer = next(_values(interaction.data.get("components", [])), "")
-            await self.adapter.submitted(interaction, cid, answer)
+            await self.adapter.click(interaction, ref, answer)
 
 
 def create_bot(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import discord
 
-from bots.discord.custom_ids import BUTTON_TEMPLATE, ComponentId
+from core import controls
 
 if TYPE_CHECKING:
     from bots.discord.adapter import DiscordAdapter
@@ -22,7 +22,7 @@ class _HasAdapter(Protocol):
     adapter: DiscordAdapter
 
 
-class ConversationButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTTON_TEMPLATE):
+class ConversationButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=controls.BUTTONS):
     def __init__(self, button: discord.ui.Button[Any], *, row: int | None = None) -> None:
         super().__init__(button, row=row)
 
@@ -37,7 +37,6 @@ class ConversationButton(discord.ui.DynamicItem[discord.ui.Button[Any]], templat
         return cls(cast(discord.ui.Button[Any], item))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        cid = ComponentId.parse(self.custom_id)
-        assert cid is not None  # the template only lets our ids through
-        adapter = cast(_HasAdapter, interaction.client).adapter
-        await adapter.click(interaction, cid, self.item.label or "")
+        ref = controls.decode(self.custom_id)
+        assert ref is not None  # the template only lets our ids through
+        await cast(_HasAdapter, interaction.client).adapter.click(interaction, ref)

@@ -1,35 +1,57 @@
-"""Core actions → Discord messages: content, an embed for the result, buttons.
+"""Drawing a turn as Discord messages: content, an embed for the result, buttons.
 
-A question is one message: notices first (a re-prompt, "Starting over."), then the
-progress, the question and its hint, then buttons: one per choice, or "Type my answer"
-(a modal) and "Skip" for text and date questions, then back / start over / cancel / help.
-The result puts the draft alone in a code block, so it copies as is, with the outcome,
-the why and the advice in an embed, and buttons to change tone or language, go back to the
-last question or start over.
-Every Discord limit is applied here; wording comes from ``prompts/`` only.
+A question is one message: notices first, then the progress, the question and its hint,
+then the controls the core gave it as buttons in the core's rows ("Type my answer" opens
+a form; there is no date picker on Discord, so a date is typed). The result puts the
+draft alone in a code block, so it copies as is, with the outcome, the why and the
+advice in an embed. Every Discord limit is applied here; wording comes from ``prompts/``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 import discord
 
 from bots.discord import text
 from bots.discord.components import ConversationButton
-from bots.discord.custom_ids import ComponentId, Kind
-from core.actions import Action, Ask, Result, Say
+from core import controls
+from core.actions import Action, Ask, Control, ControlKind, Result, Say, Style
+from core.controls import ControlRef
 from core.journal import decision_line
 from core.ports import Decision
-from core.questionnaire import SKIP, Questionnaire
+from core.questionnaire import Questionnaire
 
 NO_MENTIONS = discord.AllowedMentions.none()
 ANSWER_FIELD = "answer"  # the custom_id of the modal's text input
 REQUEST_PREVIEW = 300
-
-Button = tuple[ComponentId, str, discord.ButtonStyle, bool]  # id, label, style, disabled
+_STYLES = {
+    Style.PRIMARY: discord.ButtonStyle.primary,
+    Style.SECONDARY: discord.ButtonStyle.secondary,
+    Style.DANGER: discord.ButtonStyle.danger,
+}
+# The adapter's own texts in prompts/, checked at start-up with their placeholders.
+WORDS = {
+    "discord_command_name": frozenset(),
+    "discord_command_description": frozenset(),
+    "discord_language_option": frozenset(),
+    "discord_language_description": frozenset(),
+    "discord_note_option": frozenset(),
+    "discord_note_description": frozenset(),
+    "discord_history_name": frozenset(),
+    "discord_history_description": frozenset(),
+    "discord_forget_name": frozenset(),
+    "discord_forget_description": frozenset(),
+    "discord_help_name": frozenset(),
+    "discord_help_description": frozenset(),
+    "discord_context_menu": frozenset(),
+    "discord_help_commands": frozenset({"start", "history", "forget", "menu"}),
+    "discord_modal_title": frozenset(),
+    "discord_modal_label": frozenset(),
+}
 
 
 @dataclass(frozen=True)
@@ -58,128 +80,82 @@ class Renderer:
     def turn(
         self, actions: Sequence[Action], owner: int, *, request: str | None = None
     ) -> list[Outgoing]:
-        """The messages for one turn. Notices join the question that follows them;
-        ``request`` (the text the conversation was started about) is quoted above the
-        first question."""
+        """One message per question or result, the notices before each joined to it;
+        ``request`` (what the conversation was started about) is quoted above the first
+        question."""
         out: list[Outgoing] = []
         notes: list[str] = []
         for action in actions:
             if isinstance(action, Say):
                 notes.append(action.text)
-            elif isinstance(action, Ask):
-                if request:
-                    quoted = text.inert(text.fit(text.one_line(request), REQUEST_PREVIEW))
-                    notes.append(self.q.ui(action.lang, "request_quoted", request=quoted))
-                    request = None
-                out.append(self.ask(action, owner, notes))
-                notes = []
-            else:
-                if notes:
-                    out.append(Outgoing(text.fit("\n\n".join(notes), text.CONTENT)))
-                    notes = []
-                out.append(self.result(action, owner))
+                continue
+            if isinstance(action, Ask) and request:
+                quoted = text.inert(text.fit(text.one_line(request), REQUEST_PREVIEW))
+                notes.append(self.q.ui(action.lang, "request_quoted", request=quoted))
+                request = None
+            drawn = (
+                self.ask(action, owner) if isinstance(action, Ask) else self.result(action, owner)
+            )
+            if notes and isinstance(action, Ask):
+                drawn = Outgoing(
+                    text.fit("\n\n".join([*notes, drawn.content]), text.CONTENT), drawn.view
+                )
+            elif notes:
+                out.append(Outgoing(text.fit("\n\n".join(notes), text.CONTENT)))
+            out.append(drawn)
+            notes = []
         if notes:
             out.append(Outgoing(text.fit("\n\n".join(notes), text.CONTENT)))
         return out
 
-    # --- a question ----------------------------------------------------------------
-    def ask(self, ask: Ask, owner: int, notes: Iterable[str] = ()) -> Outgoing:
-        q, lang = self.q, ask.lang
+    def ask(self, ask: Ask, owner: int) -> Outgoing:
         lines = [f"-# {ask.progress.label}"] if ask.progress else []
         lines.append(f"**{ask.text}**")
         if ask.hint:
             lines.append(f"-# {ask.hint}")
         if ask.previous:
-            lines.append(f"-# {q.ui(lang, 'answered', answer=text.inert(ask.previous))}")
-        content = "\n\n".join([*notes, "\n".join(lines)])
+            lines.append(f"-# {self.q.ui(ask.lang, 'answered', answer=text.inert(ask.previous))}")
+        return Outgoing(text.fit("\n".join(lines), text.CONTENT), view=view(ask.controls, owner))
 
-        def cid(kind: Kind, value: str = "") -> ComponentId:
-            return ComponentId(kind, owner, ask.version, ask.question, value)
-
-        answers: list[Button] = []
-        if ask.input == "choice":
-            for choice in ask.choices:
-                style = (
-                    discord.ButtonStyle.secondary
-                    if choice.id == SKIP
-                    else discord.ButtonStyle.primary
-                )
-                answers.append((cid(Kind.ANSWER, choice.id), choice.label, style, False))
-        else:
-            label = q.ui(lang, "discord_type_answer")
-            answers.append((cid(Kind.TYPE, lang), f"✎ {label}", discord.ButtonStyle.primary, False))
-            if ask.optional:
-                skip = q.ui(lang, "skip")
-                answers.append((cid(Kind.ANSWER, SKIP), skip, discord.ButtonStyle.secondary, False))
-        grey = discord.ButtonStyle.secondary
-        navigation: list[Button] = []
-        if ask.can_go_back:
-            navigation.append((cid(Kind.BACK), q.ui(lang, "button_back"), grey, False))
-        navigation += [
-            (cid(Kind.RESTART), q.ui(lang, "button_restart"), grey, False),
-            (cid(Kind.CANCEL), q.ui(lang, "button_cancel"), grey, False),
-            (cid(Kind.HELP), q.ui(lang, "button_help"), grey, False),
-        ]
-        return Outgoing(text.fit(content, text.CONTENT), view=_view([answers, navigation]))
-
-    def answered(self, content: str, answer: str, lang: str) -> str:
-        """A question message once answered: the question, then what was chosen."""
-        line = f"**{self.q.ui(lang, 'answered', answer=answer)}**"
-        return text.fit(content, text.CONTENT - text.length(line) - 2) + "\n\n" + line
-
-    def modal(self, cid: ComponentId) -> discord.ui.Modal:
-        """The form behind "Type my answer"; its submission is handled by the client's
-        ``on_interaction`` (see ``DiscordBot.on_interaction``), so it too survives restarts."""
-        q, lang = self.q, cid.value
-        submit = ComponentId(Kind.SUBMIT, cid.owner, cid.version, cid.question)
-        title = text.fit(q.ui(lang, "discord_modal_title"), text.MODAL_TITLE)
-        # Kept in discord.py's modal store only until it would be stale anyway.
-        modal = discord.ui.Modal(title=title, custom_id=submit.encode(), timeout=15 * 60)
-        modal.add_item(
-            discord.ui.TextInput(
-                label=text.fit(q.ui(lang, "discord_modal_label"), text.INPUT_LABEL),
-                custom_id=ANSWER_FIELD,
-                style=discord.TextStyle.paragraph,
-                placeholder=text.fit(q.question_text(lang, cid.question), text.PLACEHOLDER),
-                max_length=q.max_text,
-            )
-        )
-        return modal
-
-    # --- the result ----------------------------------------------------------------
     def result(self, result: Result, owner: int) -> Outgoing:
-        q, lang = self.q, result.lang
         if result.draft is None:
-            content = f"**{q.ui(lang, 'no_draft_heading')}**"
+            content = f"**{result.heading}**"
         else:
-            tone, language = q.tone_label(lang, result.tone), q.texts[lang].name
-            heading = f"{q.ui(lang, 'result_heading')} ({tone} · {language})"
-            content = self._with_draft(heading, result.draft, lang)
+            content = self._with_draft(result.heading, result.draft, result.lang)
         explanation = "\n\n".join(part for part in (result.why, result.advice) if part)
         embed = discord.Embed(
             title=text.fit(result.title, text.EMBED_TITLE),
             description=text.fit(explanation, text.EMBED_DESCRIPTION),
         )
+        return Outgoing(content, view=view(result.controls, owner), embed=embed)
 
-        def cid(kind: Kind, value: str = "") -> ComponentId:
-            return ComponentId(kind, owner, result.version, "", value)
+    def answered(self, content: str, note: str) -> str:
+        """A question message once answered: the question, then what was chosen."""
+        line = f"**{text.inert(note)}**"
+        return text.fit(content, text.CONTENT - text.length(line) - 2) + "\n\n" + line
 
-        tones: list[Button] = []
-        if result.draft is not None:  # no_reply has no draft whose tone could change
-            for tone_id in q.tones:
-                current = tone_id == result.tone
-                style = discord.ButtonStyle.primary if current else discord.ButtonStyle.secondary
-                tones.append((cid(Kind.TONE, tone_id), q.tone_label(lang, tone_id), style, current))
-        grey = discord.ButtonStyle.secondary
-        others: list[Button] = [
-            (cid(Kind.LANGUAGE, other), q.ui(other, "switch_language"), grey, False)
-            for other in q.languages
-            if other != lang
-        ]
-        # Back (to the last question) and start over stay one click away from the result.
-        others.append((cid(Kind.BACK), q.ui(lang, "button_back"), grey, False))
-        others.append((cid(Kind.RESTART), q.ui(lang, "button_restart"), grey, False))
-        return Outgoing(content, view=_view([tones, others]), embed=embed)
+    def modal(self, ref: ControlRef) -> discord.ui.Modal:
+        """The form behind "Type my answer"; its submission is handled by the client's
+        ``on_interaction``, so it too survives restarts. ``ref.value`` is the language."""
+        q = self.q
+        lang = ref.value if ref.value in q.languages else q.languages[0]
+        submit = ControlRef(ControlKind.SUBMIT, ref.owner, ref.version, ref.question)
+        title = text.fit(q.ui(lang, "discord_modal_title"), text.MODAL_TITLE)
+        # Kept in discord.py's modal store only until it would be stale anyway.
+        modal = discord.ui.Modal(
+            title=title, custom_id=controls.encode(submit, ref.owner), timeout=15 * 60
+        )
+        question = q.question_text(lang, ref.question) if ref.question in q.questions else ""
+        modal.add_item(
+            discord.ui.TextInput(
+                label=text.fit(q.ui(lang, "discord_modal_label"), text.INPUT_LABEL),
+                custom_id=ANSWER_FIELD,
+                style=discord.TextStyle.paragraph,
+                placeholder=text.fit(question, text.PLACEHOLDER) or None,
+                max_length=q.max_text,
+            )
+        )
+        return modal
 
     def _with_draft(self, heading: str, draft: str, lang: str) -> str:
         whole = f"{heading}\n{text.code_block(draft)}"
@@ -205,10 +181,8 @@ class Renderer:
         return text.fit(f"{q.ui(lang, 'help')}\n{commands}", text.CONTENT)
 
     def forget_confirmation(self, lang: str, owner: int) -> Outgoing:
-        delete = ComponentId(Kind.FORGET, owner, 0)
-        label = self.q.ui(lang, "discord_forget_button")
-        view = _view([[(delete, label, discord.ButtonStyle.danger, False)]])
-        return Outgoing(self.q.ui(lang, "discord_forget_confirm"), view=view)
+        shown = view(controls.forget_controls(self.q, lang), owner)
+        return Outgoing(self.q.ui(lang, "forget_confirm"), view=shown)
 
     def history(self, lang: str, decisions: Sequence[Decision]) -> str:
         q = self.q
@@ -224,24 +198,21 @@ class Renderer:
         return content
 
 
-def _view(groups: Sequence[Sequence[Button]]) -> discord.ui.View | None:
-    """Buttons in rows: each group starts a row and wraps at five a row."""
-    view = discord.ui.View(timeout=None)
+def view(shown: Iterable[Control], owner: int) -> discord.ui.View | None:
+    """Buttons in the core's rows, each wrapping at five a row (a date picker is not
+    drawn: Discord has none, the answer is typed)."""
+    drawn = discord.ui.View(timeout=None)
     row = 0
-    for group in groups:
-        for start in range(0, len(group), text.BUTTONS_PER_ROW):
-            for cid, label, style, disabled in group[start : start + text.BUTTONS_PER_ROW]:
+    for _, group in groupby(shown, key=lambda c: c.row):
+        buttons = [c for c in group if c.kind is not ControlKind.DATE]
+        for start in range(0, len(buttons), text.BUTTONS_PER_ROW):
+            for control in buttons[start : start + text.BUTTONS_PER_ROW]:
+                label = f"✎ {control.label}" if control.kind is ControlKind.TYPE else control.label
                 button: discord.ui.Button[Any] = discord.ui.Button(
                     label=text.fit(label, text.BUTTON_LABEL),
-                    custom_id=cid.encode(),
-                    style=style,
-                    disabled=disabled,
+                    custom_id=controls.encode(control, str(owner)),
+                    style=_STYLES[control.style],
                 )
-                view.add_item(ConversationButton(button, row=row))
+                drawn.add_item(ConversationButton(button, row=row))
             row += 1
-    return view if view.children else None
-
-
-def turn_lang(actions: Sequence[Action], default: str) -> str:
-    """The language a turn speaks (a Say alone does not say which)."""
-    return next((a.lang for a in actions if isinstance(a, Ask | Result)), default)
+    return drawn if drawn.children else None

@@ -7,9 +7,17 @@ never echoed, only their kind.
 
 from __future__ import annotations
 
-from typing import Literal
+import logging
+from importlib import resources
+from typing import TYPE_CHECKING, Literal
+
+import yaml
 
 from bots.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 Mode = Literal["socket", "http"]
 
@@ -61,6 +69,41 @@ def choose_mode(settings: Settings, wanted: Mode | None) -> Mode:
 
 def uses_oauth(settings: Settings) -> bool:
     return bool(settings.slack_client_id and settings.slack_client_secret)
+
+
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+OAUTH_STATE_SECONDS = 600
+
+
+def bot_scopes() -> list[str]:
+    """The bot scopes declared in manifest.yaml: what an OAuth install asks for."""
+    manifest = yaml.safe_load((resources.files("bots.slack") / "manifest.yaml").read_text("utf-8"))
+    return list(manifest["oauth_config"]["scopes"]["bot"])
+
+
+def oauth_settings(settings: Settings, engine: AsyncEngine) -> AsyncOAuthSettings:
+    """Multi-workspace installs: slack_sdk's installation and OAuth state stores, in the
+    conversation database (``engine`` comes from the composition root)."""
+    from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+    from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+    from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+
+    assert settings.slack_client_id and settings.slack_client_secret
+    log = logging.getLogger("should_i_take_it.slack")
+    return AsyncOAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret,
+        scopes=bot_scopes(),
+        installation_store=AsyncSQLAlchemyInstallationStore(
+            client_id=settings.slack_client_id, engine=engine, logger=log
+        ),
+        state_store=AsyncSQLAlchemyOAuthStateStore(
+            expiration_seconds=OAUTH_STATE_SECONDS, engine=engine, logger=log
+        ),
+        install_path=INSTALL_PATH,
+        redirect_uri_path=REDIRECT_PATH,
+    )
 
 
 def _check_oauth(settings: Settings) -> bool:

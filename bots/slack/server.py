@@ -26,7 +26,8 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bots.slack.app import INSTALL_PATH, REDIRECT_PATH, SlackBot
+from bots.slack.app import SlackBot
+from bots.slack.credentials import INSTALL_PATH, REDIRECT_PATH
 from bots.slack.inflight import InFlight
 from bots.slack.shape import well_formed
 from core.ports import StoreError
@@ -70,7 +71,7 @@ def web_app(bot: SlackBot) -> web.Application:
 
     async def health(request: web.Request) -> web.Response:
         try:
-            await asyncio.wait_for(bot.app.store.ping(), PING_TIMEOUT)
+            await asyncio.wait_for(bot.store.ping(), PING_TIMEOUT)
         except (StoreError, TimeoutError):
             return web.json_response({"ok": False}, status=503)
         return web.json_response({"ok": True})

@@ -1,32 +1,19 @@
-"""Slack payloads translated into what the core understands: events, conversation keys,
-the user's language and name, the command's sub-command.
-
-Pure functions of the payload: no Web API calls, no session.
-"""
+"""Slack payloads translated into what the core understands: conversation keys, the
+command's sub-command, typed text. Pure functions of the payload: no Web API, no session.
+Buttons are read by the one control codec (:mod:`core.controls`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, Literal
 
-from bots.slack.ids import ActionRef, Kind
 from bots.slack.mrkdwn import to_plain
-from core.events import Answer, Back, Cancel, ChangeLanguage, ChangeTone, Event, Help, Restart
 from core.ports import ConversationKey
 from core.questionnaire import Questionnaire
 from core.text import fold
 
 PLATFORM = "slack"
-
-# Sub-commands of the slash command, in both languages ("help" comes from the prompts).
-_SUBCOMMANDS: dict[str, Literal["history", "forget"]] = {
-    "history": "history",
-    "historique": "history",
-    "forget": "forget",
-    "oublier": "forget",
-}
 
 
 def conversation_key(
@@ -53,35 +40,18 @@ def parse_command(q: Questionnaire, text: str) -> CommandRequest:
         return CommandRequest("start")
     first, rest = fold(words[0]), (words[1].strip() if len(words) > 1 else "")
     if not rest:
-        if q.command_for(first) == "help":
-            return CommandRequest("help")
-        if first in _SUBCOMMANDS:
-            return CommandRequest(_SUBCOMMANDS[first])
+        # Sub-command words, in every language, come from prompts/ (ui.commands).
+        match q.command_for(first):
+            case "help":
+                return CommandRequest("help")
+            case "history":
+                return CommandRequest("history")
+            case "forget":
+                return CommandRequest("forget")
     lang = next((code for code in q.languages if first == fold(code)), None)
     if lang is not None:
         return CommandRequest("start", lang, rest or None)
     return CommandRequest("start", None, to_plain(text).strip() or None)
-
-
-@dataclass(frozen=True, slots=True)
-class Profile:
-    """What users.info tells us: the language to start in and how to sign the reply."""
-
-    lang: str | None = None
-    name: str | None = None
-    tz_offset: int | None = None  # seconds east of UTC: whose "today" a typed date is
-
-
-def profile_from(user: Mapping[str, Any], languages: tuple[str, ...]) -> Profile:
-    locale = str(user.get("locale") or "")
-    code = locale.replace("_", "-").split("-")[0].lower()
-    profile = user.get("profile") or {}
-    name = str(
-        profile.get("real_name") or user.get("real_name") or profile.get("display_name") or ""
-    )
-    offset = user.get("tz_offset")
-    tz = offset if isinstance(offset, int) and abs(offset) <= 14 * 3600 else None
-    return Profile(code if code in languages else None, name.strip() or None, tz)
 
 
 def is_user_dm(event: Mapping[str, Any]) -> bool:
@@ -98,37 +68,6 @@ def is_user_dm(event: Mapping[str, Any]) -> bool:
 def message_text(message: Mapping[str, Any]) -> str:
     """The text of a message as its author wrote it."""
     return to_plain(str(message.get("text") or "")).strip()
-
-
-def click_event(ref: ActionRef, action: Mapping[str, Any], today: date) -> Event | None:
-    """The core event a click means; None for clicks that are not conversation steps
-    (App Home start, the forget confirmation)."""
-    question = ref.question or None
-    match ref.kind:
-        case Kind.ANSWER:
-            return Answer(ref.value, today, question=question, version=ref.version)
-        case Kind.DATE:
-            picked = str(action.get("selected_date") or "")
-            return Answer(picked, today, question=question, version=ref.version)
-        case Kind.BACK:
-            return Back(question=question, version=ref.version)
-        case Kind.RESTART:
-            return Restart(version=ref.version)
-        case Kind.CANCEL:
-            return Cancel(version=ref.version)
-        case Kind.HELP:
-            return Help()
-        case Kind.TONE:
-            return ChangeTone(ref.value)
-        case Kind.LANG:
-            return ChangeLanguage(ref.value)
-    return None
-
-
-def click_label(action: Mapping[str, Any]) -> str:
-    """What the clicked button said (for "You answered: …")."""
-    text = action.get("text") or {}
-    return str(text.get("text") or "")
 
 
 def dm_link(team_id: str | None, channel_id: str) -> str:

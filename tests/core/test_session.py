@@ -21,6 +21,7 @@ from core.questionnaire import Questionnaire
 from core.session import Session
 from core.state import ConversationState
 from core.store import open_store
+from core.turn import Effect
 from tests.conftest import TODAY
 
 KEY = ConversationKey("test", "T1", "U1")
@@ -112,7 +113,8 @@ async def test_a_redelivered_event_is_a_no_op(session: Session) -> None:
     await play(session, "Anna")
     first = await session.handle(KEY, Answer("no", today=TODAY), delivery_id="Ev123")
     again = await session.handle(KEY, Answer("no", today=TODAY), delivery_id="Ev123")
-    assert not first.duplicate and again.duplicate and again.actions == ()
+    assert first.effect is not Effect.DUPLICATE
+    assert again.effect is Effect.DUPLICATE and again.actions == ()
     row = await session.store.load(KEY)
     assert row is not None and ConversationState.from_json(row.data).step == "not_yet"
 
@@ -232,4 +234,4 @@ async def test_an_unreachable_store_gives_a_friendly_error_not_a_crash(
 ) -> None:
     session = Session(questionnaire, BrokenStore(), clock=clock)
     turn = await session.handle(KEY, Start(today=TODAY))
-    assert turn.failed and turn.actions == (Say(questionnaire.ui("en", "error"), "error"),)
+    assert turn.effect is Effect.FAILED and turn.actions == (Say(questionnaire.ui("en", "error"), "error"),)
