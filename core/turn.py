@@ -11,7 +11,8 @@ mean, so no adapter ever inspects message kinds or compares versions to guess:
   "nothing to cancel"): shown to them alone, the conversation's messages stay as they are.
 * ``source`` — what to do with the message a control was clicked on (:class:`Source`):
   keep it, freeze it (remove its controls), freeze it noting the answer, or replace it in
-  place (a tone or language switch rewrites the result where it stands).
+  place (a tone or language switch rewrites the result where it stands, and its notice
+  goes to the clicker alone).
 * ``answered`` — the "You answered: …" note for a frozen question, already worded.
 """
 
@@ -56,9 +57,16 @@ class Turn:
     state: ConversationState | None = None
 
     @property
-    def shown(self) -> bool:
-        """Whether the turn posts anything into the conversation."""
-        return bool(self.actions) and not self.private
+    def replacement(self) -> Result | None:
+        """With ``Source.REPLACE``: the result to draw in place of the clicked message;
+        the turn's notices then go to the clicker alone."""
+        if self.source is not Source.REPLACE:
+            return None
+        return next((a for a in self.actions if isinstance(a, Result)), None)
+
+    @property
+    def notices(self) -> tuple[Say, ...]:
+        return tuple(a for a in self.actions if isinstance(a, Say))
 
 
 def classify(
@@ -102,8 +110,8 @@ def classify(
     if isinstance(event, ChangeTone | ChangeLanguage):
         result = next((a for a in actions if isinstance(a, Result)), None)
         if result is not None:
-            # The reply is rewritten where it stands; the notice would only repeat it.
-            return Turn(Effect.REVISED, lang, (result,), Source.REPLACE, False, None, after)
+            # The reply is rewritten where it stands; a notice goes to the clicker alone.
+            return turn(Effect.REVISED, Source.REPLACE)
         return turn(Effect.REVISED, Source.FREEZE)
     if isinstance(event, Answer) and answered is not None:
         return turn(Effect.ADVANCED, Source.ANSWERED, note=answered)

@@ -160,15 +160,17 @@ class DiscordAdapter:
     async def _show(self, interaction: Interaction, turn: Turn) -> None:
         """Draw ``turn``: privately to whoever clicked, or into the DM, after doing to the
         clicked message what the turn says (freeze it, note the answer, replace it)."""
+        replacement = turn.replacement
+        if replacement is not None:
+            drawn = self.render.result(replacement, interaction.user.id)
+            await interaction.edit_original_response(**drawn.fields(replacing=True))
+            await self._privately(interaction, [say.text for say in turn.notices])
+            return
         messages = self.render.turn(turn.actions, interaction.user.id)
         if turn.private:
-            notes = "\n\n".join(m.content for m in messages)
-            await interaction.followup.send(notes, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            await self._privately(interaction, [m.content for m in messages])
             return
         match turn.source:
-            case Source.REPLACE if messages:
-                first, *messages = messages
-                await interaction.edit_original_response(**first.fields(replacing=True))
             case Source.ANSWERED if interaction.message is not None and turn.answered:
                 content = self.render.answered(interaction.message.content, turn.answered)
                 await interaction.edit_original_response(
@@ -181,6 +183,13 @@ class DiscordAdapter:
             case _:
                 assert_never(turn.source)
         await self._follow_up(interaction, messages)
+
+    @staticmethod
+    async def _privately(interaction: Interaction, notes: Sequence[str]) -> None:
+        if notes:
+            await interaction.followup.send(
+                "\n\n".join(notes), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
 
     # --- helpers -------------------------------------------------------------------
     @staticmethod

@@ -342,6 +342,13 @@ class SlackBot:
     ) -> None:
         """Draw ``turn``: privately to whoever clicked, or into the DM, after doing to the
         clicked message what the turn says (freeze it, note the answer, replace it)."""
+        replacement = turn.replacement
+        if replacement is not None and clicked is not None:
+            update = self.draw.result(replacement, owner).payload()
+            await self._call(client.chat_update, channel=clicked.channel, ts=clicked.ts, **update)
+            for say in turn.notices if respond is not None else ():
+                await self._respond(respond, self.draw.notice(say.text, turn.lang))
+            return
         messages = self.draw.turn(turn.actions, owner, turn.lang, lead=lead[0], lead_text=lead[1])
         if turn.private and respond is not None:
             for message in messages:
@@ -349,13 +356,9 @@ class SlackBot:
             return
         steps = []
         if clicked is not None and turn.source is not Source.KEEP:
-            if turn.source is Source.REPLACE and messages:
-                replacement, *messages = messages
-            else:
-                replacement = self.draw.frozen(dict(clicked.message), turn.answered, turn.lang)
-            update = replacement.payload()
+            frozen = self.draw.frozen(dict(clicked.message), turn.answered, turn.lang).payload()
             steps.append(
-                self._call(client.chat_update, channel=clicked.channel, ts=clicked.ts, **update)
+                self._call(client.chat_update, channel=clicked.channel, ts=clicked.ts, **frozen)
             )
         if channel:
             steps += [self._post(client, channel, messages)]

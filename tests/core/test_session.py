@@ -234,4 +234,6 @@ async def test_an_unreachable_store_gives_a_friendly_error_not_a_crash(
 ) -> None:
     session = Session(questionnaire, BrokenStore(), clock=clock)
     turn = await session.handle(KEY, Start(today=TODAY))
-    assert turn.effect is Effect.FAILED and turn.actions == (Say(questionnaire.ui("en", "error"), "error"),)
+    assert turn.effect is Effect.FAILED and turn.actions == (
+        Say(questionnaire.ui("en", "error"), "error"),
+    )

@@ -10,9 +10,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from bots.discord.custom_ids import ComponentId, Kind
+
 from bots.discord.adapter import conversation_key
 from bots.discord.client import DiscordBot
-from bots.discord.custom_ids import ComponentId, Kind
 from bots.discord.render import ANSWER_FIELD
 from core.ports import ConversationKey, Decision
 from core.questionnaire import Questionnaire

@@ -9,8 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
 from bots.discord.custom_ids import ComponentId, Kind
+
 from core.memory_store import MemoryStore
 from core.ports import ConversationKey, Decision, StoredConversation, StoreError
 from core.store import open_store

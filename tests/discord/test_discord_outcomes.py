@@ -4,8 +4,8 @@ buttons (and the form for text and dates) or by typing in the DM."""
 from __future__ import annotations
 
 import pytest
-
 from bots.discord.custom_ids import Kind
+
 from tests.core.paths import PATHS, SPECIFICS
 from tests.discord.harness import ALICE, Harness, button
 from tests.fakes.discord_api import EPHEMERAL, GUILD_CHANNEL_ID

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from bots.discord.custom_ids import BUTTON_TEMPLATE, MAX_LENGTH, ComponentId, Kind
 
 from bots.discord import text
-from bots.discord.custom_ids import BUTTON_TEMPLATE, MAX_LENGTH, ComponentId, Kind
 from bots.discord.render import Renderer
 from core.actions import Ask, Choice
 from core.questionnaire import Questionnaire

@@ -38,8 +38,8 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import aiohttp
 
-from bots.slack.ids import Kind
 from bots.slack.translate import conversation_key
+from core.actions import ControlKind as Kind
 from core.engine import step
 from core.events import Answer, Start
 from core.ports import ConversationKey

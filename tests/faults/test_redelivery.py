@@ -11,7 +11,7 @@ import asyncio
 
 import pytest
 
-from bots.slack.ids import Kind
+from core.actions import ControlKind as Kind
 from core.ports import Store
 from core.questionnaire import Questionnaire
 from tests.core.paths import PATHS

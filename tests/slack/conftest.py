@@ -27,8 +27,10 @@ from bots.bootstrap import bootstrap
 from bots.config import Settings
 from bots.slack.app import SHORTCUT_CALLBACK, SlackBot
 from bots.slack.blocks import COMMAND
-from bots.slack.ids import ActionRef, Kind
 from bots.slack.server import web_app
+from core import controls
+from core.actions import ControlKind as Kind
+from core.controls import ControlRef
 from core.memory_store import MemoryStore
 from core.ports import Store
 from tests.conftest import TODAY
@@ -311,12 +313,12 @@ class Slack:
         return await self.click(message, action_id, user=user, selected_date=iso)
 
 
-def refs(message: dict[str, Any]) -> dict[str, ActionRef]:
+def refs(message: dict[str, Any]) -> dict[str, ControlRef]:
     """The message's interactive elements: action_id → what it means."""
-    found: dict[str, ActionRef] = {}
+    found: dict[str, ControlRef] = {}
     for block in message.get("blocks") or []:
         for element in block.get("elements", []) if block.get("type") == "actions" else []:
-            ref = ActionRef.decode(element["action_id"])
+            ref = controls.decode(element["action_id"])
             if ref is not None:
                 found[element["action_id"]] = ref
     return found

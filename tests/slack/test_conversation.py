@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bots.slack.ids import Kind
 from bots.slack.translate import conversation_key
+from core.actions import ControlKind as Kind
 from core.dates import format_date
 from core.questionnaire import SKIP
 from core.state import ConversationState
@@ -158,7 +158,7 @@ async def test_tone_and_language_switch_rerender_the_reply_in_place(slack: Slack
     assert draft(formal) != draft(result) and "Dear Dana," in (draft(formal) or "")
     assert {r.value for r in refs(formal).values() if r.kind is Kind.TONE} == {"warm", "brief"}
 
-    await slack.choose("fr", kind=Kind.LANG)
+    await slack.choose("fr", kind=Kind.LANGUAGE)
     french = slack.last()
     assert french["ts"] == result["ts"]
     assert header(french) == slack.q.outcome_text("fr", "accept", "title")
@@ -223,7 +223,7 @@ async def test_a_new_request_mid_way_asks_before_replacing_anything(slack: Slack
     await slack.choose("start_over")
     # Starting over is about the new request; nothing of the old answers is kept.
     assert slack.q.question_text("en", "client") in slack.last()["text"]
-    row = await slack.bot.app.store.load(conversation_key(TEAM, None, USER))
+    row = await slack.bot.store.load(conversation_key(TEAM, None, USER))
     assert row is not None
     state = ConversationState.from_json(row.data)
     assert state.context["request"] == "Globex wants a new website" and state.answers == {}

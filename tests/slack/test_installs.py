@@ -9,7 +9,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bots.slack.app import bot_scopes
+from bots.slack.credentials import bot_scopes
 from core.store import open_store
 from tests.fakes.slack_api import FakeSlackApi
 from tests.slack.conftest import USER, ErrorLog, open_slack

@@ -11,7 +11,8 @@ import jsonschema
 import pytest
 import yaml
 
-from bots.slack.app import SHORTCUT_CALLBACK, bot_scopes
+from bots.slack.app import SHORTCUT_CALLBACK
+from bots.slack.credentials import bot_scopes
 from bots.slack.blocks import COMMAND, SHORTCUT_NAME
 
 REPO = Path(__file__).resolve().parents[2]

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bots.slack import mrkdwn as md
-from bots.slack.blocks import render_ask, render_turn
-from bots.slack.ids import ActionRef, BlockRef, Kind
-from bots.slack.translate import click_event, parse_command, profile_from
-from core.actions import Ask, Choice, Say
-from core.events import Answer, Back, Cancel, ChangeTone, Restart
+from bots.slack.blocks import Drawer
+from bots.slack.profiles import profile_from
+from bots.slack.translate import parse_command
+from core.actions import Ask, Choice, Control, ControlKind, Say
 from core.questionnaire import Questionnaire
 from tests.slack.payloads import check_payload
 
@@ -52,32 +50,6 @@ def test_split_and_fit_hold_the_limit_and_never_cut_an_entity(raw: str, limit: i
     assert len(fitted) <= limit and not _BROKEN_ENTITY.search(fitted)
 
 
-def test_ids_round_trip_and_stay_within_slacks_limit() -> None:
-    ref = ActionRef(Kind.ANSWER, "what:would_work", 12, "a|b")
-    assert ActionRef.decode(ref.encode()) == ref
-    assert BlockRef.decode(BlockRef("U1", "fr", 2).encode()) == BlockRef("U1", "fr", 2)
-    assert ActionRef.decode("someone_elses_button") is None
-    assert ActionRef.decode("sit:nonsense:q:1:v") is None
-    with pytest.raises(ValueError):
-        ActionRef(Kind.ANSWER, "q" * 300).encode()
-
-
-def test_clicks_become_core_events() -> None:
-    today = date(2026, 11, 27)
-    assert click_event(ActionRef(Kind.ANSWER, "time", 3, "yes"), {}, today) == Answer(
-        "yes", today, "time", version=3
-    )
-    picked = click_event(
-        ActionRef(Kind.DATE, "free_from", 4), {"selected_date": "2027-01-05"}, today
-    )
-    assert picked == Answer("2027-01-05", today, "free_from", version=4)
-    assert click_event(ActionRef(Kind.BACK, "terms", 5), {}, today) == Back("terms", version=5)
-    assert click_event(ActionRef(Kind.RESTART, "", 6), {}, today) == Restart(version=6)
-    assert click_event(ActionRef(Kind.CANCEL, "time", 7), {}, today) == Cancel(version=7)
-    assert click_event(ActionRef(Kind.TONE, value="brief"), {}, today) == ChangeTone("brief")
-    assert click_event(ActionRef(Kind.START), {}, today) is None
-
-
 @pytest.mark.parametrize(
     ("text", "kind", "lang", "context"),
     [
@@ -107,7 +79,7 @@ def test_profile_from_users_info() -> None:
 
 
 def test_huge_notices_are_split_and_trimmed_within_limits(questionnaire: Questionnaire) -> None:
-    (message,) = render_turn(questionnaire, [Say("<b>&" * 20_000)], "U1", lang="en")
+    (message,) = Drawer(questionnaire).turn([Say("<b>&" * 20_000)], "U1", "en")
     check_payload(message.payload())
     assert len(message.blocks) <= 10
     assert message.blocks[-1]["text"]["text"].endswith(md.escape(questionnaire.ui("en", "trimmed")))
@@ -126,8 +98,12 @@ def test_long_labels_and_texts_are_clipped(questionnaire: Questionnaire) -> None
         can_go_back=True,
         hint="H" * 5000,
         previous="P" * 400,
+        controls=(
+            Control(ControlKind.ANSWER, "A" * 200, "q", 1, "a"),
+            Control(ControlKind.ANSWER, "<!channel>", "q", 1, "b"),
+        ),
     )
-    message = render_ask(questionnaire, ask, "U1")
+    message = Drawer(questionnaire).ask(ask, "U1")
     check_payload(message.payload())
     buttons = [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
     assert max(len(b["text"]["text"]) for b in buttons) == 75

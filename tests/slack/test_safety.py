@@ -9,8 +9,8 @@ import logging
 import time
 
 import pytest
+from core.actions import ControlKind as Kind
 
-from bots.slack.ids import Kind
 from bots.slack.translate import conversation_key
 from core.ports import StoreError
 from core.questionnaire import SKIP
@@ -58,19 +58,19 @@ async def test_unsigned_requests_are_refused_and_change_nothing(
     )
     assert form.status == 401
     assert slack.api.calls == []
-    assert await slack.bot.app.store.load(key()) is None
+    assert await slack.bot.store.load(key()) is None
 
 
 async def test_a_redelivered_event_advances_nothing(slack: Slack) -> None:
     await slack.command()
     await slack.dm("Acme", event_id="EvSame")
     before = len(slack.api.calls)
-    state = await slack.bot.app.store.load(key())
+    state = await slack.bot.store.load(key())
     for retry in (1, 2):
         response = await slack.dm("Acme", event_id="EvSame", retry=retry)
         assert response.status == 200
     assert len(slack.api.calls) == before
-    assert await slack.bot.app.store.load(key()) == state
+    assert await slack.bot.store.load(key()) == state
 
 
 async def test_a_double_click_advances_once(slack: Slack) -> None:
@@ -124,7 +124,7 @@ async def test_someone_elses_buttons_are_refused_politely(slack: Slack) -> None:
     await slack.command()
     await slack.choose(SKIP)
     question = slack.question()
-    state = await slack.bot.app.store.load(key())
+    state = await slack.bot.store.load(key())
     calls = len(slack.api.calls)
     yes = next(a for a, r in refs(question).items() if r.value == "yes")
     await slack.click(question, yes, user=OTHER, channel=f"D{USER}")
@@ -132,8 +132,8 @@ async def test_someone_elses_buttons_are_refused_politely(slack: Slack) -> None:
     assert notice["response_type"] == "ephemeral" and notice["text"] == slack.q.ui(
         "en", "not_yours"
     )
-    assert await slack.bot.app.store.load(key()) == state
-    assert await slack.bot.app.store.load(key(OTHER)) is None
+    assert await slack.bot.store.load(key()) == state
+    assert await slack.bot.store.load(key(OTHER)) is None
 
 
 async def test_typed_mentions_stay_text(slack: Slack) -> None:
@@ -216,7 +216,7 @@ async def test_healthz_reports_the_store(slack: Slack, monkeypatch: pytest.Monke
     async def down() -> None:
         raise StoreError("gone")
 
-    monkeypatch.setattr(slack.bot.app.store, "ping", down)
+    monkeypatch.setattr(slack.bot.store, "ping", down)
     response = await slack.client.get("/healthz")
     assert response.status == 503 and await response.json() == {"ok": False}
 
