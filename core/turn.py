@@ -98,6 +98,8 @@ def classify(
     if Notice.ERROR in kinds:
         return turn(Effect.FAILED, Source.KEEP, private=True)
     if Notice.STALE in kinds and not changed:
+        # The message is left alone: a stale click is often the second of a double click,
+        # racing the first one's edit of the same message.
         return turn(Effect.STALE, Source.KEEP, private=True)
     if Notice.CANCELLED in kinds or Notice.ENDED in kinds:
         return turn(Effect.ENDED, Source.FREEZE)

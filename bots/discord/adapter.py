@@ -167,9 +167,6 @@ class DiscordAdapter:
             await self._privately(interaction, [say.text for say in turn.notices])
             return
         messages = self.render.turn(turn.actions, interaction.user.id)
-        if turn.private:
-            await self._privately(interaction, [m.content for m in messages])
-            return
         match turn.source:
             case Source.ANSWERED if interaction.message is not None and turn.answered:
                 content = self.render.answered(interaction.message.content, turn.answered)
@@ -182,7 +179,10 @@ class DiscordAdapter:
                 pass
             case _:
                 assert_never(turn.source)
-        await self._follow_up(interaction, messages)
+        if turn.private:
+            await self._privately(interaction, [m.content for m in messages])
+        else:
+            await self._follow_up(interaction, messages)
 
     @staticmethod
     async def _privately(interaction: Interaction, notes: Sequence[str]) -> None:

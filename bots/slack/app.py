@@ -350,18 +350,16 @@ class SlackBot:
                 await self._respond(respond, self.draw.notice(say.text, turn.lang))
             return
         messages = self.draw.turn(turn.actions, owner, turn.lang, lead=lead[0], lead_text=lead[1])
-        if turn.private and respond is not None:
-            for message in messages:
-                await self._respond(respond, message)
-            return
         steps = []
         if clicked is not None and turn.source is not Source.KEEP:
             frozen = self.draw.frozen(dict(clicked.message), turn.answered, turn.lang).payload()
             steps.append(
                 self._call(client.chat_update, channel=clicked.channel, ts=clicked.ts, **frozen)
             )
-        if channel:
-            steps += [self._post(client, channel, messages)]
+        if turn.private and respond is not None:
+            steps += [self._respond(respond, message) for message in messages]
+        elif channel:
+            steps.append(self._post(client, channel, messages))
         await asyncio.gather(*steps)
 
     # --- helpers ------------------------------------------------------------------------

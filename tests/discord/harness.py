@@ -10,11 +10,11 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bots.discord.custom_ids import ComponentId, Kind
-
 from bots.discord.adapter import conversation_key
 from bots.discord.client import DiscordBot
 from bots.discord.render import ANSWER_FIELD
+from core import controls
+from core.actions import ControlKind as Kind
 from core.ports import ConversationKey, Decision
 from core.questionnaire import Questionnaire
 from core.session import Session
@@ -117,13 +117,13 @@ class User:
     async def answer_with_buttons(self, answer: str) -> None:
         """Click the choice ``answer``, or open the form and send ``answer`` through it."""
         message = self.with_buttons()
-        ids = [ComponentId.parse(b["custom_id"]) for b in buttons(message)]
+        ids = [controls.decode(b["custom_id"]) for b in buttons(message)]
         choice = next((c for c in ids if c and c.kind is Kind.ANSWER and c.value == answer), None)
         if choice is not None:
-            await self.click(message, choice.encode())
+            await self.click(message, controls.encode(choice, choice.owner))
             return
         opener = next(c for c in ids if c and c.kind is Kind.TYPE)
-        opened = await self.click(message, opener.encode())
+        opened = await self.click(message, controls.encode(opener, opener.owner))
         assert self.h.fake.interactions[opened["token"]].responses == [9]  # the form
         await self.submit(message, self.h.fake.modals[-1]["custom_id"], answer)
 
@@ -173,7 +173,7 @@ def buttons(message: Message) -> list[dict[str, Any]]:
 def button(message: Message, kind: Kind, value: str | None = None) -> str:
     """The custom_id of the button of ``kind`` (with ``value``) on ``message``."""
     for b in buttons(message):
-        cid = ComponentId.parse(b["custom_id"])
+        cid = controls.decode(b["custom_id"])
         if cid and cid.kind is kind and (value is None or cid.value == value):
             return str(b["custom_id"])
     raise AssertionError(f"no {kind.name} button {value or ''} on {message['content'][:80]!r}")

@@ -9,8 +9,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from bots.discord.custom_ids import ComponentId, Kind
 
+from core import controls
+from core.actions import ControlKind as Kind
 from core.memory_store import MemoryStore
 from core.ports import ConversationKey, Decision, StoredConversation, StoreError
 from core.store import open_store
@@ -38,7 +39,7 @@ async def reach_result(alice: User, *answers: str) -> None:
 
 def ask_of(message: Message) -> str:
     """The question a message's buttons belong to."""
-    ids = [ComponentId.parse(b["custom_id"]) for b in buttons(message)]
+    ids = [controls.decode(b["custom_id"]) for b in buttons(message)]
     return next(c.question for c in ids if c is not None)
 
 
@@ -102,7 +103,7 @@ async def test_a_bare_command_offers_to_resume(h: Harness) -> None:
 
 @pytest.mark.parametrize(
     ("how", "start_over"),
-    [("note", Kind.ANSWER), ("message menu", Kind.RESTART)],
+    [("note", Kind.ANSWER), ("message menu", Kind.ANSWER)],
 )
 async def test_a_new_request_mid_way_asks_first_and_starting_over_takes_it(
     h: Harness, how: str, start_over: Kind
@@ -149,18 +150,19 @@ async def test_tone_and_language_buttons_rewrite_the_reply_in_place(h: Harness) 
 
     await alice.click(result, button(result, Kind.TONE, "formal"))
     result = h.fake.messages[int(result["id"])]
-    assert "(Formal · English)\n```\nDear ACME," in result["content"]
-    formal = next(b for b in buttons(result) if b["label"] == "Formal")
-    assert formal["disabled"] is True
+    assert "(Formal, English), ready to send:\n```\nDear ACME," in result["content"]
+    # The tones to switch to: not the one the reply is in.
+    assert [b["label"] for b in buttons(result)][:2] == ["Tone: Warm", "Tone: Brief"]
 
     await alice.click(result, button(result, Kind.LANGUAGE, "fr"))
     result = h.fake.messages[int(result["id"])]
-    assert "(Formel · Français)\n```\nBonjour ACME,\n\nJe vous remercie" in result["content"]
+    assert (
+        "(Formel, Français), prêt à envoyer :\n```\nBonjour ACME,\n\nJe vous" in result["content"]
+    )
     assert result["embeds"][0]["title"] == h.q.outcome_text("fr", "accept", "title")
     assert [b["label"] for b in buttons(result)] == [
-        "Chaleureux",
-        "Formel",
-        "Concis",
+        "Ton : Chaleureux",
+        "Ton : Concis",
         "English",
         "← Retour",
         "Recommencer",
@@ -169,7 +171,7 @@ async def test_tone_and_language_buttons_rewrite_the_reply_in_place(h: Harness) 
 
     await alice.type("brief")  # typing a tone works too, with a new message
     assert len(alice.messages()) == count + 1
-    assert "(Concis · Français)" in alice.last()["content"]
+    assert "(Concis, Français)" in alice.last()["content"]
 
 
 async def test_start_over_from_the_reply(h: Harness) -> None:
@@ -311,7 +313,7 @@ async def test_buttons_on_a_question_answered_by_typing_are_stale(
 
     click = await alice.click(old, button(old, kind, value))
     assert [m["content"] for m in h.followups(click)] == [h.q.ui("en", "stale")]
-    assert h.fake.messages[int(old["id"])]["components"] == []
+    assert h.fake.messages[int(old["id"])]["components"] == old["components"]  # left alone
     assert len(alice.messages()) == count
     assert ask_of(alice.with_buttons()) == "terms"
     now = await alice.conversation()
@@ -329,13 +331,15 @@ async def test_a_date_the_form_could_not_read_leaves_the_question_open(h: Harnes
     form = h.fake.modals[-1]["custom_id"]
 
     await alice.submit(question, form, "soon")
-    kept = h.fake.messages[int(question["id"])]
-    assert (kept["content"], kept["components"]) == (question["content"], question["components"])
-    assert alice.last()["content"].startswith(h.q.ui("en", "bad_date"))
+    # The question is asked again under the reason; the form still answers it.
+    assert h.fake.messages[int(question["id"])]["components"] == []
+    again = alice.last()
+    assert again["content"].startswith(h.q.ui("en", "bad_date"))
+    assert ask_of(again) == "free_from" and again["components"]
 
     await alice.submit(question, form, "2027-03-15")  # the same form, now with a date
     answered = h.fake.messages[int(question["id"])]
-    assert answered["content"].endswith("**You answered: 2027-03-15**")
+    assert answered["content"].endswith("**You answered: March 15, 2027**")
     assert answered["components"] == []
     [decision] = await alice.decisions()
     assert decision.outcome == "negotiate_timeline"
@@ -393,7 +397,7 @@ async def test_help_history_and_forget(h: Harness) -> None:
     assert history["content"] == "**Your recent decisions**\n• Nov 27, 2026 — Take it on (ACME)"
     confirm = h.reply(await alice.command("discord_forget_name", in_guild=True))
     assert confirm["flags"] & EPHEMERAL
-    assert confirm["content"] == h.q.ui("en", "discord_forget_confirm")
+    assert confirm["content"] == h.q.ui("en", "forget_confirm")
     assert len(await alice.decisions()) == 1  # nothing deleted before the confirmation
     click = await alice.click(confirm, button(confirm, Kind.FORGET), in_guild=True)
     assert h.reply(click)["content"] == h.q.ui("en", "forgotten", count=1)

@@ -4,8 +4,8 @@ buttons (and the form for text and dates) or by typing in the DM."""
 from __future__ import annotations
 
 import pytest
-from bots.discord.custom_ids import Kind
 
+from core.actions import ControlKind as Kind
 from tests.core.paths import PATHS, SPECIFICS
 from tests.discord.harness import ALICE, Harness, button
 from tests.fakes.discord_api import EPHEMERAL, GUILD_CHANNEL_ID
@@ -33,7 +33,7 @@ async def test_every_outcome(h: Harness, outcome: str, how: str, where: str) -> 
         assert result["content"] == f"**{h.q.ui('en', 'no_draft_heading')}**"
     else:
         heading, draft = result["content"].split("\n```\n")
-        assert heading == f"{h.q.ui('en', 'result_heading')} (Warm · English)"
+        assert heading == h.q.ui("en", "result_heading", tone="Warm", language="English")
         assert draft.startswith("Hi ACME,") and draft.endswith("Alice Martin\n```")
         for specific in SPECIFICS[outcome]["en"]:
             assert specific in draft

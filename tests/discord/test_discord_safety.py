@@ -4,14 +4,21 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from datetime import date
 
 import pytest
-from bots.discord.custom_ids import BUTTON_TEMPLATE, MAX_LENGTH, ComponentId, Kind
 
 from bots.discord import text
 from bots.discord.render import Renderer
-from core.actions import Ask, Choice
+from core import controls
+from core.actions import Ask, Choice, Control, ControlKind, Result, Row, Style
+from core.actions import ControlKind as Kind
+from core.controls import ControlRef
+from core.engine import step
+from core.events import Answer, Start
 from core.questionnaire import Questionnaire
+from tests.core.paths import PATHS
 from tests.discord.harness import ALICE, BOB, Harness
 from tests.fakes.discord_api import GUILD_CHANNEL_ID, message_problems
 
@@ -83,8 +90,6 @@ async def test_very_long_input_stays_within_limits(h: Harness) -> None:
 def test_a_draft_too_long_for_one_message_is_shortened_and_says_so(
     questionnaire: Questionnaire,
 ) -> None:
-    from core.actions import Result
-
     long_result = Result("accept", "Take it on", "word " * 600, "advice", "why", "en", "warm", 3)
     content = Renderer(questionnaire).result(long_result, ALICE).content
     assert text.length(content) <= text.CONTENT
@@ -94,7 +99,26 @@ def test_a_draft_too_long_for_one_message_is_shortened_and_says_so(
 
 def test_buttons_wrap_at_five_a_row(questionnaire: Questionnaire) -> None:
     choices = tuple(Choice(f"c{i}", f"Choice {i} " + "x" * 100) for i in range(7))
-    ask = Ask("time", "Pick one", choices, "choice", None, False, "en", 4, True)
+    answers = tuple(
+        Control(ControlKind.ANSWER, c.label, "time", 4, c.id, Style.PRIMARY, Row.ANSWERS)
+        for c in choices
+    )
+    navigation = tuple(
+        Control(kind, kind.name, "time", 4)
+        for kind in (ControlKind.BACK, ControlKind.RESTART, ControlKind.CANCEL, ControlKind.HELP)
+    )
+    ask = Ask(
+        "time",
+        "Pick one",
+        choices,
+        "choice",
+        None,
+        False,
+        "en",
+        4,
+        True,
+        controls=(*answers, *navigation),
+    )
     view = Renderer(questionnaire).ask(ask, ALICE).view
     assert view is not None
     rows = view.to_components()
@@ -106,38 +130,54 @@ def test_buttons_wrap_at_five_a_row(questionnaire: Questionnaire) -> None:
 def test_the_reply_keeps_within_the_component_limits(
     questionnaire: Questionnaire, draft: str | None
 ) -> None:
-    from core.actions import Result
-
     for lang in questionnaire.languages:
-        result = Result("accept", "Take it on", draft, "advice", "why", lang, "warm", 10**12 - 1)
-        view = Renderer(questionnaire).result(result, 2**64 - 1).view
+        # The controls the core gives a real result, at the largest version there can be.
+        result = _a_result(questionnaire, lang, draft)
+        biggest = tuple(replace(c, version=10**12 - 1) for c in result.controls)
+        view = Renderer(questionnaire).result(replace(result, controls=biggest), 2**64 - 1).view
         assert view is not None
         rows = view.to_components()
         assert message_problems({"components": rows}) == []
-        back = ComponentId.parse(rows[-1]["components"][-2]["custom_id"])
-        assert back == ComponentId(Kind.BACK, 2**64 - 1, 10**12 - 1)  # no question: the result
+        back = controls.decode(rows[-1]["components"][-2]["custom_id"])
+        assert back == ControlRef(Kind.BACK, str(2**64 - 1), 10**12 - 1)  # the result's Back
+
+
+def _a_result(q: Questionnaire, lang: str, draft: str | None) -> Result:
+    today = date(2026, 11, 27)
+    answers = ["skip", *PATHS["no_reply" if draft is None else "accept"]]
+    state, actions = step(q, None, Start(today=today, lang=lang))
+    for answer in answers:
+        state, actions = step(q, state, Answer(answer, today))
+    result = actions[-1]
+    assert isinstance(result, Result)
+    return result
 
 
 # --- ids and text ------------------------------------------------------------------------
 def test_custom_ids_round_trip_and_stay_short() -> None:
-    longest = ComponentId(Kind.ANSWER, 2**64 - 1, 10**12 - 1, "what_would_work", "timeline")
-    encoded = longest.encode()
-    assert len(encoded) <= MAX_LENGTH and BUTTON_TEMPLATE.fullmatch(encoded)
-    assert ComponentId.parse(encoded) == longest
-    submit = ComponentId(Kind.SUBMIT, 1, 2, "client").encode()
-    assert ComponentId.parse(submit) == ComponentId(Kind.SUBMIT, 1, 2, "client")
-    assert not BUTTON_TEMPLATE.fullmatch(submit)  # forms are not buttons
+    longest = ControlRef(Kind.ANSWER, str(2**64 - 1), 10**12 - 1, "what_would_work", "timeline")
+    encoded = controls.encode(longest, longest.owner)
+    assert len(encoded) <= controls.MAX_LENGTH and re.fullmatch(controls.BUTTONS, encoded)
+    assert controls.decode(encoded) == longest
+    submit = controls.encode(ControlRef(Kind.SUBMIT, "1", 2, "client"), "1")
+    assert controls.decode(submit) == ControlRef(Kind.SUBMIT, "1", 2, "client")
+    assert not re.fullmatch(controls.BUTTONS, submit)  # forms are not buttons
 
 
 @pytest.mark.parametrize("bad", ["a:b", "x" * 90, "espace ici"])
 def test_custom_ids_refuse_what_would_not_parse(bad: str) -> None:
     with pytest.raises(ValueError):
-        ComponentId(Kind.ANSWER, 1, 1, "time", bad).encode()
+        controls.encode(ControlRef(Kind.ANSWER, "1", 1, "time", bad), "1")
 
 
-@pytest.mark.parametrize("foreign", ["sit:z:1:1::", "other:a:1:1:time:yes", "sit:a:x:1:time:yes"])
+@pytest.mark.parametrize("foreign", ["other:a:1:1:time:yes", "sitting"])
 def test_other_ids_are_not_ours(foreign: str) -> None:
-    assert ComponentId.parse(foreign) is None
+    assert controls.decode(foreign) is None
+
+
+@pytest.mark.parametrize("unknown", ["sit:z:1:1::", "sit:a:1:x:time:yes"])
+def test_our_ids_in_no_known_grammar_are_outdated(unknown: str) -> None:
+    assert controls.decode(unknown) is controls.OUTDATED
 
 
 def test_fit_counts_as_discord_does() -> None:
