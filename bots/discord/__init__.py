@@ -4,10 +4,11 @@
 message menu, and the conversation itself in the user's DMs: buttons for choices, a modal or
 plain typing for text, and the ready-to-send reply at the end.
 
-* ``custom_ids`` — the grammar of every button id: the step and version travel with the
-  button, so clicks still work after a restart.
+Button ids come from the core's one control codec (``core.controls``): the step and
+version travel with the button, so clicks still work after a restart.
+
 * ``text`` — Discord's length limits and making user text inert.
-* ``render`` — core actions → message content, embeds and buttons.
+* ``render`` — a core turn → message content, embeds and buttons.
 * ``adapter`` — interactions and DMs → core events → rendered replies.
 * ``commands`` — the slash commands, the message menu and their translations.
 * ``client`` — the discord.py client wiring it together; ``main`` — the entry point.

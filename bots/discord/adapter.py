@@ -11,7 +11,7 @@ How it treats Discord:
 * One conversation per Discord user, keyed ``("discord", "dm", user id)`` whatever server
   the command came from: every question lands in the same DM channel, where typed answers
   could not tell two conversations apart.
-* Nothing is kept in memory between events: a button carries its step (``custom_ids``).
+* Nothing is kept in memory between events: a button carries its step (``core.controls``).
 """
 
 from __future__ import annotations

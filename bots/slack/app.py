@@ -346,8 +346,9 @@ class SlackBot:
         if replacement is not None and clicked is not None:
             update = self.draw.result(replacement, owner).payload()
             await self._call(client.chat_update, channel=clicked.channel, ts=clicked.ts, **update)
-            for say in turn.notices if respond is not None else ():
-                await self._respond(respond, self.draw.notice(say.text, turn.lang))
+            for say in turn.notices:
+                if respond is not None:
+                    await self._respond(respond, self.draw.notice(say.text, turn.lang))
             return
         messages = self.draw.turn(turn.actions, owner, turn.lang, lead=lead[0], lead_text=lead[1])
         steps = []

@@ -132,13 +132,13 @@ async def serve_http(bot: SlackBot, *, host: str, port: int, stop: asyncio.Event
 async def serve_socket(bot: SlackBot, app_token: str, *, stop: asyncio.Event) -> None:
     """Hold a Socket Mode connection until ``stop`` is set, then shut down gracefully."""
     handler = AsyncSocketModeHandler(bot.bolt, app_token)
-    await handler.connect_async()
+    await handler.connect_async()  # type: ignore[no-untyped-call]
     log.info("Socket Mode: connected")
     try:
         await stop.wait()
         log.info("stopping: finishing work in progress")
     finally:
-        await handler.close_async()
+        await handler.close_async()  # type: ignore[no-untyped-call]
         if not await bot.work.wait(WORK_TIMEOUT):
             log.warning("stopped with %d listener(s) still running", bot.work.running)
 

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from bots.slack.app import SHORTCUT_CALLBACK
-from bots.slack.credentials import bot_scopes
 from bots.slack.blocks import COMMAND, SHORTCUT_NAME
+from bots.slack.credentials import bot_scopes
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = REPO / "bots" / "slack" / "manifest.yaml"

@@ -9,9 +9,9 @@ import logging
 import time
 
 import pytest
-from core.actions import ControlKind as Kind
 
 from bots.slack.translate import conversation_key
+from core.actions import ControlKind as Kind
 from core.ports import StoreError
 from core.questionnaire import SKIP
 from tests.fakes.slack_api import TEAM
