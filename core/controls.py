@@ -54,6 +54,13 @@ _ANY = re.compile(pattern("".join(k.value for k in ControlKind)))
 _PART_RE = re.compile(_PART)
 
 
+class Refusal(StrEnum):
+    """A click the core will not act on; the value is the notice's key in ``prompts/``."""
+
+    NOT_YOURS = "not_yours"  # someone else's conversation
+    OUTDATED = "outdated"  # a button from a version whose ids this one cannot read
+
+
 class AppAction(StrEnum):
     """What a control means outside the questionnaire."""
 
@@ -104,6 +111,19 @@ def decode(text: str) -> ControlRef | None:
         match["question"],
         match["value"],
     )
+
+
+def read(text: str, user: str, today: date, typed: str = "") -> Event | AppAction | Refusal | None:
+    """What a click on the control ``text`` by ``user`` means: the one way in from a
+    platform id. None for an id that is not ours (another app's button)."""
+    ref = decode(text)
+    if ref is None:
+        return None
+    if ref is OUTDATED:
+        return Refusal.OUTDATED
+    if ref.owner != user:
+        return Refusal.NOT_YOURS
+    return event_for(ref, today, typed)
 
 
 def event_for(ref: ControlRef, today: date, typed: str = "") -> Event | AppAction:

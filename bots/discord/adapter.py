@@ -26,7 +26,7 @@ import discord
 
 from bots.discord.render import NO_MENTIONS, WORDS, Outgoing, Renderer
 from core import controls
-from core.controls import OUTDATED, AppAction, ControlRef
+from core.controls import AppAction, Refusal
 from core.events import Answer, Start
 from core.ports import ConversationKey
 from core.session import Session
@@ -107,19 +107,23 @@ class DiscordAdapter:
             )
             await self._post(message.channel, self.render.turn(turn.actions, message.author.id))
 
-    async def click(self, interaction: Interaction, ref: ControlRef, typed: str = "") -> None:
+    async def click(self, interaction: Interaction, custom_id: str, typed: str = "") -> None:
         """A button, or the answer form sent (``typed``: what was written in it)."""
         async with self._apology(interaction):
-            if ref is OUTDATED or ref.owner != str(interaction.user.id):
-                word = "outdated" if ref is OUTDATED else "not_yours"
+            user = str(interaction.user.id)
+            meant = controls.read(custom_id, user, self._today(), typed)
+            if meant is None:
+                return
+            if isinstance(meant, Refusal):
                 await interaction.response.send_message(
-                    self.q.ui(self._lang(interaction), word),
+                    self.q.ui(self._lang(interaction), meant),
                     ephemeral=True,
                     allowed_mentions=NO_MENTIONS,
                 )
                 return
-            meant = controls.event_for(ref, self._today(), typed)
             if meant is AppAction.OPEN_FORM:
+                ref = controls.decode(custom_id)
+                assert ref is not None
                 await interaction.response.send_modal(self.render.modal(ref))
                 return
             await interaction.response.defer()

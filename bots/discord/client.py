@@ -64,10 +64,11 @@ class DiscordBot(discord.AutoShardedClient):
         # live in this process: a form opened before a restart is still answered after it.
         if interaction.type is not discord.InteractionType.modal_submit or interaction.data is None:
             return
-        ref = controls.decode(str(interaction.data.get("custom_id", "")))
+        custom_id = str(interaction.data.get("custom_id", ""))
+        ref = controls.decode(custom_id)
         if ref is not None and ref.kind is ControlKind.SUBMIT:
             answer = next(_values(interaction.data.get("components", [])), "")
-            await self.adapter.click(interaction, ref, answer)
+            await self.adapter.click(interaction, custom_id, answer)
 
 
 def create_bot(

@@ -37,6 +37,4 @@ class ConversationButton(discord.ui.DynamicItem[discord.ui.Button[Any]], templat
         return cls(cast(discord.ui.Button[Any], item))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        ref = controls.decode(self.custom_id)
-        assert ref is not None  # the template only lets our ids through
-        await cast(_HasAdapter, interaction.client).adapter.click(interaction, ref)
+        await cast(_HasAdapter, interaction.client).adapter.click(interaction, self.custom_id)

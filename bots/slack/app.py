@@ -49,7 +49,7 @@ from bots.slack.translate import (
     parse_command,
 )
 from core import controls
-from core.controls import OUTDATED, AppAction
+from core.controls import AppAction, Refusal
 from core.events import Answer, Start
 from core.ports import ConversationKey, StoreError
 from core.turn import Effect, Source, Turn
@@ -215,18 +215,17 @@ class SlackBot:
     ) -> None:
         async with self.work:
             await ack()
-            ref = controls.decode(action["action_id"])
             user = body["user"]["id"]
             lang = _block_lang(action.get("block_id"), self.q.languages)
-            if ref is None:
-                return
-            if ref is OUTDATED or ref.owner != user:
-                word = "outdated" if ref is OUTDATED else "not_yours"
-                await self._respond(respond, self.draw.notice(self.q.ui(lang, word), lang))
-                return
-            key = conversation_key(context.team_id, context.enterprise_id, user)
             today = self.profiles.today(user, self.session.clock())
-            meant = controls.event_for(ref, today, str(action.get("selected_date") or ""))
+            picked = str(action.get("selected_date") or "")
+            meant = controls.read(action["action_id"], user, today, picked)
+            key = conversation_key(context.team_id, context.enterprise_id, user)
+            if meant is None:
+                return
+            if isinstance(meant, Refusal):
+                await self._respond(respond, self.draw.notice(self.q.ui(lang, meant), lang))
+                return
             if isinstance(meant, AppAction):
                 await self._app_action(meant, client, respond, key, lang)
                 return

@@ -132,3 +132,11 @@ def test_the_turn_says_what_happened(questionnaire: Questionnaire) -> None:
 
     failed = classify(Help(), None, None, (Say("down", Notice.ERROR),), default_lang="fr")
     assert (failed.effect, failed.lang, failed.private) == (Effect.FAILED, "fr", True)
+
+
+def test_reading_a_click_refuses_other_peoples_and_outdated_buttons() -> None:
+    mine = controls.encode(ControlRef(ControlKind.ANSWER, "U1", 3, "time", "yes"), "U1")
+    assert controls.read(mine, "U1", TODAY) == Answer("yes", TODAY, "time", 3)
+    assert controls.read(mine, "U2", TODAY) is controls.Refusal.NOT_YOURS
+    assert controls.read("sit:answer:time:3:yes", "U1", TODAY) is controls.Refusal.OUTDATED
+    assert controls.read("another_apps_button", "U1", TODAY) is None
