@@ -21,17 +21,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Final, assert_never
 
+from core import events
 from core.actions import Control, ControlKind, Style
-from core.events import (
-    Answer,
-    Back,
-    Cancel,
-    ChangeLanguage,
-    ChangeTone,
-    Event,
-    Help,
-    Restart,
-)
+from core.events import Event
 from core.questionnaire import Questionnaire
 
 PREFIX: Final = "sit"
@@ -132,21 +124,21 @@ def event_for(ref: ControlRef, today: date, typed: str = "") -> Event | AppActio
     question = ref.question or None
     match ref.kind:
         case ControlKind.ANSWER:
-            return Answer(ref.value, today, question=question, version=ref.version)
+            return events.Answer(ref.value, today, question=question, version=ref.version)
         case ControlKind.DATE | ControlKind.SUBMIT:
-            return Answer(typed, today, question=question, version=ref.version)
+            return events.Answer(typed, today, question=question, version=ref.version)
         case ControlKind.BACK:
-            return Back(question=question, version=ref.version)
+            return events.Back(question=question, version=ref.version)
         case ControlKind.RESTART:
-            return Restart(version=ref.version)
+            return events.Restart(version=ref.version)
         case ControlKind.CANCEL:
-            return Cancel(version=ref.version)
+            return events.Cancel(version=ref.version)
         case ControlKind.HELP:
-            return Help()
+            return events.Help()
         case ControlKind.TONE:
-            return ChangeTone(ref.value, version=ref.version)
+            return events.ChangeTone(ref.value, version=ref.version)
         case ControlKind.LANGUAGE:
-            return ChangeLanguage(ref.value, version=ref.version)
+            return events.ChangeLanguage(ref.value, version=ref.version)
         case ControlKind.TYPE:
             return AppAction.OPEN_FORM
         case ControlKind.START:

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from typing import Any, assert_never
 
 import aiohttp
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.async_app import AsyncApp, AsyncRespond
+from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -136,114 +137,82 @@ class SlackBot:
     async def close(self) -> None:
         return None  # the database engine belongs to the composition root
 
-    # --- listeners ----------------------------------------------------------------------
+    # --- listeners (each takes Bolt's ``args``: ack, body, client, context, respond, ...) ---
 
-    async def _on_command(
-        self,
-        ack: AsyncAck,
-        command: dict[str, Any],
-        context: AsyncBoltContext,
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-    ) -> None:
+    async def _on_command(self, args: AsyncArgs) -> None:
         async with self.work:
-            await ack()
-            user = command["user_id"]
-            key = conversation_key(context.team_id, context.enterprise_id, user)
+            await args.ack()
+            command = _part(args.command)
+            user, key = self._who(args, command["user_id"])
             request = parse_command(self.q, command.get("text") or "")
             if request.kind == "start":
                 here = command.get("channel_id")
-                await self._start_in_dm(client, respond, key, here, request.lang, request.request)
+                await self._start_in_dm(args, key, here, request.lang, request.request)
                 return
             lang = request.lang or (await self.profiles.get(user)).lang or self.q.languages[0]
             if request.kind == "help":
-                await self._respond(respond, self.draw.help(lang))
+                shown = self.draw.help(lang)
             elif request.kind == "history":
-                await self._respond(respond, await self._history(key, lang))
+                shown = await self._history(key, lang)
             else:
-                await self._respond(respond, self.draw.forget_confirm(lang, user))
+                shown = self.draw.forget_confirm(lang, user)
+            await self._respond(args.respond, shown)
 
-    async def _on_shortcut(
-        self,
-        ack: AsyncAck,
-        shortcut: dict[str, Any],
-        context: AsyncBoltContext,
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-    ) -> None:
+    async def _on_shortcut(self, args: AsyncArgs) -> None:
         async with self.work:
-            await ack()
-            user = shortcut["user"]["id"]
-            key = conversation_key(context.team_id, context.enterprise_id, user)
+            await args.ack()
+            shortcut = _part(args.shortcut)
+            _, key = self._who(args, shortcut["user"]["id"])
             here = (shortcut.get("channel") or {}).get("id")
             request = message_text(shortcut.get("message") or {}) or None
-            await self._start_in_dm(client, respond, key, here, None, request)
+            await self._start_in_dm(args, key, here, None, request)
 
-    async def _on_message(
-        self,
-        event: dict[str, Any],
-        body: dict[str, Any],
-        context: AsyncBoltContext,
-        client: AsyncWebClient,
-    ) -> None:
+    async def _on_message(self, args: AsyncArgs) -> None:
         async with self.work:
+            event = _part(args.event)
             if not is_user_dm(event):
                 return
-            user = event["user"]
-            key = conversation_key(context.team_id, context.enterprise_id, user)
-            event_id = body.get("event_id")
+            user, key = self._who(args, event["user"])
             # Language and signature, in case this message starts a conversation.
             profile = await self.profiles.get(user)
-            answer = Answer(
-                message_text(event),
-                today=self.profiles.today(user, self.session.clock()),
-                locale=profile.lang,
-                signature=profile.name,
-            )
+            today = self.profiles.today(user, self.session.clock())
+            answer = Answer(message_text(event), today, locale=profile.lang, signature=profile.name)
+            event_id = _part(args.body).get("event_id")
             delivery = f"slack:event:{event_id}" if event_id else None
             turn = await self.session.handle(key, answer, delivery_id=delivery)
-            await self._show(client, turn, user, event["channel"])
+            await self._show(args, turn, user, event["channel"])
 
-    async def _on_click(
-        self,
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        context: AsyncBoltContext,
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-    ) -> None:
+    async def _on_click(self, args: AsyncArgs) -> None:
         async with self.work:
-            await ack()
-            user = body["user"]["id"]
+            await args.ack()
+            action, body = _part(args.action), _part(args.body)
+            user, key = self._who(args, body["user"]["id"])
             lang = _block_lang(action.get("block_id"), self.q.languages)
             today = self.profiles.today(user, self.session.clock())
             picked = str(action.get("selected_date") or "")
-            meant = controls.read(action["action_id"], user, today, picked)
-            key = conversation_key(context.team_id, context.enterprise_id, user)
-            if meant is None:
-                return
-            if isinstance(meant, Refusal):
-                await self._respond(respond, self.draw.notice(self.q.ui(lang, meant), lang))
-                return
-            if isinstance(meant, AppAction):
-                await self._app_action(meant, client, respond, key, lang)
-                return
-            container = body.get("container") or {}
-            channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-            ts, message = container.get("message_ts"), body.get("message")
-            clicked = Clicked(channel, ts, message) if channel and ts and message else None
-            turn = await self.session.handle(key, meant)
-            await self._show(client, turn, user, channel, respond=respond, clicked=clicked)
+            match controls.read(action["action_id"], user, today, picked):
+                case None:
+                    return
+                case Refusal() as refusal:
+                    await self._respond(
+                        args.respond, self.draw.notice(self.q.ui(lang, refusal), lang)
+                    )
+                case AppAction() as app_action:
+                    await self._app_action(args, app_action, key, lang)
+                case meant:
+                    container = body.get("container") or {}
+                    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+                    ts, message = container.get("message_ts"), body.get("message")
+                    clicked = Clicked(channel, ts, message) if channel and ts and message else None
+                    turn = await self.session.handle(key, meant)
+                    await self._show(args, turn, user, channel, clicked=clicked)
 
-    async def _on_home_opened(
-        self, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
-    ) -> None:
+    async def _on_home_opened(self, args: AsyncArgs) -> None:
         async with self.work:
+            event = _part(args.event)
             if event.get("tab") != "home":
                 return
-            user = event["user"]
-            key = conversation_key(context.team_id, context.enterprise_id, user)
+            user, key = self._who(args, event["user"])
             lang = (await self.profiles.get(user)).lang or self.q.languages[0]
             try:
                 decisions = await self.session.history(key, HISTORY_LIMIT)
@@ -251,34 +220,33 @@ class SlackBot:
                 log.warning("history unavailable for the App Home")
                 decisions = []
             home = self.draw.home(lang, user, decisions)
-            await self._call(client.views_publish, user_id=user, view=home)
+            await self._call(args.client.views_publish, user_id=user, view=home)
 
     async def _ignore(self) -> None:
         return None
 
     # --- conversation steps -------------------------------------------------------------
 
+    @staticmethod
+    def _who(args: AsyncArgs, user: str) -> tuple[str, ConversationKey]:
+        return user, conversation_key(args.context.team_id, args.context.enterprise_id, user)
+
     async def _app_action(
-        self,
-        action: AppAction,
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-        key: ConversationKey,
-        lang: str,
+        self, args: AsyncArgs, action: AppAction, key: ConversationKey, lang: str
     ) -> None:
         match action:
             case AppAction.START:
-                await self._start_in_dm(client, None, key, None, None, None)
+                await self._start_in_dm(args, key, None, None, None, reply=False)
             case AppAction.FORGET:
                 try:
                     count = await self.session.forget(key)
                     done = self.q.ui(lang, "forgotten", count=count)
                 except StoreError:
                     done = self.q.ui(lang, "error")
-                await self._respond(respond, self.draw.notice(done, lang), replace=True)
+                await self._respond(args.respond, self.draw.notice(done, lang), replace=True)
             case AppAction.KEEP:
                 kept = self.draw.notice(self.q.ui(lang, "kept"), lang)
-                await self._respond(respond, kept, replace=True)
+                await self._respond(args.respond, kept, replace=True)
             case AppAction.OPEN_FORM:
                 return  # never drawn on Slack: answers are typed in the DM
             case _:
@@ -286,25 +254,27 @@ class SlackBot:
 
     async def _start_in_dm(
         self,
-        client: AsyncWebClient,
-        respond: AsyncRespond | None,
+        args: AsyncArgs,
         key: ConversationKey,
         here: str | None,
         lang: str | None,
         request: str | None,
+        *,
+        reply: bool = True,
     ) -> None:
         """Open the DM and start the conversation there (quoting the request it is about),
-        and tell the channel it was started from where it went. ``lang`` wins over the
-        user's Slack locale; the reply is signed with their Slack name."""
+        and tell the channel it was started from where it went (``reply``). ``lang`` wins
+        over the user's Slack locale; the reply is signed with their Slack name."""
+        client = args.client
         profile, opened = await asyncio.gather(
             self.profiles.get(key.user), self._call(client.conversations_open, users=key.user)
         )
         shown = lang or profile.lang or self.q.languages[0]
         dm = opened and (opened.get("channel") or {}).get("id")
         if not dm:
-            if respond is not None:
+            if reply:
                 failed = self.draw.notice(self.q.ui(shown, "dm_failed"), shown)
-                await self._respond(respond, failed)
+                await self._respond(args.respond, failed)
             return
         start = Start(
             today=self.profiles.today(key.user, self.session.clock()),
@@ -313,34 +283,35 @@ class SlackBot:
             request=request,
             signature=profile.name,
         )
-        steps = [self._begin(client, key, dm, start)]
-        if respond is not None and here != dm:
+        steps = [self._begin(args, key, dm, start)]
+        if reply and here != dm:
             link = dm_link(key.workspace, dm)
-            steps.append(self._respond(respond, self.draw.continue_in_dm(shown, link)))
+            steps.append(self._respond(args.respond, self.draw.continue_in_dm(shown, link)))
         await asyncio.gather(*steps)
 
-    async def _begin(
-        self, client: AsyncWebClient, key: ConversationKey, dm: str, start: Start
-    ) -> None:
+    async def _begin(self, args: AsyncArgs, key: ConversationKey, dm: str, start: Start) -> None:
         turn = await self.session.handle(key, start)
         lead: tuple[list[Block], str] = ([], "")
         if start.request and turn.effect is not Effect.FAILED:
             lead = self.draw.request_quote(turn.lang, start.request)
-        await self._show(client, turn, key.user, dm, lead=lead)
+        await self._show(args, turn, key.user, dm, lead=lead, reply=False)
 
     async def _show(
         self,
-        client: AsyncWebClient,
+        args: AsyncArgs,
         turn: Turn,
         owner: str,
         channel: str | None,
         *,
-        respond: AsyncRespond | None = None,
         clicked: Clicked | None = None,
         lead: tuple[Sequence[Block], str] = ((), ""),
+        reply: bool = True,
     ) -> None:
-        """Draw ``turn``: privately to whoever clicked, or into the DM, after doing to the
-        clicked message what the turn says (freeze it, note the answer, replace it)."""
+        """Draw ``turn``: privately to whoever clicked (``reply``: through the interaction's
+        response_url), or into the DM, after doing to the clicked message what the turn
+        says (freeze it, note the answer, replace it)."""
+        client = args.client
+        respond = args.respond if reply and args.respond is not None else None
         replacement = turn.replacement
         if replacement is not None and clicked is not None:
             update = self.draw.result(replacement, owner).payload()
@@ -405,6 +376,11 @@ class SlackBot:
             log.warning("%s failed: %s", method.__name__, exc.response.get("error"))
             return None
         return dict(response.data) if isinstance(response.data, dict) else None
+
+
+def _part(part: dict[str, Any] | None) -> dict[str, Any]:
+    """A part of the request that Bolt always gives this kind of listener."""
+    return part if part is not None else {}
 
 
 def _block_lang(block_id: str | None, languages: tuple[str, ...]) -> str:

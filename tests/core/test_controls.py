@@ -140,3 +140,13 @@ def test_reading_a_click_refuses_other_peoples_and_outdated_buttons() -> None:
     assert controls.read(mine, "U2", TODAY) is controls.Refusal.NOT_YOURS
     assert controls.read("sit:answer:time:3:yes", "U1", TODAY) is controls.Refusal.OUTDATED
     assert controls.read("another_apps_button", "U1", TODAY) is None
+
+
+def test_an_adapter_s_own_words_are_checked_at_start_up(questionnaire: Questionnaire) -> None:
+    from core.questionnaire import InvalidDefinition
+
+    questionnaire.check_words({"slack_home_how": frozenset({"command", "shortcut"})})
+    with pytest.raises(InvalidDefinition, match=r"en.yaml: ui.slack_nowhere: missing"):
+        questionnaire.check_words({"slack_nowhere": frozenset()})
+    with pytest.raises(InvalidDefinition, match=r"ui.slack_home_how"):
+        questionnaire.check_words({"slack_home_how": frozenset({"command"})})
