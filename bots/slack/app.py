@@ -180,7 +180,8 @@ class SlackBot:
             event_id = _part(args.body).get("event_id")
             delivery = f"slack:event:{event_id}" if event_id else None
             turn = await self.session.handle(key, answer, delivery_id=delivery)
-            await self._show(args, turn, user, event["channel"])
+            # Typed in the DM: everything is answered there, nothing privately.
+            await self._show(args, turn, user, event["channel"], reply=False)
 
     async def _on_click(self, args: AsyncArgs) -> None:
         async with self.work:

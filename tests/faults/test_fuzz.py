@@ -318,7 +318,9 @@ def nasty(user: str, respond: str) -> list[tuple[str, bytes, str | None]]:
         ),
         (
             "click, language unknown",
-            payload(click(user, respond, button(user, ControlRef(Kind.LANG, user, 1, "", "xx")))),
+            payload(
+                click(user, respond, button(user, ControlRef(Kind.LANGUAGE, user, 1, "", "xx")))
+            ),
         ),
         ("click, no message", payload(without(ok_click, "message"))),
         ("click, nowhere", payload(without(ok_click, "container", "channel"))),
@@ -434,7 +436,7 @@ async def test_a_click_on_a_live_question_with_a_mangled_message(
             for b in question["blocks"]
             if b["type"] == "actions"
             for e in b["elements"]
-            if e["action_id"].startswith("sit:answer")
+            if e["action_id"].startswith("sit:a:")
         )
         action = {"type": "button", "action_id": skip["action_id"], "block_id": block["block_id"]}
         body = click(user, slack.api.response_url("fuzz"), action)

@@ -31,7 +31,7 @@ CLIENT = "Zyxwvut Client"  # typed by the people below: must never reach the log
 SECRETS = (TOKEN, SECRET, "xoxb-", "Zyxwvut", "Qwertz", "Plover")
 TURN = re.compile(
     r" INFO should_i_take_it\.turn turn platform=slack event=\w+ at=\S+ "
-    r"duplicate=(True|False) latency_ms=\d+\.\d$"
+    r"effect=[a-z]+ latency_ms=\d+\.\d$"
 )
 
 

@@ -98,5 +98,5 @@ async def test_redelivered_events_and_double_clicks_advance_once(
     # The second click of a double click is told, privately, that nothing changed.
     notices = [c for c in slack.api.to("respond") if c.args.get("text") == stale]
     assert len(notices) == sum(clicks.values())
-    assert web.log().count("duplicate=True") == duplicates  # each one reached the session
+    assert web.log().count("effect=duplicate") == duplicates  # each one reached the session
     assert unexpected_errors(web.log()) == []
