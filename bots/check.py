@@ -6,7 +6,6 @@ when any check fails. The Slack and Discord entry points run the same checks at 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
@@ -130,7 +129,12 @@ def print_checks(results: Sequence[Check]) -> None:
 
 
 def main(argv: Sequence[str]) -> int:
-    argparse.ArgumentParser(prog="should-i-take-it check", description=__doc__).parse_args(argv)
+    from bots.cli import subcommand_parser
+
+    try:
+        subcommand_parser("check").parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
     load_dotenv_if_present()
     try:
         settings = Settings.from_env()

@@ -108,6 +108,11 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "slack_forget_button": set(),
         "slack_keep_button": set(),
         "slack_kept": set(),
+        "slack_dm_failed": {"scope"},
+        "terminal_saved": set(),
+        "terminal_forget_confirm": set(),
+        "terminal_yes_words": set(),
+        "terminal_kept": set(),
     }.items()
 }
 UI_MAPPINGS = {

@@ -10,7 +10,6 @@ The token is never logged or printed.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import signal
@@ -36,11 +35,9 @@ class StartupError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="should-i-take-it discord",
-        description="Run the Discord bot (configuration from the environment or .env).",
-        epilog="Needs DISCORD_TOKEN; DISCORD_GUILD_ID registers the commands in one server.",
-    )
+    from bots.cli import subcommand_parser
+
+    parser = subcommand_parser("discord")
     try:
         parser.parse_args(list(argv or []))
     except SystemExit as exc:

@@ -9,7 +9,6 @@ lets what is running finish, closes the store, and exits within 10 seconds.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import os
@@ -35,17 +34,9 @@ HOST = "0.0.0.0"  # behind a platform's router; the port comes from $PORT
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="should-i-take-it slack",
-        description="Run the Slack bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode "
-        "serving POST /slack/events on $PORT.",
-    )
-    how = parser.add_mutually_exclusive_group()
-    how.add_argument("--http", action="store_const", const="http", dest="mode", help="HTTP mode")
-    how.add_argument(
-        "--socket", action="store_const", const="socket", dest="mode", help="Socket Mode"
-    )
-    parser.add_argument("--port", type=int, help="HTTP port (default: $PORT, else 3000)")
+    from bots.cli import subcommand_parser
+
+    parser = subcommand_parser("slack")
     try:
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:
