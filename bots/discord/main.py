@@ -16,6 +16,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+import aiohttp
 import discord
 
 from bots.bootstrap import bootstrap, configure_logging
@@ -103,8 +104,28 @@ async def _log_in(bot: DiscordBot, settings: Settings) -> None:
         raise StartupError(
             f"Discord rejected DISCORD_TOKEN. Get a new one from the {PORTAL} and set it again."
         ) from None
+    except (aiohttp.ClientError, OSError, TimeoutError, discord.HTTPException) as exc:
+        # One line, not discord.py's traceback: the network, not the token.
+        detail = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+        raise StartupError(
+            f"cannot reach Discord to log in ({detail}). Check the network, then start again."
+        ) from None
+    if bot.user is not None:
+        log.info("connected as %s (%d)", bot.user, bot.user.id)
+    if bot.application_id is not None:
+        log.info("invite it with %s", invite_url(bot.application_id))
     if settings.discord_shard_ids is None or 0 in settings.discord_shard_ids:
         await _sync_commands(bot, settings.discord_guild_id)
+
+
+def invite_url(application_id: int) -> str:
+    """The install link: the bot and its commands, no permission (it answers in DMs and
+    with messages only the caller sees)."""
+    return discord.utils.oauth_url(
+        application_id,
+        permissions=discord.Permissions.none(),
+        scopes=("bot", "applications.commands"),
+    )
 
 
 async def _sync_commands(bot: DiscordBot, guild_id: int | None) -> None:

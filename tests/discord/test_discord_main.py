@@ -62,6 +62,22 @@ async def test_a_rejected_token_stops_with_a_clear_message(
     assert wrong not in (out + err).decode()
 
 
+async def test_an_unreachable_discord_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = await run(
+        tmp_path, DISCORD_TOKEN=TOKEN, DISCORD_API_URL=f"http://127.0.0.1:{port}/api/v10"
+    )
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+    text = err.decode()
+    assert process.returncode == 1
+    assert "cannot reach Discord to log in" in text and "Traceback" not in text
+    assert len(text.strip().splitlines()) == 1 and TOKEN not in text
+
+
 async def test_runs_registers_the_commands_and_stops_on_sigterm(
     tmp_path: Path, fake: FakeDiscord
 ) -> None:
@@ -83,6 +99,11 @@ async def test_runs_registers_the_commands_and_stops_on_sigterm(
         out, err = await process.communicate()
     assert process.returncode == 0, err.decode()
     assert TOKEN not in (out + err).decode()
+    assert re.search(r"connected as \S+ \(\d+\)", err.decode()), err.decode()
+    assert (
+        f"https://discord.com/oauth2/authorize?client_id={APP_ID}&scope=bot+applications.commands"
+        in err.decode()
+    )
 
     commands = fake.synced[f"/applications/{APP_ID}/guilds/{GUILD_ID}/commands"]
     by_name = {c["name"]: c for c in commands}
