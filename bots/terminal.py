@@ -165,8 +165,9 @@ async def run_terminal(
     async def send(event: Event) -> tuple[Action, ...]:
         nonlocal lang, question
         turn = await session.handle(key, event)
-        for action in turn.actions:
+        for action in shown(turn.actions, options.json):
             renderer.render(action)
+        for action in turn.actions:
             if isinstance(action, Ask | Result):
                 lang = action.lang
             if isinstance(action, Ask):
@@ -223,6 +224,26 @@ async def run_terminal(
 
 
 RESUME, RESUME_DEFAULT = "resume", "continue"
+
+
+def shown(actions: tuple[Action, ...], as_json: bool) -> tuple[Action, ...]:
+    """What to print: at a prompt, a re-prompt that already lists the choices is not
+    followed by the same question and choices again (scripts get every action)."""
+    if as_json:
+        return actions
+    kept: list[Action] = []
+    for action in actions:
+        previous = kept[-1] if kept else None
+        if (
+            isinstance(action, Ask)
+            and action.choices
+            and isinstance(previous, Say)
+            and previous.kind == "reprompt"
+            and all(c.label in previous.text for c in action.choices)
+        ):
+            continue
+        kept.append(action)
+    return tuple(kept)
 
 
 @contextmanager

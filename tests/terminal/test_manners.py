@@ -131,3 +131,12 @@ def test_top_level_help_lists_the_commands_as_a_table(env: dict[str, str]) -> No
     rows = [line.split(None, 1) for line in out.splitlines() if line.startswith("    ")]
     assert {row[0] for row in rows} >= {"history", "forget", "migrate", "check", "slack", "discord"}
     assert "should-\ni-take-it" not in out
+
+
+def test_a_reprompt_shows_the_choices_once(env: dict[str, str]) -> None:
+    done = run(["--client", "Anna"], "maybe\n", env)
+    after = done.stdout.split("Sorry, I didn't catch that")[1]
+    assert after.count("No, not really") == 1, done.stdout
+    json_mode = run(["--json", "--client", "Anna", "--fresh"], "maybe\n", env).stdout
+    kinds = [json.loads(line)["type"] for line in json_mode.splitlines()]
+    assert kinds == ["ask", "say", "ask"]  # scripts still get the question again
