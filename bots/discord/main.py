@@ -1,8 +1,8 @@
 """``should-i-take-it discord``: run the Discord bot until SIGTERM or Ctrl-C.
 
-It logs in with ``DISCORD_TOKEN``, registers the commands (in the ``DISCORD_GUILD_ID``
-server, instantly, when it is set; otherwise globally, which Discord may take a while to
-show), then connects to the gateway. ``DISCORD_SHARD_COUNT`` / ``DISCORD_SHARD_IDS`` run a
+It logs in with ``DISCORD_TOKEN``, registers the commands globally (so user installs work
+too; ``DISCORD_GUILD_ID`` names a server whose stale server-only copies are cleared), then
+connects to the gateway. ``DISCORD_SHARD_COUNT`` / ``DISCORD_SHARD_IDS`` run a
 subset of the shards; only the process holding shard 0 registers the commands.
 ``DISCORD_API_URL`` points the REST API elsewhere (the tests' fake Discord).
 The token is never logged or printed.
@@ -129,18 +129,18 @@ def invite_url(application_id: int) -> str:
 
 
 async def _sync_commands(bot: DiscordBot, guild_id: int | None) -> None:
+    """Register the commands globally: the only registration a user install (and every
+    server) sees. ``DISCORD_GUILD_ID`` names a server whose own copies of the commands
+    (from a run of an earlier version, which registered them there) are cleared, so that
+    server does not show each command twice."""
     try:
-        if guild_id is None:
-            synced = await bot.tree.sync()
-            log.info(
-                "registered %d commands globally (Discord may take a while to show them)",
-                len(synced),
-            )
-            return
-        guild = discord.Object(id=guild_id)
-        bot.tree.copy_global_to(guild=guild)
-        synced = await bot.tree.sync(guild=guild)
-        log.info("registered %d commands in server %d", len(synced), guild_id)
+        synced = await bot.tree.sync()
+        log.info("registered %d commands globally", len(synced))
+        if guild_id is not None:
+            guild = discord.Object(id=guild_id)
+            bot.tree.clear_commands(guild=guild)
+            await bot.tree.sync(guild=guild)
+            log.info("cleared the server-only copies of the commands in server %d", guild_id)
     except discord.Forbidden:
         where = f"server DISCORD_GUILD_ID={guild_id}" if guild_id else "this application"
         raise StartupError(

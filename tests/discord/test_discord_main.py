@@ -105,7 +105,9 @@ async def test_runs_registers_the_commands_and_stops_on_sigterm(
         in err.decode()
     )
 
-    commands = fake.synced[f"/applications/{APP_ID}/guilds/{GUILD_ID}/commands"]
+    # Global (user installs see them); the server's own stale copies are cleared.
+    assert fake.synced[f"/applications/{APP_ID}/guilds/{GUILD_ID}/commands"] == []
+    commands = fake.synced[f"/applications/{APP_ID}/commands"]
     by_name = {c["name"]: c for c in commands}
     assert set(by_name) == {
         "should-i-take-it",
