@@ -20,8 +20,10 @@ import aiohttp
 import discord
 
 from bots.bootstrap import bootstrap, configure_logging
-from bots.config import ConfigError, Settings, load_dotenv_if_present
+from bots.config import ConfigError, Settings, load_settings
 from bots.discord.client import DiscordBot, create_bot
+from bots.errors import friendly_store_error
+from bots.retry import Stopped, one_line, retrying
 from core.ports import StoreError
 from core.questionnaire import InvalidDefinition
 
@@ -44,8 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     try:
-        load_dotenv_if_present()
-        settings = _checked(Settings.from_env())
+        settings = _checked(load_settings())
     except ConfigError as exc:
         return _fail(str(exc), 2)
     configure_logging(settings.log_level)
@@ -58,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidDefinition as exc:
         return _fail(f"the questionnaire files are broken: {exc}", 1)
     except StoreError as exc:
-        return _fail(f"cannot open the conversation store: {exc}", 1)
+        return _fail(friendly_store_error(exc, settings), 1)
     except KeyboardInterrupt:
         return 1
     return 0
@@ -81,19 +82,46 @@ def _checked(settings: Settings) -> Settings:
     return settings
 
 
+# Reasons to try logging in again later rather than give up: Discord is unreachable.
+UNREACHABLE = (aiohttp.ClientError, OSError, TimeoutError, discord.DiscordServerError)
+
+
 async def serve(settings: Settings) -> None:
-    app = await bootstrap(settings)
+    """Log in (retrying while Discord cannot be reached), register the commands, run the
+    gateway; SIGTERM or SIGINT stops it at any of these moments."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    # discord.py logs each failed reconnection with a traceback; one line is enough.
+    one_line("discord.client", "discord.shard", "discord.gateway", "discord.http")
     try:
-        bot = create_bot(
-            app.session,
-            shard_count=settings.discord_shard_count,
-            shard_ids=settings.discord_shard_ids,
-        )
-        async with bot:
-            await _log_in(bot, settings)
-            await _until_stopped(bot)
+        app = await bootstrap(settings)
+        try:
+            bot = create_bot(
+                app.session,
+                shard_count=settings.discord_shard_count,
+                shard_ids=settings.discord_shard_ids,
+            )
+            async with bot:
+                await retrying(
+                    lambda: _log_in(bot, settings),
+                    service="Discord",
+                    transient=UNREACHABLE,
+                    what="log in",
+                    stop=stop,
+                    log=log,
+                )
+                if settings.discord_shard_ids is None or 0 in settings.discord_shard_ids:
+                    await _sync_commands(bot, settings.discord_guild_id)
+                await _until_stopped(bot, stop)
+        finally:
+            await app.close()
+    except Stopped:
+        log.info("stopped before connecting")
     finally:
-        await app.close()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
 
 
 async def _log_in(bot: DiscordBot, settings: Settings) -> None:
@@ -104,18 +132,15 @@ async def _log_in(bot: DiscordBot, settings: Settings) -> None:
         raise StartupError(
             f"Discord rejected DISCORD_TOKEN. Get a new one from the {PORTAL} and set it again."
         ) from None
-    except (aiohttp.ClientError, OSError, TimeoutError, discord.HTTPException) as exc:
-        # One line, not discord.py's traceback: the network, not the token.
-        detail = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
-        raise StartupError(
-            f"cannot reach Discord to log in ({detail}). Check the network, then start again."
-        ) from None
+    except UNREACHABLE:
+        # A new HTTP session on the next try: close this one (and its connector) first.
+        await bot.http.close()
+        bot.http.connector = discord.utils.MISSING
+        raise
     if bot.user is not None:
         log.info("connected as %s (%d)", bot.user, bot.user.id)
     if bot.application_id is not None:
         log.info("invite it with %s", invite_url(bot.application_id))
-    if settings.discord_shard_ids is None or 0 in settings.discord_shard_ids:
-        await _sync_commands(bot, settings.discord_guild_id)
 
 
 def invite_url(application_id: int) -> str:
@@ -149,12 +174,8 @@ async def _sync_commands(bot: DiscordBot, guild_id: int | None) -> None:
         ) from None
 
 
-async def _until_stopped(bot: DiscordBot) -> None:
-    """Run the gateway until it ends or a SIGTERM/SIGINT arrives, then close in time."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+async def _until_stopped(bot: DiscordBot, stop: asyncio.Event) -> None:
+    """Run the gateway until it ends or ``stop`` is set, then close in time."""
     gateway = asyncio.create_task(bot.connect(reconnect=True), name="discord-gateway")
     stopping = asyncio.create_task(stop.wait(), name="discord-stop")
     try:
@@ -171,8 +192,6 @@ async def _until_stopped(bot: DiscordBot) -> None:
         await asyncio.gather(gateway, return_exceptions=True)
     finally:
         stopping.cancel()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
 
 
 def _fail(message: str, status: int) -> int:

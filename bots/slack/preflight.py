@@ -10,7 +10,6 @@ or ``stop`` is set. Token values never appear in a message.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,13 +19,15 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bots import retry
 from bots.config import Settings
+from bots.retry import Stopped
 from bots.slack.credentials import WHERE
 
 T = TypeVar("T")
 
 TIMEOUT = 10  # seconds per call
-FIRST_DELAY, MAX_DELAY = 1.0, 30.0
+FIRST_DELAY, MAX_DELAY = retry.FIRST_DELAY, retry.MAX_DELAY
 # Slack's answers that mean "try again later" rather than "this credential is wrong".
 TRANSIENT = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
@@ -36,10 +37,6 @@ NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
 
 class Refused(Exception):
     """Slack refused a credential; the message names the variable and the fix."""
-
-
-class Stopped(Exception):
-    """``stop`` was set while waiting to try again."""
 
 
 @dataclass(frozen=True)
@@ -120,26 +117,19 @@ async def retrying(
     first_delay: float = FIRST_DELAY,
     max_delay: float = MAX_DELAY,
 ) -> T:
-    """``attempt()`` until it succeeds, waiting longer each time Slack cannot be reached.
-    Refused passes through at once; ``stop`` being set ends the wait with Stopped."""
-    delay = first_delay
-    tries = 0
-    while True:
-        tries += 1
-        try:
-            return await attempt()
-        except Refused:
-            raise
-        except (SlackApiError, *NETWORK_ERRORS) as exc:
-            log.warning(
-                "cannot reach Slack to %s (%s): trying again in %.0f s (attempt %d)",
-                what,
-                describe(exc),
-                delay,
-                tries,
-            )
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), delay)
-        if stop.is_set():
-            raise Stopped
-        delay = min(delay * 2, max_delay)
+    """Slack's calls until they succeed (see :func:`bots.retry.retrying`); Refused passes
+    through at once."""
+    return await retry.retrying(
+        attempt,
+        service="Slack",
+        transient=(SlackApiError, *NETWORK_ERRORS),
+        what=what,
+        stop=stop,
+        log=log,
+        first_delay=first_delay,
+        max_delay=max_delay,
+        describe=describe,
+    )
+
+
+__all__ = ["BotIdentity", "Refused", "Stopped", "check_app_token", "check_bot_token", "retrying"]

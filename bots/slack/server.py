@@ -26,6 +26,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bots.retry import OneLine
 from bots.slack.app import INSTALL_PATH, REDIRECT_PATH, SlackBot
 from bots.slack.inflight import InFlight
 from bots.slack.shape import well_formed
@@ -128,18 +129,9 @@ async def serve_http(bot: SlackBot, *, host: str, port: int, stop: asyncio.Event
             log.warning("stopped with %d listener(s) still running", bot.work.running)
 
 
-class _OneLine(logging.Filter):
-    """The Socket Mode client logs each failed reconnection with a traceback; one line is
-    enough (the error is in the message already)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.exc_info = record.exc_text = None
-        return True
-
-
 socket_log = logging.getLogger("should_i_take_it.slack.socket")
 socket_log.setLevel(logging.WARNING)  # its INFO lines name sessions, nothing to act on
-socket_log.addFilter(_OneLine())
+socket_log.addFilter(OneLine())  # a failed reconnection: one line, no traceback
 
 
 async def serve_socket(
