@@ -153,5 +153,5 @@ def test_the_local_process_file_runs_socket_mode_and_keeps_running(
         process.send_signal(signal.SIGTERM)  # to honcho, which passes it on
         process.wait(15)
     text = log.read_text()
-    assert "should_i_take_it.slack stopped" in text, text  # a clean stop, its work done
+    assert "should_i_take_it.slack stopped" in text and "slack.1 stopped (rc=0)" in text, text
     assert "Traceback" not in text and TOKEN not in text
