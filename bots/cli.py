@@ -181,6 +181,14 @@ def _settings() -> Settings:
     return load_settings()
 
 
+def _quiet_logging(settings: Settings) -> None:
+    """Commands that print their own results log only warnings, unless LOG_LEVEL=DEBUG
+    (which shows, for instance, a database driver's own error details)."""
+    from bots.bootstrap import configure_logging
+
+    configure_logging("WARNING" if settings.log_level == "INFO" else settings.log_level)
+
+
 def _fail(message: str, status: int = 2) -> int:
     print(f"should-i-take-it: {message}", file=sys.stderr)
     return status
@@ -260,6 +268,7 @@ def _journal(name: str, args: argparse.Namespace) -> int:
         return _fail(str(exc))
     except InvalidDefinition as exc:
         return _fail(f"the questionnaire files are broken: {exc}", 1)
+    _quiet_logging(settings)
     lang = args.lang or default_lang()
     lang = lang if lang in q.languages else q.languages[0]
 
@@ -335,6 +344,7 @@ def _migrate() -> int:
         settings = _settings()
     except ConfigError as exc:
         return _fail(str(exc))
+    _quiet_logging(settings)
     try:
         migrate(settings.database_url, data_dir=settings.data_dir)
     except StoreError as exc:
