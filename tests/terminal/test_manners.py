@@ -116,18 +116,28 @@ def test_forget_asks_first_and_yes_skips_the_question(env: dict[str, str]) -> No
 
 @pytest.mark.parametrize("command", ["history", "forget", "migrate", "check", "slack", "discord"])
 def test_every_subcommand_has_help_and_refuses_unknown_options(
-    command: str, env: dict[str, str]
+    command: str,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    helped = run([command, "--help"], "", env)
-    assert helped.returncode == 0 and f"should-i-take-it {command}" in helped.stdout
-    assert "``" not in helped.stdout  # no docstring markup
-    bogus = run([command, "--bogus"], "", env)
-    assert bogus.returncode == 2 and "unrecognized arguments: --bogus" in bogus.stderr
-    assert not (Path(env["SIT_DATA_DIR"])).exists()  # neither migrated anything
+    from bots.cli import main
+
+    monkeypatch.setenv("SIT_DATA_DIR", env["SIT_DATA_DIR"])
+    assert main([command, "--help"]) == 0
+    helped = capsys.readouterr().out
+    assert f"should-i-take-it {command}" in helped
+    assert "``" not in helped  # no docstring markup
+    assert main([command, "--bogus"]) == 2
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+    assert not Path(env["SIT_DATA_DIR"]).exists()  # neither migrated anything
 
 
-def test_top_level_help_lists_the_commands_as_a_table(env: dict[str, str]) -> None:
-    out = run(["--help"], "", env).stdout
+def test_top_level_help_lists_the_commands_as_a_table(capsys: pytest.CaptureFixture[str]) -> None:
+    from bots.cli import main
+
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
     rows = [line.split(None, 1) for line in out.splitlines() if line.startswith("    ")]
     assert {row[0] for row in rows} >= {"history", "forget", "migrate", "check", "slack", "discord"}
     assert "should-\ni-take-it" not in out
