@@ -53,7 +53,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout
 
 from bench.slack_payloads import TEAM, click_payload  # noqa: E402
-from bots.slack.ids import ActionRef, Kind  # noqa: E402
+from core import controls  # noqa: E402
+from core.actions import ControlKind as Kind  # noqa: E402
+from core.controls import ControlRef  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SECRET = "bench-signing-secret"
@@ -155,12 +157,12 @@ class Shown:
                 await self._changed[channel].wait()
 
 
-def refs(message: dict[str, Any]) -> dict[str, tuple[ActionRef, str]]:
+def refs(message: dict[str, Any]) -> dict[str, tuple[ControlRef, str]]:
     """action_id → (what it means, its block_id)."""
     found = {}
     for block in message.get("blocks") or []:
         for element in block.get("elements", []) if block.get("type") == "actions" else []:
-            ref = ActionRef.decode(element["action_id"])
+            ref = controls.decode(element["action_id"])
             if ref is not None:
                 found[element["action_id"]] = (ref, block["block_id"])
     return found

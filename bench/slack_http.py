@@ -50,8 +50,10 @@ from bench.slack_payloads import click_payload
 from bots.bootstrap import bootstrap
 from bots.config import Settings
 from bots.slack.app import SlackBot
-from bots.slack.ids import ActionRef, Kind
 from bots.slack.server import web_app
+from core import controls
+from core.actions import ControlKind as Kind
+from core.controls import ControlRef
 from core.memory_store import MemoryStore
 from core.ports import Store
 from core.store import open_store
@@ -106,11 +108,11 @@ class Posts:
                 await self._changed[channel].wait()
 
 
-def refs(message: dict[str, Any]) -> dict[str, ActionRef]:
+def refs(message: dict[str, Any]) -> dict[str, ControlRef]:
     found = {}
     for block in message.get("blocks") or []:
         for element in block.get("elements", []) if block.get("type") == "actions" else []:
-            ref = ActionRef.decode(element["action_id"])
+            ref = controls.decode(element["action_id"])
             if ref is not None:
                 found[element["action_id"]] = ref
     return found
@@ -237,7 +239,7 @@ def minimal_app(client: AsyncWebClient) -> AsyncApp:
     app = AsyncApp(signing_secret=SECRET, client=client)
     button = {
         "type": "button",
-        "action_id": ActionRef(Kind.HELP).encode(),
+        "action_id": controls.encode(ControlRef(Kind.HELP, "U1"), "U1"),
         "text": {"type": "plain_text", "text": "Go"},
     }
     blocks = [{"type": "actions", "block_id": "b", "elements": [button]}]

@@ -1,18 +1,20 @@
 """``should-i-take-it check``: is this deployment ready? Prompts, settings, database, tokens.
 
 Each check prints a line with what is wrong and how to fix it; the exit status is non-zero
-when any check fails. The Slack and Discord entry points run the same checks at start-up.
+when any check fails. It changes nothing: the database is only connected to (no
+migration), the Slack tokens are tried (``auth.test``, whose ``x-oauth-scopes`` header is
+compared with the manifest's scopes, and ``apps.connections.open``), Discord is logged in
+to and out of. The Slack and Discord entry points try the same credentials at start-up.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bots.config import ConfigError, Settings, load_dotenv_if_present
+from bots.config import ConfigError, Settings, load_settings
 from core.ports import StoreError
 from core.questionnaire import InvalidDefinition, load_questionnaire
 
@@ -25,28 +27,71 @@ class Check:
     skipped: bool = False
 
 
+def manifest_scopes() -> frozenset[str]:
+    """The bot scopes bots/slack/manifest.yaml declares: what the app needs granted."""
+    from importlib import resources
+
+    import yaml
+
+    text = (resources.files("bots.slack") / "manifest.yaml").read_text("utf-8")
+    return frozenset(yaml.safe_load(text)["oauth_config"]["scopes"]["bot"])
+
+
 async def check_slack_token(settings: Settings) -> Check:
     if not settings.slack_bot_token:
         return Check(
             "Slack token", True, "SLACK_BOT_TOKEN not set (Slack not configured)", skipped=True
         )
-    from slack_sdk.errors import SlackApiError
-    from slack_sdk.web.async_client import AsyncWebClient
+    from bots.slack.preflight import NETWORK_ERRORS, Refused, check_bot_token, describe
 
-    kwargs = {"base_url": settings.slack_api_url} if settings.slack_api_url else {}
-    client = AsyncWebClient(token=settings.slack_bot_token, timeout=10, **kwargs)
     try:
-        auth = await client.auth_test()
-    except SlackApiError as exc:
+        me = await check_bot_token(settings)
+    except Refused as exc:
+        return Check("Slack token", False, str(exc))
+    except Exception as exc:
+        if isinstance(exc, NETWORK_ERRORS) or type(exc).__name__ == "SlackApiError":
+            return Check(
+                "Slack token",
+                False,
+                f"could not reach Slack to check SLACK_BOT_TOKEN: {describe(exc)}",
+            )
+        raise
+    where = f"bot {me.user} in {me.team}"
+    if me.scopes is None:
+        return Check("Slack token", True, f"auth.test ok: {where} (Slack did not list its scopes)")
+    missing = sorted(manifest_scopes() - me.scopes)
+    if missing:
         return Check(
             "Slack token",
             False,
-            f"auth.test refused SLACK_BOT_TOKEN ({exc.response.get('error')}): copy the Bot User "
-            "OAuth Token from api.slack.com/apps → your app → OAuth & Permissions",
+            f"auth.test ok ({where}) but the install lacks the scopes {', '.join(missing)} "
+            "that bots/slack/manifest.yaml declares: add them under api.slack.com/apps → your "
+            "app → OAuth & Permissions → Scopes (or paste the manifest again), reinstall the "
+            "app, and copy the new SLACK_BOT_TOKEN",
         )
-    except Exception as exc:  # network errors of every kind: report, don't crash
-        return Check("Slack token", False, f"could not reach Slack to check SLACK_BOT_TOKEN: {exc}")
-    return Check("Slack token", True, f"auth.test ok: bot {auth.get('user')} in {auth.get('team')}")
+    return Check("Slack token", True, f"auth.test ok: {where}, every scope the manifest declares")
+
+
+async def check_slack_app_token(settings: Settings) -> Check:
+    if not settings.slack_app_token:
+        return Check(
+            "Slack app token", True, "SLACK_APP_TOKEN not set (no Socket Mode)", skipped=True
+        )
+    from bots.slack.preflight import NETWORK_ERRORS, Refused, check_app_token, describe
+
+    try:
+        await check_app_token(settings)
+    except Refused as exc:
+        return Check("Slack app token", False, str(exc))
+    except Exception as exc:
+        if isinstance(exc, NETWORK_ERRORS) or type(exc).__name__ == "SlackApiError":
+            return Check(
+                "Slack app token",
+                False,
+                f"could not reach Slack to check SLACK_APP_TOKEN: {describe(exc)}",
+            )
+        raise
+    return Check("Slack app token", True, "apps.connections.open ok: Socket Mode can connect")
 
 
 async def check_discord_token(settings: Settings) -> Check:
@@ -81,14 +126,19 @@ def check_slack_settings(settings: Settings) -> Check:
     if not (settings.slack_bot_token or settings.slack_client_id or settings.slack_app_token):
         return Check("Slack settings", True, "Slack not configured", skipped=True)
     # The same rules `should-i-take-it slack` applies at start-up.
-    from bots.slack.credentials import choose_mode
+    from bots.slack.credentials import choose_mode, mode_reason, uses_oauth
 
     try:
         mode = choose_mode(settings, None)
     except ConfigError as exc:
         return Check("Slack settings", False, str(exc))
+    name = "Socket Mode" if mode == "socket" else "HTTP mode"
+    if uses_oauth(settings):
+        name += " with OAuth installs in several workspaces"
     return Check(
-        "Slack settings", True, f"complete for {'Socket Mode' if mode == 'socket' else 'HTTP mode'}"
+        "Slack settings",
+        True,
+        f"`should-i-take-it slack` will run in {name}, because {mode_reason(settings)}",
     )
 
 
@@ -106,21 +156,46 @@ async def run_checks(settings: Settings) -> list[Check]:
         )
     except InvalidDefinition as exc:
         results.append(Check("Questionnaire", False, str(exc)))
-    try:
-        from core.store import open_store
-
-        store = await open_store(settings.database_url, data_dir=settings.data_dir)
-        try:
-            await store.ping()
-        finally:
-            await store.close()
-        where = "PostgreSQL (DATABASE_URL)" if settings.database_url else "SQLite (embedded)"
-        results.append(Check("Database", True, f"{where} reachable, schema up to date"))
-    except StoreError as exc:
-        results.append(Check("Database", False, f"{exc} — check DATABASE_URL"))
+    results.append(await check_database(settings))
     results.append(check_slack_settings(settings))
-    results += await asyncio.gather(check_slack_token(settings), check_discord_token(settings))
+    results += await asyncio.gather(
+        check_slack_token(settings),
+        check_slack_app_token(settings),
+        check_discord_token(settings),
+    )
     return results
+
+
+async def check_database(settings: Settings) -> Check:
+    """Connect and run one query, changing nothing (no migration: that is ``migrate``)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bots.errors import friendly_store_error
+    from core.store import database_url
+    from core.store.sql import make_engine
+
+    where = "PostgreSQL (DATABASE_URL)" if settings.database_url else "SQLite (embedded)"
+    try:
+        url = database_url(settings.database_url, data_dir=settings.data_dir)
+        if url.get_backend_name() == "sqlite" and url.database:
+            from pathlib import Path
+
+            if not Path(url.database).exists():
+                return Check(
+                    "Database", True, f"{where}: {url.database} will be created on first use"
+                )
+        engine = make_engine(url)
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"store: connecting failed: {exc}") from exc
+        finally:
+            await engine.dispose()
+    except StoreError as exc:
+        return Check("Database", False, friendly_store_error(exc, settings))
+    return Check("Database", True, f"{where} reachable")
 
 
 def print_checks(results: Sequence[Check]) -> None:
@@ -130,10 +205,14 @@ def print_checks(results: Sequence[Check]) -> None:
 
 
 def main(argv: Sequence[str]) -> int:
-    argparse.ArgumentParser(prog="should-i-take-it check", description=__doc__).parse_args(argv)
-    load_dotenv_if_present()
+    from bots.cli import subcommand_parser
+
     try:
-        settings = Settings.from_env()
+        subcommand_parser("check").parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        settings = load_settings()
     except ConfigError as exc:
         print(f"[FAIL] Settings: {exc}")
         return 1

@@ -14,12 +14,15 @@ import locale
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from bots.config import ConfigError, Settings, load_dotenv_if_present
+from bots.config import ConfigError, Settings, load_settings
+from bots.errors import friendly_store_error
 from core.ports import StoreError
 from core.questionnaire import InvalidDefinition, Questionnaire, load_questionnaire
 
-SUBCOMMANDS = ("history", "forget", "slack", "discord", "check", "migrate")
+PROG = "should-i-take-it"
+SUBCOMMANDS = ("history", "forget", "migrate", "check", "slack", "discord")
 
 
 def default_lang(env: dict[str, str] | None = None) -> str | None:
@@ -37,11 +40,96 @@ def default_lang(env: dict[str, str] | None = None) -> str | None:
     return code or None
 
 
+def slack_arguments(p: argparse.ArgumentParser) -> None:
+    how = p.add_mutually_exclusive_group()
+    how.add_argument(
+        "--socket",
+        action="store_const",
+        const="socket",
+        dest="mode",
+        help="Socket Mode: no public URL needed (default when SLACK_APP_TOKEN is set)",
+    )
+    how.add_argument(
+        "--http",
+        action="store_const",
+        const="http",
+        dest="mode",
+        help="HTTP mode: serve POST /slack/events on $PORT (needs SLACK_SIGNING_SECRET)",
+    )
+    p.add_argument("--port", type=int, help="HTTP port (default: $PORT, else 3000)")
+
+
+def discord_arguments(p: argparse.ArgumentParser) -> None:
+    """No options: DISCORD_TOKEN and the other settings come from the environment."""
+
+
+def check_arguments(p: argparse.ArgumentParser) -> None:
+    """No options: it checks what the environment (and .env) configures."""
+
+
+SUBCOMMAND_HELP = {
+    "history": (
+        "list your past decisions",
+        "List your past decisions, newest first (only on this machine's database).",
+    ),
+    "forget": (
+        "delete your past decisions",
+        "Delete your past decisions and any conversation in progress, after a confirmation.",
+    ),
+    "migrate": (
+        "bring the database schema up to date",
+        "Create or upgrade the database schema (DATABASE_URL, else the SQLite file), then exit. "
+        "The Procfile's release step.",
+    ),
+    "check": (
+        "check this installation, changing nothing",
+        "Check the questionnaire, the settings, the database and the Slack and Discord "
+        "credentials that are set; print what is wrong and how to fix it. Changes nothing: "
+        "no migration, no message sent. Exit status 1 when a check fails.",
+    ),
+    "slack": (
+        "run the Slack bot",
+        "Run the Slack bot until SIGTERM or Ctrl-C: Socket Mode when SLACK_APP_TOKEN is set, "
+        "else HTTP mode (POST /slack/events on $PORT).",
+    ),
+    "discord": (
+        "run the Discord bot",
+        "Run the Discord bot until SIGTERM or Ctrl-C (needs DISCORD_TOKEN; DISCORD_GUILD_ID "
+        "registers the commands in one server at once, while trying it out).",
+    ),
+}
+
+
+def subcommand_parser(name: str, parent: Any = None) -> argparse.ArgumentParser:
+    """The parser of one sub-command, on its own (``parent`` None) or under the main one."""
+    short, long = SUBCOMMAND_HELP[name]
+    if parent is None:
+        p = argparse.ArgumentParser(prog=f"{PROG} {name}", description=long)
+    else:
+        p = parent.add_parser(name, help=short, description=long)
+    if name in ("history", "forget"):
+        p.add_argument("--lang", help="language, e.g. en or fr (default: from LANG)")
+    if name == "history":
+        p.add_argument(
+            "--json", action="store_true", help="one JSON object per decision and line, for scripts"
+        )
+        p.add_argument("--limit", type=_positive, default=20, help="how many (default 20)")
+    elif name == "forget":
+        p.add_argument("-y", "--yes", action="store_true", help="delete without asking first")
+    elif name == "slack":
+        slack_arguments(p)
+    elif name == "discord":
+        discord_arguments(p)
+    elif name == "check":
+        check_arguments(p)
+    return p
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="should-i-take-it",
-        description="Four questions before you take on a new client, and a reply ready to send.",
-        epilog=f"Other commands: {', '.join(SUBCOMMANDS)} (try 'should-i-take-it slack --help').",
+        prog=PROG,
+        description="Four questions before you take on a new client, and a reply ready to "
+        "send. With no command, the conversation happens here, in the terminal.",
     )
     # The allowed languages and tones come from prompts/ (see _check_choices).
     p.add_argument("--lang", help="language, e.g. en or fr (default: from LANG, else English)")
@@ -52,22 +140,53 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--client", help="who the request is from (skips that question)")
     p.add_argument("--signature", help="your name, to sign the reply")
     p.add_argument("--fresh", action="store_true", help="start over even if a conversation is open")
+    commands = p.add_subparsers(
+        dest="command", title="commands", metavar="COMMAND", help="(try COMMAND --help)"
+    )
+    for name in SUBCOMMANDS:
+        subcommand_parser(name, commands)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
     try:
-        if argv and argv[0] in SUBCOMMANDS:
-            return _subcommand(argv[0], argv[1:])
-        return _terminal(argv)
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or bad usage (2), already printed
+        return int(exc.code or 0)
+    try:
+        if args.command is None:
+            return _terminal(parser, args)
+        rest = argv[argv.index(args.command) + 1 :]
+        return _subcommand(args.command, args, rest)
     except KeyboardInterrupt:
-        return 1
+        return 130
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+        return 0
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader went away (``| head``): say nothing, and keep Python from complaining
+    about the unflushable stdout at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _settings() -> Settings:
-    load_dotenv_if_present()
-    return Settings.from_env()
+    return load_settings()
+
+
+def _quiet_logging(settings: Settings) -> None:
+    """Commands that print their own results log only warnings, unless LOG_LEVEL=DEBUG
+    (which shows, for instance, a database driver's own error details)."""
+    from bots.bootstrap import configure_logging
+
+    configure_logging("WARNING" if settings.log_level == "INFO" else settings.log_level)
 
 
 def _fail(message: str, status: int = 2) -> int:
@@ -75,15 +194,10 @@ def _fail(message: str, status: int = 2) -> int:
     return status
 
 
-def _terminal(argv: list[str]) -> int:
+def _terminal(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from bots.bootstrap import bootstrap, configure_logging
     from bots.terminal import TerminalOptions, run_terminal
 
-    parser = _parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
     try:
         settings = _settings()
         q = load_questionnaire(settings.prompts_dir)
@@ -117,14 +231,14 @@ def _terminal(argv: list[str]) -> int:
     except InvalidDefinition as exc:
         return _fail(f"the questionnaire files are broken: {exc}", 1)
     except StoreError as exc:
-        return _fail(f"cannot open the conversation store: {exc}", 1)
+        return _fail(friendly_store_error(exc, settings), 1)
 
 
-def _subcommand(name: str, argv: list[str]) -> int:
+def _subcommand(name: str, args: argparse.Namespace, argv: list[str]) -> int:
     if name in ("history", "forget"):
-        return _journal(name, argv)
+        return _journal(name, args)
     if name == "migrate":
-        return _migrate(argv)
+        return _migrate()
     if name == "slack":
         from bots.slack.main import main as slack_main
 
@@ -138,18 +252,13 @@ def _subcommand(name: str, argv: list[str]) -> int:
     return check_main(argv)
 
 
-def _journal(name: str, argv: list[str]) -> int:
+def _journal(name: str, args: argparse.Namespace) -> int:
     from bots.bootstrap import bootstrap
-    from bots.terminal import local_key
+    from bots.terminal import confirm, local_key
     from core.journal import decision_line
 
-    p = argparse.ArgumentParser(prog=f"should-i-take-it {name}")
-    p.add_argument("--lang", help="language, e.g. en or fr (default: from LANG)")
-    if name == "history":
-        p.add_argument("--json", action="store_true")
-        p.add_argument("--limit", type=_positive, default=20, help="how many (default 20)")
+    p = subcommand_parser(name)
     try:
-        args = p.parse_args(argv)
         settings = _settings()
         q = load_questionnaire(settings.prompts_dir)
         _check_choices(p, args, q)
@@ -159,6 +268,7 @@ def _journal(name: str, argv: list[str]) -> int:
         return _fail(str(exc))
     except InvalidDefinition as exc:
         return _fail(f"the questionnaire files are broken: {exc}", 1)
+    _quiet_logging(settings)
     lang = args.lang or default_lang()
     lang = lang if lang in q.languages else q.languages[0]
 
@@ -166,6 +276,9 @@ def _journal(name: str, argv: list[str]) -> int:
         app = await bootstrap(settings, questionnaire=q)
         try:
             if name == "forget":
+                if not args.yes and not confirm(q, lang, sys.stdin, sys.stderr):
+                    print(q.ui(lang, "kept"))
+                    return 1
                 count = await app.session.forget(local_key())
                 print(q.ui(lang, "forgotten", count=count))
                 return 0
@@ -197,8 +310,10 @@ def _journal(name: str, argv: list[str]) -> int:
 
     try:
         return asyncio.run(go())
-    except (StoreError, InvalidDefinition) as exc:
+    except InvalidDefinition as exc:
         return _fail(str(exc), 1)
+    except StoreError as exc:
+        return _fail(friendly_store_error(exc, settings), 1)
 
 
 def _check_choices(
@@ -222,16 +337,18 @@ def _positive(text: str) -> int:
     return value
 
 
-def _migrate(argv: list[str]) -> int:
+def _migrate() -> int:
     from core.store import migrate
 
     try:
         settings = _settings()
-        migrate(settings.database_url, data_dir=settings.data_dir)
     except ConfigError as exc:
         return _fail(str(exc))
+    _quiet_logging(settings)
+    try:
+        migrate(settings.database_url, data_dir=settings.data_dir)
     except StoreError as exc:
-        return _fail(str(exc), 1)
+        return _fail(friendly_store_error(exc, settings), 1)
     print("database is up to date")
     return 0
 

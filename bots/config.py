@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -50,7 +50,9 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
-        get = lambda name: (env.get(name) or "").strip() or None  # noqa: E731
+
+        def get(name: str) -> str | None:
+            return (env.get(name) or "").strip() or None  # empty means unset
 
         ttl_hours = _number(get("CONVERSATION_TTL_HOURS"), "CONVERSATION_TTL_HOURS", 24.0, float)
         if not (math.isfinite(ttl_hours) and 0 < ttl_hours <= MAX_TTL_HOURS):
@@ -110,8 +112,61 @@ def _int_list(raw: str, name: str) -> tuple[int, ...]:
         ) from None
 
 
+# Every variable this program reads, and those the Slack libraries read on their own.
+VARIABLES = (
+    "DATABASE_URL",
+    "SIT_DATA_DIR",
+    "CONVERSATION_TTL_HOURS",
+    "LOG_LEVEL",
+    "PORT",
+    "PROMPTS_DIR",
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+    "SLACK_API_URL",
+    "DISCORD_TOKEN",
+    "DISCORD_GUILD_ID",
+    "DISCORD_SHARD_COUNT",
+    "DISCORD_SHARD_IDS",
+    "DISCORD_API_URL",
+)
+# Read by Bolt from the environment behind our back: SLACK_CLIENT_ID and SLACK_CLIENT_SECRET
+# merely being present (even empty) switch it to multi-workspace installs, and
+# SLACK_BOT_TOKEN next to the client we pass makes it warn. Settings carry them instead.
+HIDDEN_FROM_LIBRARIES = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+)
+
+
 def load_dotenv_if_present(path: Path | None = None) -> None:
-    """Read ``.env`` into the environment without overriding what is already set."""
+    """Read ``.env`` into the environment without overriding what is already set, then
+    drop this program's variables that are empty: ``NAME=`` (as ``.env.example`` has) means
+    unset, for the settings and for the libraries that look at the environment themselves."""
     from dotenv import load_dotenv
 
     load_dotenv(path or Path.cwd() / ".env", override=False)
+    drop_empty(os.environ)
+
+
+def drop_empty(env: MutableMapping[str, str]) -> None:
+    for name in VARIABLES:
+        if name in env and not env[name].strip():
+            del env[name]
+
+
+def hide_from_libraries(env: MutableMapping[str, str]) -> None:
+    """Remove the Slack credentials the libraries would read on their own, once they are in
+    :class:`Settings`: only what the bot passes explicitly reaches Bolt."""
+    for name in HIDDEN_FROM_LIBRARIES:
+        env.pop(name, None)
+
+
+def load_settings() -> Settings:
+    """``.env`` (if any), then the environment, checked."""
+    load_dotenv_if_present()
+    return Settings.from_env()

@@ -8,10 +8,14 @@ and starting again offers to resume.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -20,9 +24,18 @@ from core.events import Answer, Event, Start
 from core.ports import ConversationKey
 from core.questionnaire import Questionnaire
 from core.session import Session
+from core.turn import Effect, Turn
 
 EXIT_RESULT, EXIT_INCOMPLETE, EXIT_USAGE = 0, 1, 2
 RULE = "─" * 60
+
+
+# The terminal's own texts in prompts/, checked when it starts.
+WORDS: dict[str, frozenset[str]] = {
+    "terminal_saved": frozenset(),
+    "terminal_forget_confirm": frozenset(),
+    "terminal_yes_words": frozenset(),
+}
 
 
 def local_key() -> ConversationKey:
@@ -134,6 +147,9 @@ def to_json(action: Action) -> dict[str, Any]:
     }
 
 
+EXIT_INTERRUPTED = 130  # Ctrl-C: the conversation is saved, as the shell convention says
+
+
 async def run_terminal(
     session: Session,
     options: TerminalOptions,
@@ -142,65 +158,146 @@ async def run_terminal(
     stdout: IO[str] | None = None,
     today: Callable[[], Any] | None = None,
 ) -> int:
-    """Hold one conversation; returns the process exit status."""
+    """Hold one conversation; returns the process exit status.
+
+    Ctrl-C while waiting for an answer ends at once with "Saved. Run again to continue."
+    (everything answered is already in the store); one arriving while a turn is being
+    saved lets the turn finish first, so nothing half-written is left behind."""
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     q = session.questionnaire
+    q.check_words(WORDS)
     renderer = Renderer(q, stdout, options.json)
     key = local_key()
     # The user's own calendar day: a date typed as today must not be 'already past'.
     day = today or (lambda: session.clock().astimezone().date())
     interactive = stdin.isatty() and not options.json
+    lang = options.lang or q.languages[0]
+    question: str | None = None  # the question last asked
 
-    async def send(event: Event) -> tuple[Action, ...]:
+    async def send(event: Event) -> Turn:
+        nonlocal lang, question
         turn = await session.handle(key, event)
-        for action in turn.actions:
+        for action in shown(turn.actions, options.json):
             renderer.render(action)
-        return turn.actions
+        lang = turn.lang
+        question = next((a.question for a in turn.actions if isinstance(a, Ask)), question)
+        return turn
 
-    actions = await send(
-        Start(
-            today=day(),
-            lang=options.lang,
-            tone=options.tone,
-            client=options.client,
-            signature=options.signature,
-            fresh=options.fresh,
-        )
-    )
-    if turn_failed(actions):
-        return EXIT_INCOMPLETE
-    finished = False
-    while True:
-        if interactive:
-            stdout.write("> ")
-            stdout.flush()
-        line = stdin.readline()
-        text = line.rstrip("\r\n")
-        if not line or (finished and not text.strip()):
-            break  # end of input, or Enter after a result
-        # Every line goes to the core, after a result too: it knows tone and language
-        # words, back, restart and help there, and anything else starts a new conversation.
-        actions = await send(Answer(text, today=day()))
-        if any(isinstance(a, Say) and a.kind == "cancelled" for a in actions):
-            return EXIT_INCOMPLETE
-        if any(isinstance(a, Result) for a in actions):
-            finished = True
-            if interactive:
-                stdout.write(after_result_hint(q, result_lang(actions)) + "\n")
-        elif any(isinstance(a, Ask) for a in actions):
+    with _interruptible() as reading:
+        try:
+            turn = await send(
+                Start(
+                    today=day(),
+                    lang=options.lang,
+                    tone=options.tone,
+                    client=options.client,
+                    signature=options.signature,
+                    fresh=options.fresh,
+                )
+            )
+            if turn.effect is Effect.FAILED:
+                return EXIT_INCOMPLETE
             finished = False
+            while True:
+                if interactive:
+                    stdout.write("> ")
+                    stdout.flush()
+                with reading():
+                    line = stdin.readline()
+                text = line.rstrip("\r\n")
+                if not line or (finished and not text.strip()):
+                    break  # end of input, or Enter after a result
+                if question == RESUME and not text.strip():
+                    text = RESUME_DEFAULT  # Enter at "continue or start over?" continues
+                # Every line goes to the core, after a result too: it knows tone and language
+                # words, back, restart and help there, and anything else starts a new one.
+                turn = await send(Answer(text, today=day()))
+                if turn.effect is Effect.ENDED:
+                    return EXIT_INCOMPLETE
+                if any(isinstance(a, Result) for a in turn.actions):
+                    finished = True
+                    question = None
+                    if interactive:
+                        stdout.write(after_result_hint(q, turn.lang) + "\n")
+                elif any(isinstance(a, Ask) for a in turn.actions):
+                    finished = False
+        except KeyboardInterrupt:
+            saved = q.ui(lang, "terminal_saved")
+            if options.json:
+                print(saved, file=sys.stderr)
+            else:
+                stdout.write(f"\n{saved}\n")
+                stdout.flush()
+            return EXIT_INTERRUPTED
     return EXIT_RESULT if finished else EXIT_INCOMPLETE
+
+
+RESUME, RESUME_DEFAULT = "resume", "continue"
+
+
+def shown(actions: tuple[Action, ...], as_json: bool) -> tuple[Action, ...]:
+    """What to print: at a prompt, a re-prompt that already lists the choices is not
+    followed by the same question and choices again (scripts get every action)."""
+    if as_json:
+        return actions
+    kept: list[Action] = []
+    for action in actions:
+        previous = kept[-1] if kept else None
+        if (
+            isinstance(action, Ask)
+            and action.choices
+            and isinstance(previous, Say)
+            and previous.kind == "reprompt"
+            and all(c.label in previous.text for c in action.choices)
+        ):
+            continue
+        kept.append(action)
+    return tuple(kept)
+
+
+@contextmanager
+def _interruptible() -> Iterator[Callable[[], AbstractContextManager[None]]]:
+    """SIGINT raises KeyboardInterrupt only while blocked reading a line; at any other
+    moment (a turn being saved) it is noted and raised once the turn is done. Without this,
+    asyncio's own handler ignores the first Ctrl-C until Enter, and a second one tears a
+    database call apart."""
+    if threading.current_thread() is not threading.main_thread():
+        yield contextlib.nullcontext
+        return
+    state = {"reading": False, "pending": False}
+
+    def on_sigint(signum: int, frame: object) -> None:
+        if state["reading"]:
+            raise KeyboardInterrupt
+        state["pending"] = True
+
+    @contextmanager
+    def reading() -> Iterator[None]:
+        if state["pending"]:
+            raise KeyboardInterrupt
+        state["reading"] = True
+        try:
+            yield
+        finally:
+            state["reading"] = False
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield reading
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def confirm(q: Questionnaire, lang: str, stdin: IO[str], out: IO[str]) -> bool:
+    """Ask a yes/no question (``forget``); anything but a yes word (y, yes, o, oui) is no."""
+    out.write(q.ui(lang, "terminal_forget_confirm"))
+    out.flush()
+    answer = stdin.readline().strip().lower()
+    yes = {w.strip().lower() for w in q.ui(lang, "terminal_yes_words").split(",")}
+    return answer in yes
 
 
 def after_result_hint(q: Questionnaire, lang: str) -> str:
     words = [*(q.tone_label(lang, t).lower() for t in q.tones), *q.languages]
     return q.ui(lang, "after_result", options=", ".join(f'"{w}"' for w in words))
-
-
-def result_lang(actions: tuple[Action, ...]) -> str:
-    return next(a.lang for a in actions if isinstance(a, Result))
-
-
-def turn_failed(actions: tuple[Action, ...]) -> bool:
-    return any(isinstance(a, Say) and a.kind == "error" for a in actions)

@@ -93,7 +93,7 @@ UI_MAPPINGS = {
 }
 # Keys with these prefixes belong to one adapter: each declares the ones it needs
 # (:meth:`Questionnaire.check_words`) and they are checked when that adapter starts.
-PLATFORM_PREFIXES = ("slack_", "discord_")
+PLATFORM_PREFIXES = ("slack_", "discord_", "terminal_")
 
 
 class InvalidDefinition(Exception):

@@ -1,5 +1,5 @@
 """The project's own rules, checked with every test run: ruff lint and format on the whole
-tree, mypy strict on core/ (the configuration lives in pyproject.toml)."""
+tree, mypy strict on core/ and bots/ (the configuration lives in pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,6 @@ def test_ruff_format() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_mypy_strict_on_core() -> None:
-    done = run("mypy", "core")
+def test_mypy_strict_on_core_and_bots() -> None:
+    done = run("mypy", "core", "bots")
     assert done.returncode == 0, done.stdout + done.stderr

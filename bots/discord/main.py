@@ -1,8 +1,8 @@
 """``should-i-take-it discord``: run the Discord bot until SIGTERM or Ctrl-C.
 
-It logs in with ``DISCORD_TOKEN``, registers the commands (in the ``DISCORD_GUILD_ID``
-server, instantly, when it is set; otherwise globally, which Discord may take a while to
-show), then connects to the gateway. ``DISCORD_SHARD_COUNT`` / ``DISCORD_SHARD_IDS`` run a
+It logs in with ``DISCORD_TOKEN``, registers the commands globally (so user installs work
+too; ``DISCORD_GUILD_ID`` names a server whose stale server-only copies are cleared), then
+connects to the gateway. ``DISCORD_SHARD_COUNT`` / ``DISCORD_SHARD_IDS`` run a
 subset of the shards; only the process holding shard 0 registers the commands.
 ``DISCORD_API_URL`` points the REST API elsewhere (the tests' fake Discord).
 The token is never logged or printed.
@@ -10,18 +10,20 @@ The token is never logged or printed.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import signal
 import sys
 from collections.abc import Sequence
 
+import aiohttp
 import discord
 
 from bots.bootstrap import bootstrap, configure_logging
-from bots.config import ConfigError, Settings, load_dotenv_if_present
+from bots.config import ConfigError, Settings, load_settings
 from bots.discord.client import DiscordBot, create_bot
+from bots.errors import friendly_store_error
+from bots.retry import Stopped, one_line, retrying
 from core.ports import StoreError
 from core.questionnaire import InvalidDefinition
 
@@ -36,18 +38,15 @@ class StartupError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="should-i-take-it discord",
-        description="Run the Discord bot (configuration from the environment or .env).",
-        epilog="Needs DISCORD_TOKEN; DISCORD_GUILD_ID registers the commands in one server.",
-    )
+    from bots.cli import subcommand_parser
+
+    parser = subcommand_parser("discord")
     try:
         parser.parse_args(list(argv or []))
     except SystemExit as exc:
         return int(exc.code or 0)
     try:
-        load_dotenv_if_present()
-        settings = _checked(Settings.from_env())
+        settings = _checked(load_settings())
     except ConfigError as exc:
         return _fail(str(exc), 2)
     configure_logging(settings.log_level)
@@ -60,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidDefinition as exc:
         return _fail(f"the questionnaire files are broken: {exc}", 1)
     except StoreError as exc:
-        return _fail(f"cannot open the conversation store: {exc}", 1)
+        return _fail(friendly_store_error(exc, settings), 1)
     except KeyboardInterrupt:
         return 1
     return 0
@@ -83,19 +82,46 @@ def _checked(settings: Settings) -> Settings:
     return settings
 
 
+# Reasons to try logging in again later rather than give up: Discord is unreachable.
+UNREACHABLE = (aiohttp.ClientError, OSError, TimeoutError, discord.DiscordServerError)
+
+
 async def serve(settings: Settings) -> None:
-    app = await bootstrap(settings)
+    """Log in (retrying while Discord cannot be reached), register the commands, run the
+    gateway; SIGTERM or SIGINT stops it at any of these moments."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    # discord.py logs each failed reconnection with a traceback; one line is enough.
+    one_line("discord.client", "discord.shard", "discord.gateway", "discord.http")
     try:
-        bot = create_bot(
-            app.session,
-            shard_count=settings.discord_shard_count,
-            shard_ids=settings.discord_shard_ids,
-        )
-        async with bot:
-            await _log_in(bot, settings)
-            await _until_stopped(bot)
+        app = await bootstrap(settings)
+        try:
+            bot = create_bot(
+                app.session,
+                shard_count=settings.discord_shard_count,
+                shard_ids=settings.discord_shard_ids,
+            )
+            async with bot:
+                await retrying(
+                    lambda: _log_in(bot, settings),
+                    service="Discord",
+                    transient=UNREACHABLE,
+                    what="log in",
+                    stop=stop,
+                    log=log,
+                )
+                if settings.discord_shard_ids is None or 0 in settings.discord_shard_ids:
+                    await _sync_commands(bot, settings.discord_guild_id)
+                await _until_stopped(bot, stop)
+        finally:
+            await app.close()
+    except Stopped:
+        log.info("stopped before connecting")
     finally:
-        await app.close()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
 
 
 async def _log_in(bot: DiscordBot, settings: Settings) -> None:
@@ -106,23 +132,40 @@ async def _log_in(bot: DiscordBot, settings: Settings) -> None:
         raise StartupError(
             f"Discord rejected DISCORD_TOKEN. Get a new one from the {PORTAL} and set it again."
         ) from None
-    if settings.discord_shard_ids is None or 0 in settings.discord_shard_ids:
-        await _sync_commands(bot, settings.discord_guild_id)
+    except UNREACHABLE:
+        # A new HTTP session on the next try: close this one (and its connector) first.
+        await bot.http.close()
+        bot.http.connector = discord.utils.MISSING
+        raise
+    if bot.user is not None:
+        log.info("connected as %s (%d)", bot.user, bot.user.id)
+    if bot.application_id is not None:
+        log.info("invite it with %s", invite_url(bot.application_id))
+
+
+def invite_url(application_id: int) -> str:
+    """The install link: the bot and its commands, no permission (it answers in DMs and
+    with messages only the caller sees)."""
+    return discord.utils.oauth_url(
+        application_id,
+        permissions=discord.Permissions.none(),
+        scopes=("bot", "applications.commands"),
+    )
 
 
 async def _sync_commands(bot: DiscordBot, guild_id: int | None) -> None:
+    """Register the commands globally: the only registration a user install (and every
+    server) sees. ``DISCORD_GUILD_ID`` names a server whose own copies of the commands
+    (from a run of an earlier version, which registered them there) are cleared, so that
+    server does not show each command twice."""
     try:
-        if guild_id is None:
-            synced = await bot.tree.sync()
-            log.info(
-                "registered %d commands globally (Discord may take a while to show them)",
-                len(synced),
-            )
-            return
-        guild = discord.Object(id=guild_id)
-        bot.tree.copy_global_to(guild=guild)
-        synced = await bot.tree.sync(guild=guild)
-        log.info("registered %d commands in server %d", len(synced), guild_id)
+        synced = await bot.tree.sync()
+        log.info("registered %d commands globally", len(synced))
+        if guild_id is not None:
+            guild = discord.Object(id=guild_id)
+            bot.tree.clear_commands(guild=guild)
+            await bot.tree.sync(guild=guild)
+            log.info("cleared the server-only copies of the commands in server %d", guild_id)
     except discord.Forbidden:
         where = f"server DISCORD_GUILD_ID={guild_id}" if guild_id else "this application"
         raise StartupError(
@@ -131,12 +174,8 @@ async def _sync_commands(bot: DiscordBot, guild_id: int | None) -> None:
         ) from None
 
 
-async def _until_stopped(bot: DiscordBot) -> None:
-    """Run the gateway until it ends or a SIGTERM/SIGINT arrives, then close in time."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+async def _until_stopped(bot: DiscordBot, stop: asyncio.Event) -> None:
+    """Run the gateway until it ends or ``stop`` is set, then close in time."""
     gateway = asyncio.create_task(bot.connect(reconnect=True), name="discord-gateway")
     stopping = asyncio.create_task(stop.wait(), name="discord-stop")
     try:
@@ -153,8 +192,6 @@ async def _until_stopped(bot: DiscordBot) -> None:
         await asyncio.gather(gateway, return_exceptions=True)
     finally:
         stopping.cancel()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
 
 
 def _fail(message: str, status: int) -> int:

@@ -267,15 +267,16 @@ class SlackBot:
         and tell the channel it was started from where it went (``reply``). ``lang`` wins
         over the user's Slack locale; the reply is signed with their Slack name."""
         client = args.client
-        profile, opened = await asyncio.gather(
-            self.profiles.get(key.user), self._call(client.conversations_open, users=key.user)
+        profile, (dm, scope) = await asyncio.gather(
+            self.profiles.get(key.user), self._open_dm(client, key.user)
         )
         shown = lang or profile.lang or self.q.languages[0]
-        dm = opened and (opened.get("channel") or {}).get("id")
         if not dm:
             if reply:
-                failed = self.draw.notice(self.q.ui(shown, "dm_failed"), shown)
-                await self._respond(args.respond, failed)
+                # A missing scope is the app's setup, not the user's privacy settings.
+                text = self.q.ui(shown, "slack_dm_failed", scope=scope) if scope else ""
+                text = text or self.q.ui(shown, "dm_failed")
+                await self._respond(args.respond, self.draw.notice(text, shown))
             return
         start = Start(
             today=self.profiles.today(key.user, self.session.clock()),
@@ -370,13 +371,27 @@ class SlackBot:
             log.warning("response_url failed: %s", type(exc).__name__)
 
     async def _call(self, method: Any, **kwargs: Any) -> dict[str, Any] | None:
-        """A Web API call whose failure is logged by error code and otherwise ignored."""
+        """A Web API call whose failure is logged by error code (and the scope it needed)
+        and otherwise ignored."""
         try:
             response = await method(**kwargs)
         except SlackApiError as exc:
-            log.warning("%s failed: %s", method.__name__, exc.response.get("error"))
+            error, needed = exc.response.get("error"), exc.response.get("needed")
+            log.warning("%s failed: %s%s", method.__name__, error, f" ({needed})" if needed else "")
             return None
         return dict(response.data) if isinstance(response.data, dict) else None
+
+    async def _open_dm(self, client: AsyncWebClient, user: str) -> tuple[str | None, str]:
+        """The DM's channel id; else None and why, worded for the user: a missing scope
+        is the app's setup (named), anything else the user's own settings."""
+        try:
+            response = await client.conversations_open(users=user)
+        except SlackApiError as exc:
+            error, needed = exc.response.get("error"), exc.response.get("needed")
+            log.warning("conversations_open failed: %s%s", error, f" ({needed})" if needed else "")
+            scope = str(needed or "im:write") if error == "missing_scope" else ""
+            return None, scope
+        return (response.get("channel") or {}).get("id"), ""
 
 
 def _part(part: dict[str, Any] | None) -> dict[str, Any]:

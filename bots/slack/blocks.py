@@ -37,6 +37,7 @@ WORDS = {
     "slack_home_how": frozenset({"command", "shortcut"}),
     "slack_open_dm": frozenset(),
     "slack_type_answer": frozenset(),
+    "slack_dm_failed": frozenset({"scope"}),
 }
 MAX_LEAD_SECTIONS = 5  # notices above a question: at most 15,000 characters
 MAX_SAY_SECTIONS = 10

@@ -39,10 +39,13 @@ def choose_mode(settings: Settings, wanted: Mode | None) -> Mode:
     no multi-workspace install, which needs the HTTP endpoints), else HTTP. Raises
     ConfigError when a variable that mode needs is missing or malformed."""
     oauth = _check_oauth(settings)
-    mode: Mode = wanted or ("socket" if settings.slack_app_token and not oauth else "http")
+    mode: Mode = wanted or default_mode(settings)
     if mode == "socket":
         _require(
-            "SLACK_APP_TOKEN", settings.slack_app_token, "Socket Mode needs an app-level token"
+            "SLACK_APP_TOKEN",
+            settings.slack_app_token,
+            "Socket Mode (the README's setup, no public URL) needs an app-level token; "
+            "for HTTP mode set SLACK_SIGNING_SECRET instead and run with --http",
         )
         if oauth:
             raise ConfigError(
@@ -65,6 +68,27 @@ def choose_mode(settings: Settings, wanted: Mode | None) -> Mode:
             "install it in several workspaces)",
         )
     return mode
+
+
+def default_mode(settings: Settings) -> Mode:
+    """Socket Mode when an app-level token is set, or when nothing points to HTTP mode (no
+    signing secret, no multi-workspace install): the README's setup asks for it first."""
+    if uses_oauth(settings) or (settings.slack_signing_secret and not settings.slack_app_token):
+        return "http"
+    return "socket"
+
+
+def mode_reason(settings: Settings, wanted: Mode | None = None) -> str:
+    """Why :func:`choose_mode` picks the mode it picks, for ``check``."""
+    if wanted:
+        return f"--{wanted} given"
+    if uses_oauth(settings):
+        return "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set (installs in several workspaces)"
+    if settings.slack_app_token:
+        return "SLACK_APP_TOKEN is set"
+    if settings.slack_signing_secret:
+        return "SLACK_SIGNING_SECRET is set and SLACK_APP_TOKEN is not"
+    return "nothing selects HTTP mode"
 
 
 def uses_oauth(settings: Settings) -> bool:

@@ -9,9 +9,9 @@ lets what is running finish, closes the store, and exits within 10 seconds.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -19,9 +19,11 @@ from collections.abc import Sequence
 import aiohttp
 
 from bots.bootstrap import bootstrap, configure_logging
-from bots.config import ConfigError, Settings, load_dotenv_if_present
+from bots.config import ConfigError, Settings, hide_from_libraries, load_settings
+from bots.errors import friendly_store_error
 from bots.slack.app import SlackBot
-from bots.slack.credentials import Mode, choose_mode
+from bots.slack.credentials import Mode, choose_mode, uses_oauth
+from bots.slack.preflight import Refused, Stopped, check_app_token, check_bot_token, retrying
 from bots.slack.server import serve_http, serve_socket
 from core.ports import StoreError
 from core.questionnaire import InvalidDefinition
@@ -32,52 +34,59 @@ HOST = "0.0.0.0"  # behind a platform's router; the port comes from $PORT
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="should-i-take-it slack",
-        description="Run the Slack bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode "
-        "serving POST /slack/events on $PORT.",
-    )
-    how = parser.add_mutually_exclusive_group()
-    how.add_argument("--http", action="store_const", const="http", dest="mode", help="HTTP mode")
-    how.add_argument(
-        "--socket", action="store_const", const="socket", dest="mode", help="Socket Mode"
-    )
-    parser.add_argument("--port", type=int, help="HTTP port (default: $PORT, else 3000)")
+    from bots.cli import subcommand_parser
+
+    parser = subcommand_parser("slack")
     try:
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:
         return int(exc.code or 0)
     try:
-        load_dotenv_if_present()
-        settings = Settings.from_env()
+        settings = load_settings()
         mode = choose_mode(settings, args.mode)
         if args.port is not None and not 0 < args.port < 65536:
             raise ConfigError("--port", f"must be a TCP port between 1 and 65535, got {args.port}")
     except ConfigError as exc:
         print(f"should-i-take-it slack: {exc}", file=sys.stderr)
         return 2
+    hide_from_libraries(os.environ)  # Bolt gets them from Settings, explicitly
     configure_logging(settings.log_level)
     try:
         asyncio.run(run(settings, mode, args.port or settings.port))
+    except Refused as exc:
+        print(f"should-i-take-it slack: {exc}", file=sys.stderr)
+        return 1
     except InvalidDefinition as exc:
         print(f"should-i-take-it slack: the questionnaire files are broken: {exc}", file=sys.stderr)
         return 1
     except StoreError as exc:
-        print(f"should-i-take-it slack: cannot open the conversation store: {exc}", file=sys.stderr)
+        print(f"should-i-take-it slack: {friendly_store_error(exc, settings)}", file=sys.stderr)
         return 1
     return 0
 
 
 async def run(settings: Settings, mode: Mode, port: int) -> None:
-    """Run the bot until SIGTERM or SIGINT."""
+    """Check the credentials, then run the bot until SIGTERM or SIGINT (honoured at any
+    moment, including while Slack cannot be reached)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    app = await bootstrap(settings)
     try:
-        # One connection pool for every Web API call instead of a session per call.
-        async with aiohttp.ClientSession() as http:
+        await _run(settings, mode, port, stop)
+    except Stopped:
+        log.info("stopped before connecting")
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+
+async def _run(settings: Settings, mode: Mode, port: int, stop: asyncio.Event) -> None:
+    # One connection pool for every Web API call instead of a session per call.
+    async with aiohttp.ClientSession() as http:
+        wss_url = await preflight(settings, mode, http, stop)
+        app = await bootstrap(settings)
+        try:
             bot = SlackBot(app, settings, http_session=http)
             try:
                 await bot.start()
@@ -85,9 +94,32 @@ async def run(settings: Settings, mode: Mode, port: int) -> None:
                     await serve_http(bot, host=HOST, port=port, stop=stop)
                 else:
                     assert settings.slack_app_token is not None  # checked by choose_mode
-                    await serve_socket(bot, settings.slack_app_token, stop=stop)
+                    await serve_socket(bot, settings.slack_app_token, stop=stop, wss_url=wss_url)
             finally:
                 await bot.close()
-    finally:
-        await app.close()
-        log.info("stopped")
+        finally:
+            await app.close()
+            log.info("stopped")
+
+
+async def preflight(
+    settings: Settings, mode: Mode, http: aiohttp.ClientSession, stop: asyncio.Event
+) -> str | None:
+    """Try the bot token (auth.test) and, in Socket Mode, the app token, once each; returns
+    the Socket Mode URL obtained. Raises Refused on a bad credential, Stopped on SIGTERM."""
+    if settings.slack_bot_token and not uses_oauth(settings):
+        me = await retrying(
+            lambda: check_bot_token(settings, http),
+            what="check SLACK_BOT_TOKEN",
+            stop=stop,
+            log=log,
+        )
+        log.info("Slack: signed in as %s in %s", me.user, me.team)
+    if mode != "socket":
+        return None
+    return await retrying(
+        lambda: check_app_token(settings, http),
+        what="open a Socket Mode connection",
+        stop=stop,
+        log=log,
+    )

@@ -26,6 +26,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bots.retry import OneLine
 from bots.slack.app import SlackBot
 from bots.slack.credentials import INSTALL_PATH, REDIRECT_PATH
 from bots.slack.inflight import InFlight
@@ -129,16 +130,39 @@ async def serve_http(bot: SlackBot, *, host: str, port: int, stop: asyncio.Event
             log.warning("stopped with %d listener(s) still running", bot.work.running)
 
 
-async def serve_socket(bot: SlackBot, app_token: str, *, stop: asyncio.Event) -> None:
-    """Hold a Socket Mode connection until ``stop`` is set, then shut down gracefully."""
-    handler = AsyncSocketModeHandler(bot.bolt, app_token)
-    await handler.connect_async()  # type: ignore[no-untyped-call]
-    log.info("Socket Mode: connected")
+socket_log = logging.getLogger("should_i_take_it.slack.socket")
+socket_log.setLevel(logging.WARNING)  # its INFO lines name sessions, nothing to act on
+socket_log.addFilter(OneLine())  # a failed reconnection: one line, no traceback
+
+
+async def serve_socket(
+    bot: SlackBot, app_token: str, *, stop: asyncio.Event, wss_url: str | None = None
+) -> None:
+    """Hold a Socket Mode connection until ``stop`` is set, then shut down gracefully.
+    ``wss_url`` is one already obtained by trying the app token (saves a call)."""
+    handler = AsyncSocketModeHandler(bot.bolt, app_token, logger=socket_log)
+    if wss_url:
+        handler.client.wss_uri = wss_url
+    # The client retries a failed connection forever: race it against stop, so SIGTERM
+    # is honoured while connecting too.
+    connect = handler.connect_async()  # type: ignore[no-untyped-call]
+    connecting = asyncio.create_task(connect, name="slack-socket-connect")
+    stopping = asyncio.create_task(stop.wait(), name="slack-socket-stop")
     try:
-        await stop.wait()
-        log.info("stopping: finishing work in progress")
+        await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if connecting.done():
+            connecting.result()
+            log.info("Socket Mode: connected")
+            await stop.wait()
+            log.info("stopping: finishing work in progress")
+        else:
+            log.info("stopping while connecting to Slack")
     finally:
+        stopping.cancel()
         await handler.close_async()  # type: ignore[no-untyped-call]
+        if not connecting.done():
+            connecting.cancel()
+            await asyncio.gather(connecting, return_exceptions=True)
         if not await bot.work.wait(WORK_TIMEOUT):
             log.warning("stopped with %d listener(s) still running", bot.work.running)
 

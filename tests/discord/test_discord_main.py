@@ -62,6 +62,34 @@ async def test_a_rejected_token_stops_with_a_clear_message(
     assert wrong not in (out + err).decode()
 
 
+async def test_an_unreachable_discord_is_retried_one_line_each_until_sigterm(
+    tmp_path: Path,
+) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = await run(
+        tmp_path, DISCORD_TOKEN=TOKEN, DISCORD_API_URL=f"http://127.0.0.1:{port}/api/v10"
+    )
+    assert process.stderr is not None
+    lines: list[str] = []
+    async with asyncio.timeout(30):
+        while sum("trying again" in line for line in lines) < 2:
+            line = (await process.stderr.readline()).decode()
+            assert line, "".join(lines)
+            lines.append(line)
+    process.send_signal(signal.SIGTERM)
+    async with asyncio.timeout(3):
+        _, rest = await process.communicate()
+    text = "".join(lines) + rest.decode()
+    assert process.returncode == 0, text
+    assert "cannot reach Discord to log in" in text and "Traceback" not in text
+    assert "(attempt 1)" in text and "(attempt 2)" in text and TOKEN not in text
+    assert "Unclosed" not in text
+
+
 async def test_runs_registers_the_commands_and_stops_on_sigterm(
     tmp_path: Path, fake: FakeDiscord
 ) -> None:
@@ -83,8 +111,15 @@ async def test_runs_registers_the_commands_and_stops_on_sigterm(
         out, err = await process.communicate()
     assert process.returncode == 0, err.decode()
     assert TOKEN not in (out + err).decode()
+    assert re.search(r"connected as \S+ \(\d+\)", err.decode()), err.decode()
+    assert (
+        f"https://discord.com/oauth2/authorize?client_id={APP_ID}&scope=bot+applications.commands"
+        in err.decode()
+    )
 
-    commands = fake.synced[f"/applications/{APP_ID}/guilds/{GUILD_ID}/commands"]
+    # Global (user installs see them); the server's own stale copies are cleared.
+    assert fake.synced[f"/applications/{APP_ID}/guilds/{GUILD_ID}/commands"] == []
+    commands = fake.synced[f"/applications/{APP_ID}/commands"]
     by_name = {c["name"]: c for c in commands}
     assert set(by_name) == {
         "should-i-take-it",

@@ -51,6 +51,8 @@ class FakeSlackApi:
         self._failures: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
         self.delays: dict[str, float] = {}  # method → seconds to wait before answering
         self.acks: list[dict[str, Any]] = []  # Socket Mode envelope acknowledgements
+        # What auth.test reports in its x-oauth-scopes header: the scopes the install granted.
+        self.scopes: list[str] = ["commands", "chat:write", "im:history", "im:write", "users:read"]
         # Called with (method, channel, message) for every message posted or updated.
         self.on_show: Callable[[str, str, dict[str, Any]], None] | None = None
         self._envelopes: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -138,7 +140,8 @@ class FakeSlackApi:
             return web.json_response(body, status=status, headers=headers)
         call.result = {"ok": True, **self._answer(method, args)}
         self._show(method, args, call.result)
-        return web.json_response(call.result)
+        headers = {"x-oauth-scopes": ",".join(self.scopes)} if method == "auth.test" else {}
+        return web.json_response(call.result, headers=headers)
 
     async def _respond(self, request: web.Request) -> web.Response:
         if self.record:

@@ -92,3 +92,73 @@ def test_a_broken_questionnaire_names_the_file_and_the_key(
     assert code == 1
     (line,) = [line for line in out.splitlines() if line.startswith("[FAIL]")]
     assert "en.yaml" in line and "too_long" in line
+
+
+def test_a_token_missing_manifest_scopes_fails_naming_them(
+    environment: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], api: FakeSlackApi
+) -> None:
+    api.scopes = ["chat:write"]
+    code, out = check(capsys)
+    assert code == 1
+    (line,) = [line for line in out.splitlines() if line.startswith("[FAIL]")]
+    assert "Slack token" in line
+    assert "commands, im:history, im:write, users:read" in line and "reinstall" in line
+
+
+def test_a_revoked_app_token_fails_naming_slack_app_token(
+    environment: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], api: FakeSlackApi
+) -> None:
+    environment.setenv("SLACK_APP_TOKEN", "xapp-1-revoked")
+    api.fail("apps.connections.open", "invalid_auth")
+    code, out = check(capsys)
+    assert code == 1
+    (line,) = [line for line in out.splitlines() if line.startswith("[FAIL]")]
+    assert "SLACK_APP_TOKEN (invalid_auth)" in line and "xapp-1-revoked" not in out
+
+
+def test_it_reports_the_mode_and_why_and_changes_nothing(
+    environment: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    api: FakeSlackApi,
+    tmp_path: Path,
+) -> None:
+    code, out = check(capsys)
+    assert code == 0, out
+    assert "HTTP mode, because SLACK_SIGNING_SECRET is set and SLACK_APP_TOKEN is not" in out
+    environment.setenv("SLACK_APP_TOKEN", "xapp-1-good")
+    code, out = check(capsys)
+    assert code == 0, out
+    assert "Socket Mode, because SLACK_APP_TOKEN is set" in out
+    assert "[  ok] Slack app token: apps.connections.open ok" in out
+    assert not (tmp_path / "data").exists()  # no database file created, nothing migrated
+    assert not api.to("chat.postMessage")
+
+
+def test_an_env_file_copied_from_the_example_selects_socket_mode(
+    environment: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    environment.delenv("SLACK_SIGNING_SECRET")
+    environment.delenv("SLACK_BOT_TOKEN")
+    example = (REPO / ".env.example").read_text("utf-8")
+    (tmp_path / ".env").write_text(
+        example.replace("SLACK_BOT_TOKEN=\n", f"SLACK_BOT_TOKEN={TOKEN}\n").replace(
+            "SLACK_APP_TOKEN=\n", "SLACK_APP_TOKEN=xapp-1-good\n"
+        )
+    )
+    environment.setattr(os, "environ", dict(os.environ))  # .env writes here, undone after
+    code, out = check(capsys)
+    assert code == 0, out
+    assert "Socket Mode, because SLACK_APP_TOKEN is set" in out
+
+
+@pytest.mark.postgres
+def test_a_missing_database_is_one_plain_line(
+    environment: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], pg_url: str
+) -> None:
+    base = pg_url.rsplit("/", 1)[0]
+    environment.setenv("DATABASE_URL", f"{base}/no_such_database_i14")
+    code, out = check(capsys)
+    assert code == 1
+    (line,) = [line for line in out.splitlines() if line.startswith("[FAIL]")]
+    assert "DATABASE_URL: the database 'no_such_database_i14' does not exist" in line
+    assert "sqlalche.me" not in out and "asyncpg" not in out

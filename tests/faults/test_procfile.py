@@ -6,6 +6,7 @@ and exits 0, ``web`` answers /healthz on $PORT, ``worker`` opens a gateway sessi
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -126,3 +127,31 @@ def test_worker_connects_to_discord(
         started.append(process)
         wait_for(lambda: discord.fake.identified > 0, process, log)
         assert stop(process) == 0
+
+
+def test_the_local_process_file_runs_socket_mode_and_keeps_running(
+    tmp_path: Path, data: Path, started: list[subprocess.Popen[bytes]]
+) -> None:
+    """`honcho -f Procfile.dev start` as the README says, with a .env from .env.example."""
+    shutil.copy(REPO / "Procfile.dev", tmp_path / "Procfile.dev")
+    with fake_slack() as api:
+        example = (REPO / ".env.example").read_text("utf-8")
+        (tmp_path / ".env").write_text(
+            example.replace("SLACK_BOT_TOKEN=\n", f"SLACK_BOT_TOKEN={TOKEN}\n")
+            .replace("SLACK_APP_TOKEN=\n", "SLACK_APP_TOKEN=xapp-1-A0001-test\n")
+            .replace("SLACK_API_URL=\n", f"SLACK_API_URL={api.url}\n")
+            .replace("SIT_DATA_DIR=\n", f"SIT_DATA_DIR={data}\n")
+        )
+        log = tmp_path / "honcho.log"
+        process = run(
+            f"{sys.executable} -m honcho -f Procfile.dev start", base_environment(), tmp_path, log
+        )
+        started.append(process)
+        wait_for(lambda: "Socket Mode: connected" in log.read_text(errors="replace"), process, log)
+        time.sleep(2)  # still running: no one-off process ends it
+        assert process.poll() is None, log.read_text()
+        process.send_signal(signal.SIGTERM)  # to honcho, which passes it on
+        process.wait(15)
+    text = log.read_text()
+    assert "should_i_take_it.slack stopped" in text and "slack.1 stopped (rc=0)" in text, text
+    assert "Traceback" not in text and TOKEN not in text

@@ -213,7 +213,7 @@ def test_history_and_forget(env: dict[str, str]) -> None:
     )
     assert "Anna" in human.stdout
     forget = subprocess.run(
-        [*COMMAND, "forget"], env=env, capture_output=True, text=True, timeout=60
+        [*COMMAND, "forget", "--yes"], env=env, capture_output=True, text=True, timeout=60
     )
     assert forget.returncode == 0 and "2" in forget.stdout
     history = subprocess.run(
