@@ -87,10 +87,11 @@ class FakeSlackApi:
 
     # --- scripting ------------------------------------------------------------------------
 
-    def fail(self, method: str, error: str, *, times: int = 1) -> None:
-        """Answer ``method`` with ``{"ok": false, "error": error}`` the next ``times`` calls."""
+    def fail(self, method: str, error: str, *, times: int = 1, **details: Any) -> None:
+        """Answer ``method`` with ``{"ok": false, "error": error, **details}`` the next
+        ``times`` calls (``needed="im:write"`` for a missing scope)."""
         self._failures.setdefault(method, []).extend(
-            [(200, {"ok": False, "error": error}, {})] * times
+            [(200, {"ok": False, "error": error, **details}, {})] * times
         )
 
     def rate_limit(self, method: str, *, retry_after: int = 1, times: int = 1) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bots.slack import mrkdwn as md
 from bots.slack.translate import conversation_key
 from core.actions import ControlKind as Kind
 from core.dates import format_date
@@ -308,6 +309,14 @@ async def test_a_failed_dm_is_explained(slack: Slack) -> None:
     await slack.command()
     assert slack.api.to("respond")[-1].args["text"] == slack.q.ui("en", "dm_failed")
     assert not slack.api.to("chat.postMessage")
+
+
+async def test_a_dm_refused_for_a_missing_scope_names_the_scope(slack: Slack) -> None:
+    slack.api.fail("conversations.open", "missing_scope", needed="im:write")
+    await slack.command()
+    said = slack.api.to("respond")[-1].args["text"]
+    assert said == md.escape(slack.q.ui("en", "slack_dm_failed", scope="im:write"))
+    assert "privacy" not in said  # not the user's settings: the app's
 
 
 async def test_the_command_in_the_dm_itself_says_nothing_in_the_channel(slack: Slack) -> None:
