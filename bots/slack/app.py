@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, assert_never
 
@@ -59,6 +59,7 @@ log = logging.getLogger("should_i_take_it.slack")
 
 SHORTCUT_CALLBACK = "should_i_take_it_message"
 RATE_LIMIT_RETRIES = 3
+RESPOND_TIMEOUT = aiohttp.ClientTimeout(total=10)
 HISTORY_LIMIT = 20
 _OURS = re.compile(r"^sit:")
 
@@ -91,6 +92,7 @@ class SlackBot:
         self.store = app.store
         self.draw = Drawer(self.q)
         self.work = InFlight()
+        self.http = http_session  # shared by the Web API client and response_url posts
         self.oauth = oauth_settings(settings, app.database()) if uses_oauth(settings) else None
         # HTTP mode checks signatures before Bolt parses anything (see server.web_app).
         self.signing_secret = settings.slack_signing_secret or ""
@@ -115,13 +117,16 @@ class SlackBot:
             signing_secret=self.signing_secret,
             client=client,
             oauth_settings=self.oauth,
+            # Answer Slack when the listener returns, which is right after its ack: the
+            # work goes on on our own tasks (self.work), not on Bolt's 10 ms ack polling.
+            process_before_response=True,
         )
         bolt = self.bolt
-        bolt.command(COMMAND)(self._on_command)
-        bolt.shortcut(SHORTCUT_CALLBACK)(self._on_shortcut)
-        bolt.block_action(_OURS)(self._on_click)
-        bolt.event("message")(self._on_message)
-        bolt.event("app_home_opened")(self._on_home_opened)
+        bolt.command(COMMAND)(self._acked(self._on_command))
+        bolt.shortcut(SHORTCUT_CALLBACK)(self._acked(self._on_shortcut))
+        bolt.block_action(_OURS)(self._acked(self._on_click))
+        bolt.event("message")(self._acked(self._on_message))
+        bolt.event("app_home_opened")(self._acked(self._on_home_opened))
         if self.oauth:
             bolt.enable_token_revocation_listeners()
         else:  # subscribed in the manifest for OAuth installs; nothing to clean up here
@@ -135,93 +140,93 @@ class SlackBot:
             await self.oauth.state_store.create_tables()  # type: ignore[attr-defined]
 
     async def close(self) -> None:
-        return None  # the database engine belongs to the composition root
+        return None  # the database engine and the HTTP session belong to whoever made them
 
     # --- listeners (each takes Bolt's ``args``: ack, body, client, context, respond, ...) ---
 
+    def _acked(self, work: Callable[[AsyncArgs], Coroutine[Any, Any, None]]) -> Any:
+        """A Bolt listener that acks, then leaves ``work`` running on its own task."""
+
+        async def listener(args: AsyncArgs) -> None:
+            if args.ack is not None:
+                await args.ack()
+            self.work.spawn(work(args))
+
+        return listener
+
     async def _on_command(self, args: AsyncArgs) -> None:
-        async with self.work:
-            await args.ack()
-            command = _part(args.command)
-            user, key = self._who(args, command["user_id"])
-            request = parse_command(self.q, command.get("text") or "")
-            if request.kind == "start":
-                here = command.get("channel_id")
-                await self._start_in_dm(args, key, here, request.lang, request.request)
-                return
-            lang = request.lang or (await self.profiles.get(user)).lang or self.q.languages[0]
-            if request.kind == "help":
-                shown = self.draw.help(lang)
-            elif request.kind == "history":
-                shown = await self._history(key, lang)
-            else:
-                shown = self.draw.forget_confirm(lang, user)
-            await self._respond(args.respond, shown)
+        command = _part(args.command)
+        user, key = self._who(args, command["user_id"])
+        request = parse_command(self.q, command.get("text") or "")
+        if request.kind == "start":
+            here = command.get("channel_id")
+            await self._start_in_dm(args, key, here, request.lang, request.request)
+            return
+        lang = request.lang or (await self.profiles.get(user)).lang or self.q.languages[0]
+        if request.kind == "help":
+            shown = self.draw.help(lang)
+        elif request.kind == "history":
+            shown = await self._history(key, lang)
+        else:
+            shown = self.draw.forget_confirm(lang, user)
+        await self._respond(args.respond, shown)
 
     async def _on_shortcut(self, args: AsyncArgs) -> None:
-        async with self.work:
-            await args.ack()
-            shortcut = _part(args.shortcut)
-            _, key = self._who(args, shortcut["user"]["id"])
-            here = (shortcut.get("channel") or {}).get("id")
-            request = message_text(shortcut.get("message") or {}) or None
-            await self._start_in_dm(args, key, here, None, request)
+        shortcut = _part(args.shortcut)
+        _, key = self._who(args, shortcut["user"]["id"])
+        here = (shortcut.get("channel") or {}).get("id")
+        request = message_text(shortcut.get("message") or {}) or None
+        await self._start_in_dm(args, key, here, None, request)
 
     async def _on_message(self, args: AsyncArgs) -> None:
-        async with self.work:
-            event = _part(args.event)
-            if not is_user_dm(event):
-                return
-            user, key = self._who(args, event["user"])
-            # Language and signature, in case this message starts a conversation.
-            profile = await self.profiles.get(user)
-            today = self.profiles.today(user, self.session.clock())
-            answer = Answer(message_text(event), today, locale=profile.lang, signature=profile.name)
-            event_id = _part(args.body).get("event_id")
-            delivery = f"slack:event:{event_id}" if event_id else None
-            turn = await self.session.handle(key, answer, delivery_id=delivery)
-            # Typed in the DM: everything is answered there, nothing privately.
-            await self._show(args, turn, user, event["channel"], reply=False)
+        event = _part(args.event)
+        if not is_user_dm(event):
+            return
+        user, key = self._who(args, event["user"])
+        # Language and signature, in case this message starts a conversation.
+        profile = await self.profiles.get(user)
+        today = self.profiles.today(user, self.session.clock())
+        answer = Answer(message_text(event), today, locale=profile.lang, signature=profile.name)
+        event_id = _part(args.body).get("event_id")
+        delivery = f"slack:event:{event_id}" if event_id else None
+        turn = await self.session.handle(key, answer, delivery_id=delivery)
+        # Typed in the DM: everything is answered there, nothing privately.
+        await self._show(args, turn, user, event["channel"], reply=False)
 
     async def _on_click(self, args: AsyncArgs) -> None:
-        async with self.work:
-            await args.ack()
-            action, body = _part(args.action), _part(args.body)
-            user, key = self._who(args, body["user"]["id"])
-            lang = _block_lang(action.get("block_id"), self.q.languages)
-            today = self.profiles.today(user, self.session.clock())
-            picked = str(action.get("selected_date") or "")
-            match controls.read(action["action_id"], user, today, picked):
-                case None:
-                    return
-                case Refusal() as refusal:
-                    await self._respond(
-                        args.respond, self.draw.notice(self.q.ui(lang, refusal), lang)
-                    )
-                case AppAction() as app_action:
-                    await self._app_action(args, app_action, key, lang)
-                case meant:
-                    container = body.get("container") or {}
-                    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-                    ts, message = container.get("message_ts"), body.get("message")
-                    clicked = Clicked(channel, ts, message) if channel and ts and message else None
-                    turn = await self.session.handle(key, meant)
-                    await self._show(args, turn, user, channel, clicked=clicked)
+        action, body = _part(args.action), _part(args.body)
+        user, key = self._who(args, body["user"]["id"])
+        lang = _block_lang(action.get("block_id"), self.q.languages)
+        today = self.profiles.today(user, self.session.clock())
+        picked = str(action.get("selected_date") or "")
+        match controls.read(action["action_id"], user, today, picked):
+            case None:
+                return
+            case Refusal() as refusal:
+                await self._respond(args.respond, self.draw.notice(self.q.ui(lang, refusal), lang))
+            case AppAction() as app_action:
+                await self._app_action(args, app_action, key, lang)
+            case meant:
+                container = body.get("container") or {}
+                channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+                ts, message = container.get("message_ts"), body.get("message")
+                clicked = Clicked(channel, ts, message) if channel and ts and message else None
+                turn = await self.session.handle(key, meant)
+                await self._show(args, turn, user, channel, clicked=clicked)
 
     async def _on_home_opened(self, args: AsyncArgs) -> None:
-        async with self.work:
-            event = _part(args.event)
-            if event.get("tab") != "home":
-                return
-            user, key = self._who(args, event["user"])
-            lang = (await self.profiles.get(user)).lang or self.q.languages[0]
-            try:
-                decisions = await self.session.history(key, HISTORY_LIMIT)
-            except StoreError:
-                log.warning("history unavailable for the App Home")
-                decisions = []
-            home = self.draw.home(lang, user, decisions)
-            await self._call(args.client.views_publish, user_id=user, view=home)
+        event = _part(args.event)
+        if event.get("tab") != "home":
+            return
+        user, key = self._who(args, event["user"])
+        lang = (await self.profiles.get(user)).lang or self.q.languages[0]
+        try:
+            decisions = await self.session.history(key, HISTORY_LIMIT)
+        except StoreError:
+            log.warning("history unavailable for the App Home")
+            decisions = []
+        home = self.draw.home(lang, user, decisions)
+        await self._call(args.client.views_publish, user_id=user, view=home)
 
     async def _ignore(self) -> None:
         return None
@@ -356,17 +361,22 @@ class SlackBot:
             await self._call(client.chat_postMessage, channel=channel, **message.payload())
 
     async def _respond(
-        self, respond: AsyncRespond, message: Message, *, replace: bool = False
+        self, respond: AsyncRespond | None, message: Message, *, replace: bool = False
     ) -> None:
         """An ephemeral answer through the interaction's response_url (works in channels
-        the bot is not a member of)."""
+        the bot is not a member of). On the process's shared HTTP session when there is
+        one: Bolt's ``respond`` opens a new connection for every call."""
+        if respond is None or not respond.response_url:
+            return
+        body = {**message.payload(), "response_type": "ephemeral", "replace_original": replace}
         try:
-            await respond(
-                text=message.text,
-                blocks=message.blocks,
-                response_type="ephemeral",
-                replace_original=replace,
-            )
+            if self.http is None:
+                await respond(**body)
+                return
+            post = self.http.post(respond.response_url, json=body, timeout=RESPOND_TIMEOUT)
+            async with post as response:
+                if response.status >= 400:
+                    log.warning("response_url failed: HTTP %d", response.status)
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("response_url failed: %s", type(exc).__name__)
 

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from bots.slack.blocks import COMMAND
 from bots.slack.translate import conversation_key
 from core.actions import ControlKind as Kind
 from core.ports import StoreError
@@ -227,4 +228,29 @@ async def test_reply_buttons_after_the_conversation_moved_on(slack: Slack) -> No
     await slack.dm("restart")
     tone = next(a for a, r in refs(result).items() if r.kind is Kind.TONE)
     await slack.click(result, tone)  # the old reply's tone button: applies to the open conversation
+    assert slack.q.question_text("en", "client") in slack.last()["text"]
+
+
+async def test_slack_gets_its_answer_before_the_work_is_done(slack: Slack) -> None:
+    """The ack is the HTTP answer: it does not wait for the store or the Web API (nor for
+    Bolt's ack polling), the work goes on after it and is awaited by a shutdown."""
+    slack.api.delays["conversations.open"] = 0.5
+    started = time.monotonic()
+    response = await slack.send_form(
+        {
+            "team_id": TEAM,
+            "channel_id": "C0001",
+            "user_id": USER,
+            "command": COMMAND,
+            "text": "",
+            "api_app_id": "A0001",
+            "response_url": slack.api.response_url("fast"),
+            "trigger_id": "t.fast",
+        },
+        settle=False,
+    )
+    answered = time.monotonic() - started
+    assert response.status == 200 and answered < 0.4
+    assert slack.bot.work.running == 1  # still opening the DM
+    assert await slack.bot.work.wait(5)
     assert slack.q.question_text("en", "client") in slack.last()["text"]
