@@ -2,14 +2,21 @@
 
 Theory of operation:
 
-- One connection, owned by one worker thread. Every store call is one job submitted to
-  that thread: a load is one SELECT; a save, with its journal entry, is one transaction
-  (``BEGIN IMMEDIATE`` … ``COMMIT``) run start to finish inside the job. So each call is
-  one hop from the event loop and back, and no lock is held across an ``await``.
-- Writes queue on the thread in arrival order: this process never contends with itself.
-  Other processes on the same file queue on SQLite's lock (``busy_timeout``); WAL lets
-  their readers go on while one writes, and ``BEGIN IMMEDIATE`` takes the write lock up
-  front, so a writer waits rather than failing with "database is locked" on upgrade.
+- Every store call is one function run start to finish on one connection: a load is one
+  SELECT; a save, with its journal entry, is one transaction (``BEGIN IMMEDIATE`` …
+  ``COMMIT``). No lock is ever held across an ``await``.
+- It runs first right on the event loop, on a connection that never waits
+  (``busy_timeout = 0``): in WAL mode a read never waits, and a write only when another
+  process holds the write lock. That costs 10–100 µs, less than handing the call to a
+  thread and back, which also waits for the GIL while the loop is busy (the interpreter
+  hands it over every 5 ms): measured, 14 ms per load on a busy loop against 0.2 ms idle.
+- When the database is busy (another process is writing), the same function is handed
+  as one job to the store's worker thread, whose connection waits (``busy_timeout``) for
+  the lock; the event loop goes on meanwhile. ``BEGIN IMMEDIATE`` takes the write lock up
+  front, so a writer waits rather than failing with "database is locked" on upgrade, and a
+  busy attempt on the loop has changed nothing when it is handed over.
+- Checkpoints (copying the WAL into the database file, with an fsync) run on the worker
+  thread too, every ``CHECKPOINT_EVERY`` writes, never on the event loop.
 - ``synchronous=NORMAL``: in WAL mode a killed process loses nothing; a power cut may lose
   the last transactions, never corrupt the file.
 - Times are stored as naive UTC text in SQLAlchemy's format (``2030-01-02 03:04:05.678901``)
@@ -35,7 +42,11 @@ from core.ports import ConversationKey, ConversationWrite, Decision, StoredConve
 from core.store.sql import SqlStore, aware, configure_sqlite, translate_errors
 
 T = TypeVar("T")
-Job = tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any], asyncio.AbstractEventLoop]
+Job = tuple[
+    Callable[[sqlite3.Connection], Any], asyncio.Future[Any] | None, asyncio.AbstractEventLoop
+]
+CHECKPOINT_EVERY = 200  # writes on the event loop between two checkpoints on the thread
+_BUSY = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED (primary result codes)
 
 LOAD = "SELECT data, version, expires_at FROM conversations WHERE key = ?"
 INSERT = (
@@ -100,20 +111,18 @@ class SqliteWorker:
         self._jobs.put((fn, future, loop))
         return await future
 
+    def post(self, fn: Callable[[sqlite3.Connection], object]) -> None:
+        """Run ``fn`` on the thread some time soon; nobody waits for it (a checkpoint)."""
+        if self._thread.is_alive():
+            self._jobs.put((fn, None, asyncio.get_running_loop()))
+
     async def stop(self) -> None:
         if self._thread.is_alive():
             self._jobs.put(None)
             await asyncio.to_thread(self._thread.join)
 
     def _connect(self) -> sqlite3.Connection:
-        # isolation_level=None: no implicit BEGIN; writes say BEGIN IMMEDIATE themselves.
-        connection = sqlite3.connect(self._path, isolation_level=None, cached_statements=64)
-        try:
-            configure_sqlite(connection)
-        except BaseException:
-            connection.close()
-            raise
-        return connection
+        return connect(self._path)
 
     def _run(self) -> None:
         while (job := self._jobs.get()) is not None:
@@ -124,11 +133,37 @@ class SqliteWorker:
                 outcome: tuple[bool, Any] = (True, fn(self._connection))
             except BaseException as exc:
                 outcome = (False, exc)
+            if future is None:
+                continue
             # RuntimeError: the caller's loop is closed, nobody is waiting.
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_settle, future, outcome)
         if self._connection is not None:
             self._connection.close()
+
+
+def connect(path: str, *, waits: bool = True) -> sqlite3.Connection:
+    """A connection with the app's settings. ``waits=False``: one that fails at once with
+    SQLITE_BUSY instead of waiting for another process's lock, and leaves checkpoints to
+    others (for use on the event loop)."""
+    # isolation_level=None: no implicit BEGIN; writes say BEGIN IMMEDIATE themselves.
+    # check_same_thread=False: the loop's connection is opened by the worker thread.
+    connection = sqlite3.connect(
+        path, isolation_level=None, cached_statements=64, check_same_thread=False
+    )
+    try:
+        configure_sqlite(connection)
+        if not waits:
+            connection.execute("PRAGMA busy_timeout = 0")
+            connection.execute("PRAGMA wal_autocheckpoint = 0")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _BUSY
 
 
 def _settle(future: asyncio.Future[Any], outcome: tuple[bool, Any]) -> None:
@@ -199,23 +234,51 @@ class SqliteStore(SqlStore):
     def __init__(self, url: URL, engine: AsyncEngine | None = None) -> None:
         super().__init__(url, engine)
         assert url.database, "location.database_url refuses an in-memory SQLite database"
+        self._path = url.database
         self._worker = SqliteWorker(url.database)
+        self._loop_connection: sqlite3.Connection | None = None
+        self._writes = 0
 
     async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` on the store's own connection, on its thread (checks, benchmarks)."""
+        """Run ``fn`` on the worker thread's connection (checks, benchmarks)."""
         return await self._worker.call(fn)
+
+    async def _run(
+        self, doing: str, fn: Callable[[sqlite3.Connection], T], *, writes: bool = False
+    ) -> T:
+        """Run ``fn`` on the event loop's connection, or on the worker thread if the
+        database is busy (see the module docstring)."""
+        with translate_errors(doing):
+            connection = self._loop_connection
+            if connection is None:
+                # Opened on the thread: opening may wait (a new file, another process).
+                path = self._path
+                connection = await self._worker.call(lambda _: connect(path, waits=False))
+                if self._loop_connection is not None:  # another task opened one meanwhile
+                    connection.close()
+                    connection = self._loop_connection
+                self._loop_connection = connection
+            try:
+                result = fn(connection)
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    raise
+                return await self._worker.call(fn)
+            if writes:
+                self._writes += 1
+                if self._writes % CHECKPOINT_EVERY == 0:
+                    self._worker.post(lambda c: c.execute("PRAGMA wal_checkpoint(PASSIVE)"))
+            return result
 
     async def load(self, key: ConversationKey) -> StoredConversation | None:
         name = key.as_string()
-        with translate_errors("load"):
-            row = await self._worker.call(lambda c: c.execute(LOAD, (name,)).fetchone())
+        row = await self._run("load", lambda c: c.execute(LOAD, (name,)).fetchone())
         if row is None:
             return None
         return StoredConversation(data=row[0], version=row[1], expires_at=from_text(row[2]))
 
     async def save(self, w: ConversationWrite) -> bool:
-        with translate_errors("save"):
-            return await self._worker.call(lambda c: write(c, lambda c: save_in(c, w)))
+        return await self._run("save", lambda c: write(c, lambda c: save_in(c, w)), writes=True)
 
     async def forget(self, key: ConversationKey) -> int:
         name = key.as_string()
@@ -224,17 +287,17 @@ class SqliteStore(SqlStore):
             connection.execute("DELETE FROM conversations WHERE key = ?", (name,))
             return connection.execute("DELETE FROM decisions WHERE key = ?", (name,)).rowcount
 
-        with translate_errors("forget"):
-            return await self._worker.call(lambda c: write(c, forget))
+        return await self._run("forget", lambda c: write(c, forget), writes=True)
 
     async def remember_delivery(
         self, delivery_id: str, *, now: datetime, keep_until: datetime
     ) -> bool:
         params = (delivery_id, to_text(aware("keep_until", keep_until)), to_text(aware("now", now)))
-        with translate_errors("remember_delivery"):
-            count = await self._worker.call(
-                lambda c: write(c, lambda c: c.execute(REMEMBER, params).rowcount)
-            )
+        count = await self._run(
+            "remember_delivery",
+            lambda c: write(c, lambda c: c.execute(REMEMBER, params).rowcount),
+            writes=True,
+        )
         return count == 1
 
     async def sweep(self, now: datetime) -> int:
@@ -245,24 +308,24 @@ class SqliteStore(SqlStore):
             old = connection.execute("DELETE FROM deliveries WHERE keep_until <= ?", params)
             return gone.rowcount + old.rowcount
 
-        with translate_errors("sweep"):
-            return await self._worker.call(lambda c: write(c, sweep))
+        return await self._run("sweep", lambda c: write(c, sweep), writes=True)
 
     async def decisions(self, key: ConversationKey, limit: int = 20) -> list[Decision]:
         if limit < 0:
             raise ValueError(f"limit must not be negative, got {limit}")
         params = (key.as_string(), limit)
-        with translate_errors("decisions"):
-            rows = await self._worker.call(lambda c: c.execute(JOURNAL, params).fetchall())
+        rows = await self._run("decisions", lambda c: c.execute(JOURNAL, params).fetchall())
         return [
             Decision(outcome=o, decided_at=from_text(at), lang=lang, platform=p, client=client)
             for o, at, lang, p, client in rows
         ]
 
     async def ping(self) -> None:
-        with translate_errors("ping"):
-            await self._worker.call(lambda c: c.execute("SELECT 1").fetchone())
+        await self._run("ping", lambda c: c.execute("SELECT 1").fetchone())
 
     async def close(self) -> None:
+        if self._loop_connection is not None:
+            self._loop_connection.close()
+            self._loop_connection = None
         await self._worker.stop()
         await super().close()

@@ -3,6 +3,8 @@ file and its settings, and behaviour when the database is away."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import stat
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
@@ -163,4 +165,31 @@ async def test_postgres_connections_dropped_by_the_server_are_replaced(pg_url: s
         stored = await store.load(ALICE)
         assert stored is not None and stored.data == "before"
     finally:
+        await store.close()
+
+
+# --- SQLite: the event loop never waits for another process's lock -------------------
+
+
+async def test_a_write_waiting_for_another_writer_does_not_block_the_event_loop(
+    tmp_path: Path,
+) -> None:
+    store = await open_store(None, data_dir=tmp_path)
+    other = sqlite3.connect(tmp_path / SQLITE_FILENAME, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process's writer holds the lock
+        saving = asyncio.create_task(store.save(new(NOW)))
+        ticks = 0
+        for _ in range(20):  # the loop keeps turning while the save waits on the thread
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not saving.done()
+        assert await store.load(ALICE) is None  # reads go on meanwhile
+        other.execute("COMMIT")
+        assert await asyncio.wait_for(saving, 10)
+        assert ticks == 20
+        stored = await store.load(ALICE)
+        assert stored is not None and stored.version == 1
+    finally:
+        other.close()
         await store.close()
