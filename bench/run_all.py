@@ -30,7 +30,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "RESULTS.md"
-BUDGET = 290.0  # seconds for everything: under 5 minutes
+BUDGET = 470.0  # seconds for everything: under 8 minutes
 Row = dict[str, Any]
 
 
@@ -44,14 +44,25 @@ class Bench:
 
 BENCHES = [
     Bench("core", "bench.core", 60, "the pure engine: µs per step and per conversation"),
-    Bench("store", "bench.store", 90, "saves/loads per second, SQLite and PostgreSQL"),
+    Bench(
+        "store",
+        "bench.store",
+        90,
+        "each store operation next to the same statements through raw sqlite3 / asyncpg",
+    ),
     Bench(
         "slack_http",
         "bench.slack_http",
-        120,
-        "simulated users through POST /slack/events vs a minimal Bolt app (ratio = ours/minimal)",
+        240,
+        "50 simulated users through POST /slack/events; the bot's CPU per request (from "
+        "/proc) beside a minimal Bolt app and a floor app, alternated over 3 rounds",
     ),
-    Bench("scale_out", "bench.scale_out", 120, "two web processes on PostgreSQL vs one"),
+    Bench(
+        "scale_out",
+        "bench.scale_out",
+        120,
+        "two web processes on PostgreSQL vs one, each capped at the same CPU quota",
+    ),
     Bench("memory", "bench.memory", 90, "RSS idle and with 10,000 open conversations"),
 ]
 
@@ -126,22 +137,40 @@ def targets(rows: list[Row]) -> list[Row]:
     reported here, in the output: the tests never assert timings)."""
     checks: list[tuple[str, list[float], Any, str]] = [
         (
-            "slowest ack p99 at 200 users ≤ 3,000 ms",
-            _find(rows, "slack_http", r"^ours_\w+\.u200\.ack_p99$"),
-            lambda v: max(v) <= 3000,
+            "bot CPU per request / floor app's, SQLite (median) ≤ 1.3",
+            _find(rows, "slack_http", r"^ours_sqlite\.u50\.cpu per request / floor's$"),
+            lambda v: max(v) <= 1.3,
+            "x",
+        ),
+        (
+            "bot CPU per request / floor app's, PostgreSQL (median) ≤ 1.3",
+            _find(rows, "slack_http", r"^ours_postgresql\.u50\.cpu per request / floor's$"),
+            lambda v: max(v) <= 1.3,
+            "x",
+        ),
+        (
+            "one process, SQLite, 50 users ≥ 400 turns/s (best round)",
+            _find(rows, "slack_http", r"^ours_sqlite\.u50\.turns_per_s \(best\)$"),
+            lambda v: min(v) >= 400,
+            "turns/s",
+        ),
+        (
+            "ack p99 at 200 users < 100 ms (SQLite)",
+            _find(rows, "slack_http", r"^ours_sqlite\.u200\.ack_p99"),
+            lambda v: max(v) < 100,
             "ms",
         ),
         (
-            "bot's per-turn cost / minimal Bolt app's (200 users, in-memory store) ≤ 1.5",
-            [1 / v for v in _find(rows, "slack_http", r"^ratio_memory\.u200\.turns_per_s$") if v],
-            lambda v: max(v) <= 1.5,
+            "turns/s with 2 web processes / with 1, equal CPU quotas, PostgreSQL ≥ 1.8",
+            _find(rows, "scale_out", r"^ratio 2 processes / 1$"),
+            lambda v: min(v) >= 1.8,
             "x",
         ),
         (
-            "turns/s with 2 web processes / with 1 ≥ 1.6",
-            _find(rows, "scale_out", r"^ratio 2 processes / 1$"),
-            lambda v: min(v) >= 1.6,
-            "x",
+            "bytes stored per open conversation ≤ 1,024",
+            _find(rows, "store", r"\.bytes_per_conversation$"),
+            lambda v: max(v) <= 1024,
+            "bytes",
         ),
     ]
     out = []
@@ -151,7 +180,7 @@ def targets(rows: list[Row]) -> list[Row]:
                 {"bench": "target", "metric": f"{name}: no figure", "value": math.nan, "unit": ""}
             )
             continue
-        value = max(values) if unit == "ms" or "cost" in name else min(values)
+        value = min(values) if unit == "turns/s" else max(values)
         verdict = "met" if ok(values) else "NOT MET"
         out.append(
             {"bench": "target", "metric": f"{name}: {verdict}", "value": value, "unit": unit}
@@ -160,26 +189,22 @@ def targets(rows: list[Row]) -> list[Row]:
 
 
 def notes(rows: list[Row]) -> list[str]:
-    """Reading the scale-out figures: where the cores went."""
-    busy = _find(rows, "scale_out", r"^CPU, 2-process run: whole machine$")
-    web = _find(rows, "scale_out", r"^CPU, 2-process run: web$")
-    alone = _find(rows, "scale_out", r"^CPU, 1-process run: web$")
-    per_turn = _find(rows, "scale_out", r"^web CPU per turn")
-    if not (busy and web and alone and per_turn):
-        return []
-    cores = os.cpu_count() or 1
-    return [
-        f"- **scale_out**: during the 2-process run the whole machine was {busy[0]:.0f}% busy "
-        f"(of {cores * 100}%); the two bot processes got {web[0]:.0f}% of a core between them "
-        f"(one process alone got {alone[0]:.0f}%), "
-        "the rest went to PostgreSQL, the fake API, the load generator, the kernel's loopback "
-        "networking and the machine's other tenants. A turn costs a bot process "
-        f"{min(per_turn):.1f}–{max(per_turn):.1f} ms of CPU in both runs, so with that share of "
-        "the cores left to them two processes cannot do much better than one that already had "
-        "most of a core: the ratio measures this machine's spare cores more than the design. "
-        "With a core per process (more cores, or more machines) it would approach 2× until "
-        "PostgreSQL becomes the limit; that is an estimate, not a measurement.",
+    """How to read the figures."""
+    out = [
+        "- **Shared machine**: other people ran test suites on these 2 cores during the run, "
+        "and the load generator, the fake Slack API and PostgreSQL share them with the bot. "
+        "Latencies and turns/s move with that load from run to run; the bot's CPU per "
+        "request (read from /proc for the bot's process alone) and the ratios between apps "
+        "measured in the same run, alternated, are the figures to compare.",
     ]
+    capped = [r["metric"] for r in rows if str(r["metric"]).startswith("CPU quota: ")]
+    if capped:
+        out.append(
+            f"- **scale_out**: {capped[0]}. With each web process capped alike, the ratio "
+            "measures the design (shared-nothing processes on one database) rather than how "
+            "many spare cores this machine had."
+        )
+    return out
 
 
 def value_text(row: Row) -> str:
@@ -236,7 +261,10 @@ def markdown(rows: list[Row], durations: dict[str, float], total: float) -> str:
         "|---|---|---:|---|",
         *(f"| {r['bench']} | {_cell(r['metric'])} | {value_text(r)} | {r['unit']} |" for r in rows),
         "",
-        *(["Notes:", "", *notes(rows), ""] if notes(rows) else []),
+        "Notes:",
+        "",
+        *notes(rows),
+        "",
         "What each benchmark measures, and how long it took here:",
         "",
         *(

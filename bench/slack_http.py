@@ -84,6 +84,8 @@ DEADLINE = 300.0  # seconds for the whole run, whatever happens
 USERS = (50,)
 ROUNDS = 3
 APPS = ("minimal", "floor", "ours_sqlite", "ours_postgresql", "ours_memory")
+# After the rounds: one run of the default set-up under a heavier load, for its ack tail.
+CROWD = ("ours_sqlite", 200)
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 TURN_TIMEOUT = 30.0
@@ -531,6 +533,12 @@ async def run_async(users: tuple[int, ...], rounds: int, apps: tuple[str, ...]) 
                 for app in playing:  # A B C … A B C …: drift hits every app alike
                     runs[app].append(await measure(app, count, pg_url))
             rows += report(count, runs)
+        app, count = CROWD
+        if app in playing and count not in users:
+            crowd = await measure(app, count, pg_url)
+            for metric in ("ack_p50", "ack_p99", "turn_p99", "turns_per_s"):
+                unit = UNITS.get(metric, "ms")
+                rows.append(_row(f"{app}.u{count}.{metric} (1 run)", crowd.rows[metric], unit))
     return rows
 
 
