@@ -30,6 +30,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "RESULTS.md"
+README = ROOT / "README.md"
+# The README's performance table is written between these two lines, never by hand.
+README_START = "<!-- bench/run_all.py writes the table below from bench/RESULTS.md -->"
+README_END = "<!-- end of the generated table -->"
 BUDGET = 470.0  # seconds for everything: under 8 minutes
 Row = dict[str, Any]
 
@@ -277,6 +281,62 @@ def markdown(rows: list[Row], durations: dict[str, float], total: float) -> str:
     return "\n".join(lines)
 
 
+def _one(rows: list[Row], bench: str, pattern: str, fmt: str = "{:,.1f}") -> str:
+    values = _find(rows, bench, pattern)
+    return fmt.format(values[0]) if values else "—"
+
+
+def readme_table(rows: list[Row]) -> str:
+    """The README's figures, taken from this run's rows."""
+
+    def f(bench: str, pattern: str, fmt: str = "{:,.1f}") -> str:
+        return _one(rows, bench, pattern, fmt)
+
+    cpu = r"^{}\.u50\.cpu_ms_per_request \(median\)$"
+    tps = r"^{}\.u50\.turns_per_s \(median\)$"
+    apps = ("minimal", "floor", "ours_sqlite", "ours_postgresql", "ours_memory")
+    lines = [
+        "| what | figure |",
+        "|---|---|",
+        f"| engine, one step / one whole conversation (median) | "
+        f"{f('core', r'^step')} µs / {f('core', r'^full conversation .median', '{:,.0f}')} µs |",
+        "| store, one turn (delivery id + load + save), SQLite / PostgreSQL, µs | "
+        f"{f('store', r'^sqlite.turn.c1 ours$')} / {f('store', r'^postgresql.turn.c1 ours$')} "
+        f"(raw driver: {f('store', r'^sqlite.turn.c1 raw$')} / "
+        f"{f('store', r'^postgresql.turn.c1 raw$')}) |",
+        "| bytes stored per conversation, SQLite / PostgreSQL | "
+        f"{f('store', r'^sqlite.bytes_per', '{:,.0f}')} / "
+        f"{f('store', r'^postgresql.bytes_per', '{:,.0f}')} |",
+        "| bot CPU per request, ms: minimal Bolt / floor / ours SQLite / PostgreSQL / memory | "
+        + " / ".join(f("slack_http", cpu.format(a), "{:.2f}") for a in apps)
+        + " |",
+        "| ours / floor app, CPU per request: SQLite / PostgreSQL | "
+        f"{f('slack_http', r'^ours_sqlite.u50.cpu per request / floor', '{:.2f}')}× / "
+        f"{f('slack_http', r'^ours_postgresql.u50.cpu per request / floor', '{:.2f}')}× |",
+        "| turns/s, 50 users, one process: minimal / floor / ours SQLite / PostgreSQL / memory | "
+        + " / ".join(f("slack_http", tps.format(a), "{:,.0f}") for a in apps)
+        + " |",
+        "| ours, SQLite, 200 users: ack p99 | "
+        f"{f('slack_http', r'^ours_sqlite.u200.ack_p99', '{:,.0f}')} ms |",
+        "| two `web` processes on PostgreSQL vs one, equal CPU quotas | "
+        f"{f('scale_out', r'^ratio 2 processes', '{:.2f}')}× |",
+        f"| memory, idle / with 10,000 open conversations | {f('memory', r'^RSS idle')} MiB / "
+        f"{f('memory', r'^RSS with')} MiB |",
+    ]
+    return "\n".join(lines)
+
+
+def update_readme(rows: list[Row]) -> bool:
+    """Rewrite the README's generated table; False when its markers are missing."""
+    text = README.read_text("utf-8")
+    if README_START not in text or README_END not in text:
+        return False
+    before, rest = text.split(README_START, 1)
+    _, after = rest.split(README_END, 1)
+    README.write_text(f"{before}{README_START}\n{readme_table(rows)}\n{README_END}{after}", "utf-8")
+    return True
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--only", help=argparse.SUPPRESS)
@@ -304,6 +364,8 @@ def main() -> int:
     print(table(rows))
     if not args.no_write:
         RESULTS.write_text(markdown(rows, durations, total), "utf-8")
+        if not update_readme(rows):
+            print("README.md has no generated-table markers: left alone", file=sys.stderr)
         print(f"\nwritten to {RESULTS.relative_to(ROOT)} ({total:.0f} s)", file=sys.stderr)
     return 0
 
