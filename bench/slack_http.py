@@ -327,11 +327,12 @@ class Run:
     cpu_s: float
 
 
-async def measure(app: str, users: int, pg_url: str | None) -> Run:
+async def measure(app: str, users: int) -> Run:
     """Run ``users`` conversations against ``app`` served by a child process; its timings
-    and the CPU the child spent on them."""
+    and the CPU the child spent on them. Every run starts from an empty database."""
     user_flow = our_user if app.startswith("ours") else minimal_user
     async with AsyncExitStack() as stack:
+        pg_url = await stack.enter_async_context(pg_database(app == "ours_postgresql"))
         api = FakeSlackApi(record=False)
         await api.start()
         stack.push_async_callback(api.close)
@@ -510,6 +511,7 @@ async def pg_database(wanted: bool) -> AsyncIterator[str | None]:
     if not wanted:
         yield None
         return
+    # Each run its own database: users of an earlier run would resume their conversations.
     name = f"sit_bench_{secrets.token_hex(6)}"
     try:
         await pg_admin(f'CREATE DATABASE "{name}"')
@@ -525,17 +527,21 @@ async def pg_database(wanted: bool) -> AsyncIterator[str | None]:
 
 async def run_async(users: tuple[int, ...], rounds: int, apps: tuple[str, ...]) -> list[Row]:
     rows: list[Row] = []
-    async with asyncio.timeout(DEADLINE), pg_database("ours_postgresql" in apps) as pg_url:
-        playing = [a for a in apps if a != "ours_postgresql" or pg_url]
+    async with asyncio.timeout(DEADLINE):
+        playing = list(apps)
+        if "ours_postgresql" in apps:
+            async with pg_database(True) as pg_url:
+                if pg_url is None:
+                    playing.remove("ours_postgresql")
         for count in users:
             runs: dict[str, list[Run]] = {app: [] for app in playing}
             for _ in range(rounds):
                 for app in playing:  # A B C … A B C …: drift hits every app alike
-                    runs[app].append(await measure(app, count, pg_url))
+                    runs[app].append(await measure(app, count))
             rows += report(count, runs)
         app, count = CROWD
         if app in playing and count not in users:
-            crowd = await measure(app, count, pg_url)
+            crowd = await measure(app, count)
             for metric in ("ack_p50", "ack_p99", "turn_p99", "turns_per_s"):
                 unit = UNITS.get(metric, "ms")
                 rows.append(_row(f"{app}.u{count}.{metric} (1 run)", crowd.rows[metric], unit))

@@ -293,7 +293,10 @@ async def bench(url: str, backend: str) -> list[Row]:
                 backend, ours(store, data), raw_sqlite(store.url.database, data)
             )
         pool = await asyncpg.create_pool(
-            **pg_sql.connect_arguments(store.url), min_size=1, max_size=10
+            **pg_sql.connect_arguments(store.url),
+            min_size=1,
+            max_size=10,
+            reset=pg_sql.keep_session,  # like the store: no reset round trip per release
         )
         try:
             return rows + await compare(backend, ours(store, data), raw_asyncpg(pool, data))
