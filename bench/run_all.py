@@ -30,7 +30,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "RESULTS.md"
-BUDGET = 290.0  # seconds for everything: under 5 minutes
+README = ROOT / "README.md"
+# The README's performance table is written between these two lines, never by hand.
+README_START = "<!-- bench/run_all.py writes the table below from bench/RESULTS.md -->"
+README_END = "<!-- end of the generated table -->"
+BUDGET = 470.0  # seconds for everything: under 8 minutes
 Row = dict[str, Any]
 
 
@@ -44,14 +48,25 @@ class Bench:
 
 BENCHES = [
     Bench("core", "bench.core", 60, "the pure engine: µs per step and per conversation"),
-    Bench("store", "bench.store", 90, "saves/loads per second, SQLite and PostgreSQL"),
+    Bench(
+        "store",
+        "bench.store",
+        90,
+        "each store operation next to the same statements through raw sqlite3 / asyncpg",
+    ),
     Bench(
         "slack_http",
         "bench.slack_http",
-        120,
-        "simulated users through POST /slack/events vs a minimal Bolt app (ratio = ours/minimal)",
+        240,
+        "50 simulated users through POST /slack/events; the bot's CPU per request (from "
+        "/proc) beside a minimal Bolt app and a floor app, alternated over 3 rounds",
     ),
-    Bench("scale_out", "bench.scale_out", 120, "two web processes on PostgreSQL vs one"),
+    Bench(
+        "scale_out",
+        "bench.scale_out",
+        120,
+        "two web processes on PostgreSQL vs one, each capped at the same CPU quota",
+    ),
     Bench("memory", "bench.memory", 90, "RSS idle and with 10,000 open conversations"),
 ]
 
@@ -126,22 +141,40 @@ def targets(rows: list[Row]) -> list[Row]:
     reported here, in the output: the tests never assert timings)."""
     checks: list[tuple[str, list[float], Any, str]] = [
         (
-            "slowest ack p99 at 200 users ≤ 3,000 ms",
-            _find(rows, "slack_http", r"^ours_\w+\.u200\.ack_p99$"),
-            lambda v: max(v) <= 3000,
+            "bot CPU per request / floor app's, SQLite (median) ≤ 1.3",
+            _find(rows, "slack_http", r"^ours_sqlite\.u50\.cpu per request / floor's$"),
+            lambda v: max(v) <= 1.3,
+            "x",
+        ),
+        (
+            "bot CPU per request / floor app's, PostgreSQL (median) ≤ 1.3",
+            _find(rows, "slack_http", r"^ours_postgresql\.u50\.cpu per request / floor's$"),
+            lambda v: max(v) <= 1.3,
+            "x",
+        ),
+        (
+            "one process, SQLite, 50 users ≥ 400 turns/s (best round)",
+            _find(rows, "slack_http", r"^ours_sqlite\.u50\.turns_per_s \(best\)$"),
+            lambda v: min(v) >= 400,
+            "turns/s",
+        ),
+        (
+            "ack p99 at 200 users < 100 ms (SQLite)",
+            _find(rows, "slack_http", r"^ours_sqlite\.u200\.ack_p99"),
+            lambda v: max(v) < 100,
             "ms",
         ),
         (
-            "bot's per-turn cost / minimal Bolt app's (200 users, in-memory store) ≤ 1.5",
-            [1 / v for v in _find(rows, "slack_http", r"^ratio_memory\.u200\.turns_per_s$") if v],
-            lambda v: max(v) <= 1.5,
+            "turns/s with 2 web processes / with 1, equal CPU quotas, PostgreSQL ≥ 1.8",
+            _find(rows, "scale_out", r"^ratio 2 processes / 1$"),
+            lambda v: min(v) >= 1.8,
             "x",
         ),
         (
-            "turns/s with 2 web processes / with 1 ≥ 1.6",
-            _find(rows, "scale_out", r"^ratio 2 processes / 1$"),
-            lambda v: min(v) >= 1.6,
-            "x",
+            "bytes stored per open conversation ≤ 1,024",
+            _find(rows, "store", r"\.bytes_per_conversation$"),
+            lambda v: max(v) <= 1024,
+            "bytes",
         ),
     ]
     out = []
@@ -151,7 +184,7 @@ def targets(rows: list[Row]) -> list[Row]:
                 {"bench": "target", "metric": f"{name}: no figure", "value": math.nan, "unit": ""}
             )
             continue
-        value = max(values) if unit == "ms" or "cost" in name else min(values)
+        value = min(values) if unit == "turns/s" else max(values)
         verdict = "met" if ok(values) else "NOT MET"
         out.append(
             {"bench": "target", "metric": f"{name}: {verdict}", "value": value, "unit": unit}
@@ -160,26 +193,22 @@ def targets(rows: list[Row]) -> list[Row]:
 
 
 def notes(rows: list[Row]) -> list[str]:
-    """Reading the scale-out figures: where the cores went."""
-    busy = _find(rows, "scale_out", r"^CPU, 2-process run: whole machine$")
-    web = _find(rows, "scale_out", r"^CPU, 2-process run: web$")
-    alone = _find(rows, "scale_out", r"^CPU, 1-process run: web$")
-    per_turn = _find(rows, "scale_out", r"^web CPU per turn")
-    if not (busy and web and alone and per_turn):
-        return []
-    cores = os.cpu_count() or 1
-    return [
-        f"- **scale_out**: during the 2-process run the whole machine was {busy[0]:.0f}% busy "
-        f"(of {cores * 100}%); the two bot processes got {web[0]:.0f}% of a core between them "
-        f"(one process alone got {alone[0]:.0f}%), "
-        "the rest went to PostgreSQL, the fake API, the load generator, the kernel's loopback "
-        "networking and the machine's other tenants. A turn costs a bot process "
-        f"{min(per_turn):.1f}–{max(per_turn):.1f} ms of CPU in both runs, so with that share of "
-        "the cores left to them two processes cannot do much better than one that already had "
-        "most of a core: the ratio measures this machine's spare cores more than the design. "
-        "With a core per process (more cores, or more machines) it would approach 2× until "
-        "PostgreSQL becomes the limit; that is an estimate, not a measurement.",
+    """How to read the figures."""
+    out = [
+        "- **Shared machine**: other people ran test suites on these 2 cores during the run, "
+        "and the load generator, the fake Slack API and PostgreSQL share them with the bot. "
+        "Latencies and turns/s move with that load from run to run; the bot's CPU per "
+        "request (read from /proc for the bot's process alone) and the ratios between apps "
+        "measured in the same run, alternated, are the figures to compare.",
     ]
+    capped = [r["metric"] for r in rows if str(r["metric"]).startswith("CPU quota: ")]
+    if capped:
+        out.append(
+            f"- **scale_out**: {capped[0]}. With each web process capped alike, the ratio "
+            "measures the design (shared-nothing processes on one database) rather than how "
+            "many spare cores this machine had."
+        )
+    return out
 
 
 def value_text(row: Row) -> str:
@@ -236,7 +265,10 @@ def markdown(rows: list[Row], durations: dict[str, float], total: float) -> str:
         "|---|---|---:|---|",
         *(f"| {r['bench']} | {_cell(r['metric'])} | {value_text(r)} | {r['unit']} |" for r in rows),
         "",
-        *(["Notes:", "", *notes(rows), ""] if notes(rows) else []),
+        "Notes:",
+        "",
+        *notes(rows),
+        "",
         "What each benchmark measures, and how long it took here:",
         "",
         *(
@@ -247,6 +279,62 @@ def markdown(rows: list[Row], durations: dict[str, float], total: float) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _one(rows: list[Row], bench: str, pattern: str, fmt: str = "{:,.1f}") -> str:
+    values = _find(rows, bench, pattern)
+    return fmt.format(values[0]) if values else "—"
+
+
+def readme_table(rows: list[Row]) -> str:
+    """The README's figures, taken from this run's rows."""
+
+    def f(bench: str, pattern: str, fmt: str = "{:,.1f}") -> str:
+        return _one(rows, bench, pattern, fmt)
+
+    cpu = r"^{}\.u50\.cpu_ms_per_request \(median\)$"
+    tps = r"^{}\.u50\.turns_per_s \(median\)$"
+    apps = ("minimal", "floor", "ours_sqlite", "ours_postgresql", "ours_memory")
+    lines = [
+        "| what | figure |",
+        "|---|---|",
+        f"| engine, one step / one whole conversation (median) | "
+        f"{f('core', r'^step')} µs / {f('core', r'^full conversation .median', '{:,.0f}')} µs |",
+        "| store, one turn (delivery id + load + save), SQLite / PostgreSQL, µs | "
+        f"{f('store', r'^sqlite.turn.c1 ours$')} / {f('store', r'^postgresql.turn.c1 ours$')} "
+        f"(raw driver: {f('store', r'^sqlite.turn.c1 raw$')} / "
+        f"{f('store', r'^postgresql.turn.c1 raw$')}) |",
+        "| bytes stored per conversation, SQLite / PostgreSQL | "
+        f"{f('store', r'^sqlite.bytes_per', '{:,.0f}')} / "
+        f"{f('store', r'^postgresql.bytes_per', '{:,.0f}')} |",
+        "| bot CPU per request, ms: minimal Bolt / floor / ours SQLite / PostgreSQL / memory | "
+        + " / ".join(f("slack_http", cpu.format(a), "{:.2f}") for a in apps)
+        + " |",
+        "| ours / floor app, CPU per request: SQLite / PostgreSQL | "
+        f"{f('slack_http', r'^ours_sqlite.u50.cpu per request / floor', '{:.2f}')}× / "
+        f"{f('slack_http', r'^ours_postgresql.u50.cpu per request / floor', '{:.2f}')}× |",
+        "| turns/s, 50 users, one process: minimal / floor / ours SQLite / PostgreSQL / memory | "
+        + " / ".join(f("slack_http", tps.format(a), "{:,.0f}") for a in apps)
+        + " |",
+        "| ours, SQLite, 200 users: ack p99 | "
+        f"{f('slack_http', r'^ours_sqlite.u200.ack_p99', '{:,.0f}')} ms |",
+        "| two `web` processes on PostgreSQL vs one, equal CPU quotas | "
+        f"{f('scale_out', r'^ratio 2 processes', '{:.2f}')}× |",
+        f"| memory, idle / with 10,000 open conversations | {f('memory', r'^RSS idle')} MiB / "
+        f"{f('memory', r'^RSS with')} MiB |",
+    ]
+    return "\n".join(lines)
+
+
+def update_readme(rows: list[Row]) -> bool:
+    """Rewrite the README's generated table; False when its markers are missing."""
+    text = README.read_text("utf-8")
+    if README_START not in text or README_END not in text:
+        return False
+    before, rest = text.split(README_START, 1)
+    _, after = rest.split(README_END, 1)
+    README.write_text(f"{before}{README_START}\n{readme_table(rows)}\n{README_END}{after}", "utf-8")
+    return True
 
 
 def main() -> int:
@@ -276,6 +364,8 @@ def main() -> int:
     print(table(rows))
     if not args.no_write:
         RESULTS.write_text(markdown(rows, durations, total), "utf-8")
+        if not update_readme(rows):
+            print("README.md has no generated-table markers: left alone", file=sys.stderr)
         print(f"\nwritten to {RESULTS.relative_to(ROOT)} ({total:.0f} s)", file=sys.stderr)
     return 0
 

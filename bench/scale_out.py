@@ -17,8 +17,12 @@ with 2 processes, alternated over ``--rounds`` (the best of each kept), their ra
 CPU each part of the system used, to see what the 2 cores were busy with.
 
 This machine has 2 cores for everything (bots, PostgreSQL, fake API, load generator), so
-two bot processes cannot get two cores to themselves: the ratio here is a floor of what
-two machines would show. ``run()`` returns the rows for ``bench/run_all.py``.
+two bot processes cannot get two cores to themselves. To measure the design rather than
+the spare cores, each ``web`` process is put in a cgroup of its own capped at ``--quota``
+of a core (a quarter by default: two quarters leave room for the rest), through cgroup v2
+``cpu.max`` or v1 ``cpu.cfs_quota_us``, whichever this machine lets us write; without
+either the run is uncapped and says so. ``run()`` returns the rows for
+``bench/run_all.py``.
 """
 
 from __future__ import annotations
@@ -62,6 +66,8 @@ SECRET = "bench-signing-secret"
 TOKEN = "xoxb-bench"  # a fake: real bot tokens carry numeric ids
 USERS = 100
 ROUNDS = 3
+QUOTA = 0.25  # of a core, per web process
+CFS_PERIOD_US = 100_000
 WARMUP_USERS = 10
 RUN_TIMEOUT = 45.0  # seconds for one measured run, whatever happens
 TURN_TIMEOUT = 30.0
@@ -371,6 +377,61 @@ async def healthy(http: aiohttp.ClientSession, url: str, process: Any) -> None:
             await asyncio.sleep(0.1)
 
 
+# --- CPU quotas -----------------------------------------------------------------------------
+
+
+def cgroup_cpu_root() -> tuple[Path, int] | None:
+    """(a cgroup directory whose children can be given CPU quotas, cgroup version), or None
+    when this machine lets us write neither."""
+    v2 = Path("/sys/fs/cgroup")
+    controllers = v2 / "cgroup.controllers"
+    if (
+        controllers.exists()
+        and "cpu" in controllers.read_text().split()
+        and os.access(v2 / "cgroup.subtree_control", os.W_OK)
+    ):
+        return v2, 2
+    v1 = Path("/sys/fs/cgroup/cpu")
+    if (v1 / "cpu.cfs_quota_us").exists() and os.access(v1, os.W_OK):
+        return v1, 1
+    return None
+
+
+@asynccontextmanager
+async def cpu_quota(pids: list[int], share: float) -> AsyncIterator[str]:
+    """Each of ``pids`` (and its threads) capped at ``share`` of a core, in a cgroup of its
+    own, until the block ends (then moved back and the cgroups removed). Yields how."""
+    found = cgroup_cpu_root()
+    if found is None or share <= 0:
+        yield "none (no writable cgroup CPU controller)" if found is None else "none"
+        return
+    root, version = found
+    quota = int(CFS_PERIOD_US * share)
+    groups: list[Path] = []
+    try:
+        if version == 2:
+            (root / "cgroup.subtree_control").write_text("+cpu")
+        for pid in pids:
+            group = root / f"sit_bench_{os.getpid()}_{pid}"
+            group.mkdir()
+            groups.append(group)
+            if version == 2:
+                (group / "cpu.max").write_text(f"{quota} {CFS_PERIOD_US}")
+            else:
+                (group / "cpu.cfs_period_us").write_text(str(CFS_PERIOD_US))
+                (group / "cpu.cfs_quota_us").write_text(str(quota))
+            (group / "cgroup.procs").write_text(str(pid))
+        yield f"cgroup v{version}, {share:g} of a core per web process"
+    finally:
+        for group in groups:
+            try:
+                for pid in (group / "cgroup.procs").read_text().split():
+                    (root / "cgroup.procs").write_text(pid)
+                group.rmdir()
+            except OSError as exc:
+                print(f"could not remove {group}: {exc}", file=sys.stderr)
+
+
 # --- the measurement ----------------------------------------------------------------------
 
 
@@ -394,7 +455,7 @@ async def measure(load: Load, users: int, first: int) -> tuple[list[float], floa
     return load.turns, time.perf_counter() - started
 
 
-async def run_async(users: int = USERS, rounds: int = ROUNDS) -> list[Row]:
+async def run_async(users: int = USERS, rounds: int = ROUNDS, quota: float = QUOTA) -> list[Row]:
     async with AsyncExitStack() as stack:
         url = await stack.enter_async_context(database())
         fake = await stack.enter_async_context(
@@ -429,6 +490,8 @@ async def run_async(users: int = USERS, rounds: int = ROUNDS) -> list[Row]:
             urls.append(f"http://127.0.0.1:{port}")
         for process, base in zip(webs, urls, strict=True):
             await healthy(http, f"{base}/healthz", process)
+        capped = await stack.enter_async_context(cpu_quota([w.pid for w in webs], quota))
+        print(f"CPU quota: {capped}", file=sys.stderr)
 
         shown = Shown()
         feed = await stack.enter_async_context(http.ws_connect(feed_url))
@@ -452,10 +515,10 @@ async def run_async(users: int = USERS, rounds: int = ROUNDS) -> list[Row]:
                 turns, seconds = await measure(load(processes), users, first)
                 results[processes].append(Result(processes, turns, seconds, cpu.used()))
                 first += users
-    return summary(results, users)
+    return summary(results, users, capped)
 
 
-def summary(results: dict[int, list[Result]], users: int) -> list[Row]:
+def summary(results: dict[int, list[Result]], users: int, capped: str) -> list[Row]:
     best = {p: max(rs, key=lambda r: r.per_second) for p, rs in results.items()}
     rows: list[Row] = []
 
@@ -464,6 +527,14 @@ def summary(results: dict[int, list[Result]], users: int) -> list[Row]:
             {"bench": "scale_out", "metric": metric, "value": round(value, 2), "unit": unit}
         )
 
+    rows.append(
+        {
+            "bench": "scale_out",
+            "metric": f"CPU quota: {capped}",
+            "value": quota_value(capped),
+            "unit": "",
+        }
+    )
     for p, result in best.items():
         label = f"{p} process{'es' if p > 1 else ''}"
         row(f"turns/s, {label} ({users} users)", result.per_second, "turns/s")
@@ -489,18 +560,25 @@ def summary(results: dict[int, list[Result]], users: int) -> list[Row]:
     return rows
 
 
+def quota_value(capped: str) -> float:
+    return float(capped.split(", ")[1].split()[0]) if capped.startswith("cgroup") else 0.0
+
+
 def _pct(values: list[float], pct: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
 
 
-def run(users: int = USERS, rounds: int = ROUNDS) -> list[Row]:
-    return asyncio.run(run_async(users, rounds))
+def run(users: int = USERS, rounds: int = ROUNDS, quota: float = QUOTA) -> list[Row]:
+    return asyncio.run(run_async(users, rounds, quota))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--users", type=int, default=USERS, help="simultaneous conversations")
     parser.add_argument("--rounds", type=int, default=ROUNDS, help="1-then-2 measurements")
+    parser.add_argument(
+        "--quota", type=float, default=QUOTA, help="CPU per web process, in cores (0: none)"
+    )
     parser.add_argument("--fake-api", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.fake_api:
@@ -508,7 +586,7 @@ def main() -> None:
         return
     from bench.core import print_table
 
-    print_table(run(args.users, args.rounds))
+    print_table(run(args.users, args.rounds, args.quota))
 
 
 if __name__ == "__main__":

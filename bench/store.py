@@ -1,12 +1,17 @@
-"""Store benchmark: saves/s and loads/s on SQLite and PostgreSQL, and bytes per conversation.
+"""Store benchmark: each store operation on SQLite and PostgreSQL next to the same
+statements sent straight through the driver (raw ``sqlite3`` on the event loop, raw
+asyncpg with a pool), and bytes per conversation.
 
     python bench/store.py
 
+Per operation: µs per call with one task (ours and raw, and their ratio), and calls per
+second with 16 concurrent tasks, the way one bot process serves many users. ``turn`` is
+what the session does for one answer: remember the delivery id, load, save.
+
 SQLite runs in a temporary directory; PostgreSQL in a throw-away database on
 127.0.0.1:5432 (``BENCH_PG_ADMIN_URL`` names another server's admin database), skipped
-with a note when the server cannot be reached. Each figure is measured with 1 task and
-with 16 concurrent tasks, the way one bot process serves many users. ``run()`` returns
-the figures as rows for ``bench/run_all.py``.
+with a note when the server cannot be reached. ``run()`` returns the figures as rows for
+``bench/run_all.py``.
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import statistics
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,12 +34,15 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from core.ports import ConversationKey
+from core.ports import ConversationKey, ConversationWrite
 from core.state import ConversationState
 from core.store import SqlStore, open_store
+from core.store import postgres as pg_sql
+from core.store import sqlite as sqlite_sql
 
-OPS = 1000  # conversations per measurement
-CONCURRENCY = (1, 16)
+OPS = 300  # conversations per measurement
+ROUNDS = 3
+Op = Callable[[ConversationKey], Awaitable[Any]]
 SIZE_SAMPLE = 1000  # conversations stored to measure bytes per conversation
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 NOW = datetime.now(UTC)
@@ -82,46 +92,163 @@ async def timed(
     return len(keys) / (time.perf_counter() - start)
 
 
-async def throughput(store: SqlStore, backend: str, data: str) -> list[Row]:
+def ours(store: SqlStore, data: str) -> dict[str, Op]:
+    later = EXPIRES + timedelta(hours=1)
+
+    async def save_new(key: ConversationKey) -> None:
+        assert await store.save(ConversationWrite(key, data, 1, None, EXPIRES))
+
+    async def save_update(key: ConversationKey) -> None:  # the deadline stays (most turns)
+        assert await store.save(ConversationWrite(key, data, 2, 1, None))
+
+    async def save_moving_deadline(key: ConversationKey) -> None:
+        assert await store.save(ConversationWrite(key, data, 3, 2, later))
+
+    async def load(key: ConversationKey) -> None:
+        assert await store.load(key) is not None
+
+    async def remember(key: ConversationKey) -> None:
+        assert await store.remember_delivery(f"{key.as_string()}#1", now=NOW, keep_until=later)
+
+    async def turn(key: ConversationKey) -> None:
+        assert await store.remember_delivery(f"{key.as_string()}#2", now=NOW, keep_until=later)
+        stored = await store.load(key)
+        assert stored is not None
+        assert await store.save(ConversationWrite(key, data, 4, stored.version, None))
+
+    return {
+        "save_new": save_new,
+        "save_update": save_update,
+        "save_moving_deadline": save_moving_deadline,
+        "load": load,
+        "remember_delivery": remember,
+        "turn": turn,
+    }
+
+
+def raw_sqlite(path: str, data: str) -> dict[str, Op]:
+    """The same statements through sqlite3 on the event loop: the least a call can cost."""
+    db = sqlite_sql.connect(path)
+    later = sqlite_sql.to_text(EXPIRES + timedelta(hours=1))
+    expires = sqlite_sql.to_text(EXPIRES)
+
+    def tx(sql: str, params: tuple[Any, ...]) -> int:
+        db.execute("BEGIN IMMEDIATE")
+        count = db.execute(sql, params).rowcount
+        db.execute("COMMIT")
+        return count
+
+    async def save_new(key: ConversationKey) -> None:
+        params = (key.as_string(), *key.parts(), data, 1, expires)
+        assert tx(sqlite_sql.INSERT, params) == 1
+
+    async def save_update(key: ConversationKey) -> None:
+        assert tx(sqlite_sql.UPDATE_KEEPING_DEADLINE, (data, 2, key.as_string(), 1)) == 1
+
+    async def save_moving_deadline(key: ConversationKey) -> None:
+        assert tx(sqlite_sql.UPDATE, (data, 3, later, key.as_string(), 2)) == 1
+
+    async def load(key: ConversationKey) -> None:
+        assert db.execute(sqlite_sql.LOAD, (key.as_string(),)).fetchone() is not None
+
+    async def remember(key: ConversationKey) -> None:
+        params = (f"{key.as_string()}#1", later, sqlite_sql.to_text(NOW))
+        assert tx(sqlite_sql.REMEMBER, params) == 1
+
+    async def turn(key: ConversationKey) -> None:
+        params = (f"{key.as_string()}#2", later, sqlite_sql.to_text(NOW))
+        assert tx(sqlite_sql.REMEMBER, params) == 1
+        row = db.execute(sqlite_sql.LOAD, (key.as_string(),)).fetchone()
+        assert tx(sqlite_sql.UPDATE_KEEPING_DEADLINE, (data, 4, key.as_string(), row[1])) == 1
+
+    return {
+        "save_new": save_new,
+        "save_update": save_update,
+        "save_moving_deadline": save_moving_deadline,
+        "load": load,
+        "remember_delivery": remember,
+        "turn": turn,
+    }
+
+
+def raw_asyncpg(pool: asyncpg.Pool, data: str) -> dict[str, Op]:
+    """The same statements through an asyncpg pool."""
+    later = EXPIRES + timedelta(hours=1)
+    saves = pg_sql.SAVES
+
+    async def save_new(key: ConversationKey) -> None:
+        params = (key.as_string(), *key.parts(), data, 1, EXPIRES)
+        assert await pool.fetchval(saves["insert", False, False], *params)
+
+    async def save_update(key: ConversationKey) -> None:
+        assert await pool.fetchval(saves["keep", False, False], key.as_string(), 1, data, 2)
+
+    async def save_moving_deadline(key: ConversationKey) -> None:
+        params = (key.as_string(), 2, data, 3, later)
+        assert await pool.fetchval(saves["update", False, False], *params)
+
+    async def load(key: ConversationKey) -> None:
+        assert await pool.fetchrow(pg_sql.LOAD, key.as_string()) is not None
+
+    async def remember(key: ConversationKey) -> None:
+        assert await pool.fetchval(pg_sql.REMEMBER, f"{key.as_string()}#1", later, NOW)
+
+    async def turn(key: ConversationKey) -> None:
+        assert await pool.fetchval(pg_sql.REMEMBER, f"{key.as_string()}#2", later, NOW)
+        row = await pool.fetchrow(pg_sql.LOAD, key.as_string())
+        params = (key.as_string(), row[1], data, 4)
+        assert await pool.fetchval(saves["keep", False, False], *params)
+
+    return {
+        "save_new": save_new,
+        "save_update": save_update,
+        "save_moving_deadline": save_moving_deadline,
+        "load": load,
+        "remember_delivery": remember,
+        "turn": turn,
+    }
+
+
+async def compare(backend: str, mine: dict[str, Op], raw: dict[str, Op]) -> list[Row]:
+    """Each operation, ours and raw alternated over ``ROUNDS`` rounds (the order swapped
+    each round), on fresh keys: wall and CPU µs per call with 1 task (medians over the
+    rounds), calls/s with 16 tasks. A commit's fsync dominates the wall time of a write on
+    a shared disk; the CPU time is what the code costs."""
     rows: list[Row] = []
 
-    def row(metric: str, concurrency: int, value: float, unit: str) -> None:
+    def row(metric: str, value: float, unit: str) -> None:
+        digits = 2 if unit == "x" else 1
         rows.append(
             {
                 "bench": "store",
-                "metric": f"{backend}.{metric}.c{concurrency}",
-                "value": round(value, 1),
+                "metric": f"{backend}.{metric}",
+                "value": round(value, digits),
                 "unit": unit,
             }
         )
 
-    for concurrency in CONCURRENCY:
-        keys = [ConversationKey("bench", f"c{concurrency}", f"user-{n}") for n in range(OPS)]
-
-        async def save_new(key: ConversationKey) -> None:
-            assert await store.save(key, data, version=1, expected_version=None, expires_at=EXPIRES)
-
-        async def save_next(key: ConversationKey) -> None:
-            assert await store.save(key, data, version=2, expected_version=1, expires_at=EXPIRES)
-
-        async def load(key: ConversationKey) -> None:
-            assert await store.load(key) is not None
-
-        async def turn(key: ConversationKey) -> None:
-            # What the session layer does for one answer.
-            assert await store.remember_delivery(
-                f"{key.as_string()}#3", now=NOW, keep_until=NOW + timedelta(minutes=10)
-            )
-            stored = await store.load(key)
-            assert stored is not None
-            assert await store.save(
-                key, data, version=3, expected_version=stored.version, expires_at=EXPIRES
-            )
-
-        row("save_new", concurrency, await timed(concurrency, keys, save_new), "saves/s")
-        row("save_update", concurrency, await timed(concurrency, keys, save_next), "saves/s")
-        row("load", concurrency, await timed(concurrency, keys, load), "loads/s")
-        row("turn", concurrency, await timed(concurrency, keys, turn), "turns/s")
+    wall: dict[tuple[str, str], list[float]] = defaultdict(list)
+    cpu: dict[tuple[str, str], list[float]] = defaultdict(list)
+    sides = [("ours", mine), ("raw", raw)]
+    for round_ in range(ROUNDS):
+        for side, ops in sides if round_ % 2 == 0 else sides[::-1]:
+            # The operations run in order on the same keys: each finds what the last left.
+            keys = [ConversationKey("bench", f"{side}{round_}", f"u{n}") for n in range(OPS)]
+            for name, op in ops.items():
+                started = time.process_time()
+                wall[side, name].append(1e6 / await timed(1, keys, op))
+                cpu[side, name].append((time.process_time() - started) * 1e6 / OPS)
+    for name in mine:
+        ours_wall, raw_wall = (statistics.median(wall[side, name]) for side in ("ours", "raw"))
+        ours_cpu, raw_cpu = (statistics.median(cpu[side, name]) for side in ("ours", "raw"))
+        row(f"{name}.c1 ours", ours_wall, "µs")
+        row(f"{name}.c1 raw", raw_wall, "µs")
+        row(f"{name}.c1 CPU ours", ours_cpu, "µs")
+        row(f"{name}.c1 CPU raw", raw_cpu, "µs")
+        row(f"{name}.c1 CPU ours / raw", ours_cpu / raw_cpu, "x")
+    keys = [ConversationKey("bench", "c16", f"u{n}") for n in range(OPS)]
+    for name, op in mine.items():
+        row(f"{name}.c16", await timed(16, keys, op), "calls/s")
     return rows
 
 
@@ -143,7 +270,7 @@ async def size(store: SqlStore, backend: str, data: str) -> list[Row]:
     before = await stored_bytes(store)
     for n in range(SIZE_SAMPLE):
         key = ConversationKey("bench", "size", f"U{n:08d}")
-        await store.save(key, data, version=1, expected_version=None, expires_at=EXPIRES)
+        await store.save(ConversationWrite(key, data, 1, None, EXPIRES))
     per_conversation = (await stored_bytes(store) - before) / SIZE_SAMPLE
     return [
         {
@@ -160,7 +287,21 @@ async def bench(url: str, backend: str) -> list[Row]:
     store = await open_store(url)
     try:
         rows = await size(store, backend, data)
-        return rows + await throughput(store, backend, data)
+        if backend == "sqlite":
+            assert store.url.database
+            return rows + await compare(
+                backend, ours(store, data), raw_sqlite(store.url.database, data)
+            )
+        pool = await asyncpg.create_pool(
+            **pg_sql.connect_arguments(store.url),
+            min_size=1,
+            max_size=10,
+            reset=pg_sql.keep_session,  # like the store: no reset round trip per release
+        )
+        try:
+            return rows + await compare(backend, ours(store, data), raw_asyncpg(pool, data))
+        finally:
+            await pool.close()
     finally:
         await store.close()
 

@@ -1,13 +1,12 @@
 """An in-memory :class:`core.ports.Store` for unit tests, benchmarks of the core alone and
-``--memory`` runs. It passes the same contract suite as the SQL store; it keeps copies,
+``--memory`` runs. It passes the same contract suite as the SQL stores; it keeps copies,
 never shared objects, and everything is lost when the process ends."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
-from core.ports import ConversationKey, Decision, Store, StoredConversation
+from core.ports import ConversationKey, ConversationWrite, Decision, Store, StoredConversation
 
 
 class MemoryStore(Store):
@@ -15,37 +14,31 @@ class MemoryStore(Store):
         self._rows: dict[str, StoredConversation] = {}
         self._deliveries: dict[str, datetime] = {}
         self._decisions: dict[str, list[Decision]] = {}
-        self._lock = asyncio.Lock()
 
     async def load(self, key: ConversationKey) -> StoredConversation | None:
         return self._rows.get(key.as_string())
 
-    async def save(
-        self,
-        key: ConversationKey,
-        data: str,
-        *,
-        version: int,
-        expected_version: int | None,
-        expires_at: datetime,
-        decision: Decision | None = None,
-        replaces_decision: bool = False,
-    ) -> bool:
-        if decision is not None:
-            _check(key, decision)
-        async with self._lock:
-            current = self._rows.get(key.as_string())
-            if (current.version if current else None) != expected_version:
-                return False
-            self._rows[key.as_string()] = StoredConversation(data, version, expires_at)
-            if decision is not None:
-                if replaces_decision and (latest := await self.decisions(key, 1)):
-                    self._decisions[key.as_string()].remove(latest[0])
-                await self.record_decision(key, decision)
-            return True
+    async def save(self, write: ConversationWrite) -> bool:
+        # No await between the check and the write: atomic on the event loop.
+        name = write.key.as_string()
+        current = self._rows.get(name)
+        if (current.version if current else None) != write.expected_version:
+            return False
+        expires_at = write.expires_at
+        if expires_at is None:
+            assert current is not None  # ConversationWrite refuses a new row without one
+            expires_at = current.expires_at
+        self._rows[name] = StoredConversation(write.data, write.version, expires_at)
+        if write.decision is not None:
+            journal = self._decisions.setdefault(name, [])
+            if write.replaces_decision and journal:
+                journal.remove(self._newest(journal, 1)[0])
+            journal.append(write.decision)
+        return True
 
-    async def forget(self, key: ConversationKey) -> None:
+    async def forget(self, key: ConversationKey) -> int:
         self._rows.pop(key.as_string(), None)
+        return len(self._decisions.pop(key.as_string(), []))
 
     async def remember_delivery(
         self, delivery_id: str, *, now: datetime, keep_until: datetime
@@ -65,27 +58,18 @@ class MemoryStore(Store):
             del self._deliveries[d]
         return len(gone) + len(old)
 
-    async def record_decision(self, key: ConversationKey, decision: Decision) -> None:
-        _check(key, decision)
-        self._decisions.setdefault(key.as_string(), []).append(decision)
-
     async def decisions(self, key: ConversationKey, limit: int = 20) -> list[Decision]:
-        # Newest decided_at first; for the same instant, the one recorded later first.
-        recorded = reversed(self._decisions.get(key.as_string(), []))
-        return sorted(recorded, key=lambda d: d.decided_at, reverse=True)[:limit]
+        if limit < 0:
+            raise ValueError(f"limit must not be negative, got {limit}")
+        return self._newest(self._decisions.get(key.as_string(), []), limit)
 
-    async def forget_decisions(self, key: ConversationKey) -> int:
-        return len(self._decisions.pop(key.as_string(), []))
+    @staticmethod
+    def _newest(journal: list[Decision], limit: int) -> list[Decision]:
+        # Newest decided_at first; for the same instant, the one recorded later first.
+        return sorted(reversed(journal), key=lambda d: d.decided_at, reverse=True)[:limit]
 
     async def ping(self) -> None:
         return None
 
     async def close(self) -> None:
         return None
-
-
-def _check(key: ConversationKey, decision: Decision) -> None:
-    if decision.platform != key.platform:
-        raise ValueError(
-            f"decision made on {decision.platform!r} filed under a {key.platform!r} key"
-        )

@@ -23,7 +23,14 @@ from datetime import datetime, timedelta
 from core.actions import Action, Ask, Notice, Result, Say
 from core.engine import answered_note, is_consistent, step
 from core.events import Event, Start
-from core.ports import ConversationKey, Decision, Store, StoredConversation, StoreError
+from core.ports import (
+    ConversationKey,
+    ConversationWrite,
+    Decision,
+    Store,
+    StoredConversation,
+    StoreError,
+)
 from core.questionnaire import SKIP, Questionnaire
 from core.state import ConversationState, StateError
 from core.turn import Turn, classify, duplicate, failed
@@ -34,6 +41,10 @@ DEFAULT_TTL = timedelta(hours=24)
 # Slack retries within ~5 minutes; Discord never redelivers an interaction. Keep a margin.
 DELIVERY_TTL = timedelta(minutes=15)
 MAX_ATTEMPTS = 8
+# The deadline is indexed, so it is rewritten only when it must move by at least this much
+# (or ttl/100 when that is shorter): an idle conversation then ends between ttl - step and
+# ttl after its last turn, and a four-question conversation rewrites the index about once.
+EXPIRY_STEP = timedelta(minutes=5)
 
 
 class Session:
@@ -91,11 +102,13 @@ class Session:
             if ev is None:  # expired, and the event was not a start: say so and close it
                 assert state is not None and stored is not None
                 await self.store.save(
-                    key,
-                    state.to_json(),
-                    version=state.version,
-                    expected_version=stored.version,
-                    expires_at=now + self.ttl,
+                    ConversationWrite(
+                        key,
+                        state.to_json(),
+                        version=state.version,
+                        expected_version=stored.version,
+                        expires_at=self._deadline(stored, now),
+                    )
                 )
                 return classify(event, None, state, tuple(notices), default_lang=state.lang)
             new_state, actions = step(q, state, ev)
@@ -104,14 +117,16 @@ class Session:
                 return self._turn(ev, before, state, (*notices, *actions))
             finished = new_state.status == "done" and (state is None or state.status != "done")
             saved = await self.store.save(
-                key,
-                new_state.to_json(),
-                version=new_state.version,
-                expected_version=None if stored is None else stored.version,
-                expires_at=now + self.ttl,
-                # Saved together: a crash cannot keep the result and lose the journal entry.
-                decision=self._decision(key, new_state, now) if finished else None,
-                replaces_decision=state is not None and state.decided,
+                ConversationWrite(
+                    key,
+                    new_state.to_json(),
+                    version=new_state.version,
+                    expected_version=None if stored is None else stored.version,
+                    expires_at=self._deadline(stored, now),
+                    # Saved together: a crash cannot keep the result and lose the journal entry.
+                    decision=self._decision(key, new_state, now) if finished else None,
+                    replaces_decision=state is not None and state.decided,
+                )
             )
             if saved:
                 return self._turn(ev, state, new_state, (*notices, *actions))
@@ -157,6 +172,14 @@ class Session:
             return closed.bump(), [Say(q.ui(closed.lang, "expired"), Notice.ENDED)], None
         return state, [], event
 
+    def _deadline(self, stored: StoredConversation | None, now: datetime) -> datetime | None:
+        """The new deadline, or None to keep the stored one (see ``EXPIRY_STEP``)."""
+        deadline = now + self.ttl
+        if stored is None:
+            return deadline
+        moves_by = deadline - stored.expires_at
+        return None if timedelta(0) <= moves_by < min(EXPIRY_STEP, self.ttl / 100) else deadline
+
     def _decision(self, key: ConversationKey, state: ConversationState, now: datetime) -> Decision:
         client = state.values.get("client")
         return Decision(
@@ -172,9 +195,7 @@ class Session:
 
     async def forget(self, key: ConversationKey) -> int:
         """Delete the user's journal and open conversation; returns how many decisions went."""
-        count = await self.store.forget_decisions(key)
-        await self.store.forget(key)
-        return count
+        return await self.store.forget(key)
 
     async def sweep(self) -> int:
         return await self.store.sweep(self.clock())

@@ -9,11 +9,39 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.ports import StoreError
 from core.store.location import database_url, default_data_dir
 from core.store.migrate import migrate, upgrade
-from core.store.sql import SqlStore, make_engine
+from core.store.postgres import PostgresStore
+from core.store.sql import SqlStore, ensure_data_directory, make_engine
+from core.store.sqlite import SqliteStore
 
-__all__ = ["SqlStore", "database_url", "default_data_dir", "migrate", "open_store"]
+__all__ = [
+    "PostgresStore",
+    "SqlStore",
+    "SqliteStore",
+    "connect_store",
+    "database_url",
+    "default_data_dir",
+    "migrate",
+    "open_store",
+]
+
+
+def connect_store(url: URL, engine: AsyncEngine | None = None) -> SqlStore:
+    """The store for ``url`` (from :func:`database_url`), schema untouched, connecting
+    nothing yet: connection errors come from the first call. ``engine``: a SQLAlchemy
+    engine on the same database to hand out as :attr:`SqlStore.engine`."""
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        return PostgresStore(url, engine)
+    if backend == "sqlite":
+        ensure_data_directory(url)
+        return SqliteStore(url, engine)
+    raise StoreError(f"unsupported database backend {backend!r}")
 
 
 async def open_store(url: str | None = None, *, data_dir: Path | None = None) -> SqlStore:
@@ -23,10 +51,17 @@ async def open_store(url: str | None = None, *, data_dir: Path | None = None) ->
     Raises :class:`core.ports.StoreError` when the URL is unusable or the database cannot
     be reached or migrated.
     """
-    engine = make_engine(database_url(url, data_dir=data_dir))
+    location = database_url(url, data_dir=data_dir)
+    engine = make_engine(location)
     try:
         await upgrade(engine)
-    except BaseException:
+    finally:
+        # The engine keeps no connection open; it stays usable as the store's `engine`.
         await engine.dispose()
+    store = connect_store(location, engine)
+    try:
+        await store.ping()
+    except BaseException:
+        await store.close()
         raise
-    return SqlStore(engine)
+    return store

@@ -16,7 +16,7 @@ import pytest
 from core.actions import Ask, Result, Say
 from core.events import Answer, Back, ChangeTone, Start
 from core.memory_store import MemoryStore
-from core.ports import ConversationKey, Store, StoredConversation, StoreError
+from core.ports import ConversationKey, ConversationWrite, Store, StoredConversation, StoreError
 from core.questionnaire import Questionnaire
 from core.session import Session
 from core.state import ConversationState
@@ -37,9 +37,9 @@ class InterleavingStore(MemoryStore):
         await asyncio.sleep(0)
         return row
 
-    async def save(self, key: ConversationKey, data: str, **kw: object) -> bool:  # type: ignore[override]
+    async def save(self, write: ConversationWrite) -> bool:
         await asyncio.sleep(0)
-        return await super().save(key, data, **kw)  # type: ignore[arg-type]
+        return await super().save(write)
 
 
 class Clock:
@@ -177,7 +177,7 @@ async def test_unreadable_state_restarts_that_conversation_with_an_apology(
 ) -> None:
     await play(session, "Bob", "no", key=OTHER)
     assert await session.store.save(
-        KEY, data, version=3, expected_version=None, expires_at=clock.now + timedelta(hours=1)
+        ConversationWrite(KEY, data, 3, None, clock.now + timedelta(hours=1))
     )
     turn = await session.handle(KEY, Answer("yes", today=TODAY, question="time"))
     says = [a for a in turn.actions if isinstance(a, Say)]

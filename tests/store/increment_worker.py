@@ -13,7 +13,7 @@ import json
 import sys
 from datetime import UTC, datetime, timedelta
 
-from core.ports import ConversationKey
+from core.ports import ConversationKey, ConversationWrite
 from core.store import open_store
 
 KEY = ConversationKey("slack", "T001", "U_SHARED")
@@ -37,9 +37,7 @@ async def main(url: str, increments: int) -> None:
                     stored.version,
                 )
             data = json.dumps({"counter": counter + 1})
-            if await store.save(
-                KEY, data, version=version + 1, expected_version=expected, expires_at=EXPIRES
-            ):
+            if await store.save(ConversationWrite(KEY, data, version + 1, expected, EXPIRES)):
                 break
             conflicts += 1
     await store.close()

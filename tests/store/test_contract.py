@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.ports import ConversationKey, Decision, Store
+from core.ports import ConversationKey, ConversationWrite, Decision, Store
 
 NOW = datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 LATER = NOW + timedelta(hours=24)
@@ -17,8 +17,42 @@ ALICE = ConversationKey("slack", "T001", "U_ALICE")
 BOB = ConversationKey("slack", "T001", "U_BOB")
 
 
+async def save(
+    store: Store,
+    key: ConversationKey,
+    data: str,
+    *,
+    version: int,
+    expected_version: int | None,
+    expires_at: datetime | None,
+    decision: Decision | None = None,
+    replaces_decision: bool = False,
+) -> bool:
+    return await store.save(
+        ConversationWrite(
+            key, data, version, expected_version, expires_at, decision, replaces_decision
+        )
+    )
+
+
 async def save_new(store: Store, key: ConversationKey, data: str = "{}") -> bool:
-    return await store.save(key, data, version=1, expected_version=None, expires_at=LATER)
+    return await save(store, key, data, version=1, expected_version=None, expires_at=LATER)
+
+
+async def record(store: Store, key: ConversationKey, entry: Decision) -> None:
+    """File ``entry`` in the journal the way the session does: with a conversation's save."""
+    stored = await store.load(key)
+    version = 0 if stored is None else stored.version
+    expected = None if stored is None else version
+    assert await save(
+        store,
+        key,
+        "{}",
+        version=version + 1,
+        expected_version=expected,
+        expires_at=LATER,
+        decision=entry,
+    )
 
 
 # --- conversations -------------------------------------------------------------------
@@ -41,9 +75,9 @@ async def test_a_save_wins_only_against_the_version_it_read(store: Store) -> Non
     await save_new(store, ALICE, "v1")
     later = LATER + timedelta(minutes=5)
 
-    assert await store.save(ALICE, "v2", version=2, expected_version=1, expires_at=later)
+    assert await save(store, ALICE, "v2", version=2, expected_version=1, expires_at=later)
     # A second writer that also read version 1 is refused and changes nothing.
-    assert not await store.save(ALICE, "v2'", version=2, expected_version=1, expires_at=NOW)
+    assert not await save(store, ALICE, "v2'", version=2, expected_version=1, expires_at=NOW)
 
     stored = await store.load(ALICE)
     assert stored is not None
@@ -63,10 +97,11 @@ async def test_the_expected_version_must_match_the_stored_one(
     store: Store, stored_version: int | None, expected_version: int, saved: bool
 ) -> None:
     if stored_version is not None:
-        await store.save(
-            ALICE, "old", version=stored_version, expected_version=None, expires_at=LATER
+        await save(
+            store, ALICE, "old", version=stored_version, expected_version=None, expires_at=LATER
         )
-    result = await store.save(
+    result = await save(
+        store,
         ALICE,
         "new",
         version=expected_version + 1,
@@ -82,14 +117,14 @@ async def test_the_expected_version_must_match_the_stored_one(
 
 
 async def test_the_stored_version_is_the_one_the_caller_names(store: Store) -> None:
-    await store.save(ALICE, "a", version=7, expected_version=None, expires_at=LATER)
-    assert await store.save(ALICE, "b", version=42, expected_version=7, expires_at=LATER)
+    await save(store, ALICE, "a", version=7, expected_version=None, expires_at=LATER)
+    assert await save(store, ALICE, "b", version=42, expected_version=7, expires_at=LATER)
     stored = await store.load(ALICE)
     assert stored is not None and stored.version == 42
 
 
 async def test_expires_at_comes_back_as_the_same_aware_utc_instant(store: Store) -> None:
-    await store.save(ALICE, "{}", version=1, expected_version=None, expires_at=NOW)
+    await save(store, ALICE, "{}", version=1, expected_version=None, expires_at=NOW)
     stored = await store.load(ALICE)
     assert stored is not None
     assert stored.expires_at == NOW
@@ -168,8 +203,13 @@ async def test_a_delivery_id_is_new_once_until_it_is_let_go(store: Store) -> Non
 
 async def test_sweep_deletes_only_what_has_expired(store: Store) -> None:
     for minutes, key in enumerate(SIMILAR_KEYS[:4]):
-        await store.save(
-            key, "{}", version=1, expected_version=None, expires_at=NOW + timedelta(minutes=minutes)
+        await save(
+            store,
+            key,
+            "{}",
+            version=1,
+            expected_version=None,
+            expires_at=NOW + timedelta(minutes=minutes),
         )
     await store.remember_delivery("old", now=NOW, keep_until=NOW)
     await store.remember_delivery("new", now=NOW, keep_until=NOW + timedelta(seconds=1))
@@ -189,7 +229,7 @@ async def test_sweep_deletes_only_what_has_expired(store: Store) -> None:
 async def test_loading_returns_expired_conversations_for_the_caller_to_judge(
     store: Store,
 ) -> None:
-    await store.save(ALICE, "{}", version=1, expected_version=None, expires_at=NOW)
+    await save(store, ALICE, "{}", version=1, expected_version=None, expires_at=NOW)
     stored = await store.load(ALICE)
     assert stored is not None and stored.expires_at == NOW
 
@@ -208,10 +248,10 @@ def decision(days: int, outcome: str = "accept", client: str | None = None) -> D
 
 
 async def test_the_journal_lists_a_users_decisions_newest_first(store: Store) -> None:
-    await store.record_decision(ALICE, decision(1, "accept", client="ACME Ltd"))
-    await store.record_decision(ALICE, decision(2, "negotiate_fee", client="Zoë & Co"))
-    await store.record_decision(BOB, decision(3, "refer"))
-    await store.record_decision(ALICE, decision(4, "decline"))
+    await record(store, ALICE, decision(1, "accept", client="ACME Ltd"))
+    await record(store, ALICE, decision(2, "negotiate_fee", client="Zoë & Co"))
+    await record(store, BOB, decision(3, "refer"))
+    await record(store, ALICE, decision(4, "decline"))
 
     journal = await store.decisions(ALICE)
     assert journal == [
@@ -226,9 +266,9 @@ async def test_the_journal_lists_a_users_decisions_newest_first(store: Store) ->
 
 async def test_the_journal_is_ordered_by_decision_time_not_by_arrival(store: Store) -> None:
     # Processes with slightly different clocks may record out of order.
-    await store.record_decision(ALICE, decision(3, "decline"))
-    await store.record_decision(ALICE, decision(1, "accept"))
-    await store.record_decision(ALICE, decision(2, "refer"))
+    await record(store, ALICE, decision(3, "decline"))
+    await record(store, ALICE, decision(1, "accept"))
+    await record(store, ALICE, decision(2, "refer"))
     assert [entry.outcome for entry in await store.decisions(ALICE)] == [
         "decline",
         "refer",
@@ -239,24 +279,54 @@ async def test_the_journal_is_ordered_by_decision_time_not_by_arrival(store: Sto
 async def test_two_decisions_at_the_same_instant_list_the_later_recorded_first(
     store: Store,
 ) -> None:
-    await store.record_decision(ALICE, decision(0, "accept"))
-    await store.record_decision(ALICE, decision(0, "decline"))
+    await record(store, ALICE, decision(0, "accept"))
+    await record(store, ALICE, decision(0, "decline"))
     assert [entry.outcome for entry in await store.decisions(ALICE)] == ["decline", "accept"]
 
 
-async def test_forgetting_the_journal_touches_only_that_user(store: Store) -> None:
+async def test_forgetting_a_user_deletes_their_conversation_and_journal_only(
+    store: Store,
+) -> None:
     other_workspace = ConversationKey("slack", "T002", ALICE.user)
     for key in (ALICE, BOB, other_workspace):
-        await store.record_decision(key, decision(1))
-        await store.record_decision(key, decision(2))
-    await save_new(store, ALICE)
+        await record(store, key, decision(1))
+        await record(store, key, decision(2))
 
-    assert await store.forget_decisions(ALICE) == 2
-    assert await store.forget_decisions(ALICE) == 0
+    assert await store.forget(ALICE) == 2
+    assert await store.forget(ALICE) == 0
     assert await store.decisions(ALICE) == []
-    assert len(await store.decisions(BOB)) == 2
-    assert len(await store.decisions(other_workspace)) == 2
-    assert await store.load(ALICE) is not None  # the open conversation stays
+    assert await store.load(ALICE) is None
+    for key in (BOB, other_workspace):
+        assert len(await store.decisions(key)) == 2
+        assert await store.load(key) is not None
+    # A forgotten user starts from nothing.
+    assert await save_new(store, ALICE)
+
+
+async def test_a_save_without_a_deadline_keeps_the_stored_one(store: Store) -> None:
+    await save_new(store, ALICE, "v1")
+    assert await save(store, ALICE, "v2", version=2, expected_version=1, expires_at=None)
+    stored = await store.load(ALICE)
+    assert stored is not None
+    assert (stored.data, stored.version, stored.expires_at) == ("v2", 2, LATER)
+    # And a later save that names one moves it.
+    assert await save(store, ALICE, "v3", version=3, expected_version=2, expires_at=NOW)
+    stored = await store.load(ALICE)
+    assert stored is not None and stored.expires_at == NOW
+    assert not await save(store, ALICE, "v3'", version=3, expected_version=2, expires_at=None)
+
+
+def test_a_new_conversation_needs_a_deadline() -> None:
+    with pytest.raises(ValueError, match="deadline"):
+        ConversationWrite(ALICE, "{}", 1, None, None)
+
+
+def test_a_write_refuses_naive_times() -> None:
+    naive = datetime(2030, 1, 1)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        ConversationWrite(ALICE, "{}", 1, None, naive)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        ConversationWrite(ALICE, "{}", 2, 1, None, Decision("accept", naive, "en", "slack"))
 
 
 # --- concurrency ---------------------------------------------------------------------
@@ -267,7 +337,7 @@ async def test_racing_saves_of_one_version_advance_it_exactly_once(store: Store)
 
     results = await asyncio.gather(
         *(
-            store.save(ALICE, f"answer {n}", version=2, expected_version=1, expires_at=LATER)
+            save(store, ALICE, f"answer {n}", version=2, expected_version=1, expires_at=LATER)
             for n in range(50)
         )
     )
@@ -290,8 +360,8 @@ async def test_many_users_at_once_keep_their_own_conversations(store: Store) -> 
         assert await save_new(store, key, json.dumps({"user": key.user, "turn": 1}))
         for turn in range(2, 6):
             data = json.dumps({"user": key.user, "turn": turn})
-            assert await store.save(
-                key, data, version=turn, expected_version=turn - 1, expires_at=LATER
+            assert await save(
+                store, key, data, version=turn, expected_version=turn - 1, expires_at=LATER
             )
             assert await store.remember_delivery(
                 f"{key.as_string()}#{turn}", now=NOW, keep_until=LATER
@@ -314,13 +384,13 @@ async def test_a_decision_saved_with_the_conversation_lands_only_if_the_save_doe
 ) -> None:
     decision = Decision("accept", NOW, "en", "slack", client="Anna")
     done = '{"status": "done"}'
-    assert await store.save(
-        ALICE, done, version=1, expected_version=None, expires_at=LATER, decision=decision
+    assert await save(
+        store, ALICE, done, version=1, expected_version=None, expires_at=LATER, decision=decision
     )
     assert await store.decisions(ALICE) == [decision]
     # A save that loses the race writes neither the state nor the journal entry.
-    assert not await store.save(
-        ALICE, "other", version=2, expected_version=7, expires_at=LATER, decision=decision
+    assert not await save(
+        store, ALICE, "other", version=2, expected_version=7, expires_at=LATER, decision=decision
     )
     assert await store.decisions(ALICE) == [decision]
     stored = await store.load(ALICE)
@@ -331,26 +401,31 @@ async def test_a_decision_saved_with_the_conversation_lands_only_if_the_save_doe
 async def test_a_bad_decision_leaves_the_conversation_unsaved(store: Store) -> None:
     wrong_platform = Decision("accept", NOW, "en", "discord")
     with pytest.raises(ValueError):
-        await store.save(
-            ALICE, "x", version=1, expected_version=None, expires_at=LATER, decision=wrong_platform
+        await save(
+            store,
+            ALICE,
+            "x",
+            version=1,
+            expected_version=None,
+            expires_at=LATER,
+            decision=wrong_platform,
         )
     assert await store.load(ALICE) is None
 
 
 async def test_a_revised_decision_replaces_only_the_latest_entry(store: Store) -> None:
     first = Decision("decline", NOW, "en", "slack", client="Old")
-    await store.record_decision(ALICE, first)
-    await store.record_decision(BOB, Decision("accept", NOW, "en", "slack"))
+    await record(store, ALICE, first)
+    await record(store, BOB, Decision("accept", NOW, "en", "slack"))
     draft = Decision("accept", NOW + timedelta(minutes=1), "en", "slack", client="Anna")
-    assert await store.save(
-        ALICE, "v1", version=1, expected_version=None, expires_at=LATER, decision=draft
-    )
+    await record(store, ALICE, draft)  # ALICE's conversation is now at version 2
     revised = Decision("negotiate_fee", NOW + timedelta(minutes=2), "en", "slack", client="Anna")
-    assert await store.save(
+    assert await save(
+        store,
         ALICE,
-        "v2",
-        version=2,
-        expected_version=1,
+        "v3",
+        version=3,
+        expected_version=2,
         expires_at=LATER,
         decision=revised,
         replaces_decision=True,
@@ -358,11 +433,12 @@ async def test_a_revised_decision_replaces_only_the_latest_entry(store: Store) -
     assert await store.decisions(ALICE) == [revised, first]
     assert len(await store.decisions(BOB)) == 1
     # A refused save revises nothing.
-    assert not await store.save(
+    assert not await save(
+        store,
         ALICE,
-        "v3",
-        version=3,
-        expected_version=1,
+        "v4",
+        version=4,
+        expected_version=2,
         expires_at=LATER,
         decision=first,
         replaces_decision=True,

@@ -10,11 +10,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect
 
-from core.ports import ConversationKey, Decision
-from core.store import SqlStore, database_url, migrate, open_store
+from core.ports import ConversationKey, ConversationWrite, Decision
+from core.store import SqlStore, connect_store, database_url, migrate, open_store
 from core.store.migrate import alembic_config, head_revision, run_locked, upgrade
-from core.store.schema import metadata
-from core.store.sql import make_engine
+from core.store.schema import conversations, metadata
 
 EXPIRES = datetime(2030, 1, 1, tzinfo=UTC)
 ALICE = ConversationKey("slack", "T001", "U_ALICE")
@@ -35,13 +34,25 @@ async def test_a_database_from_the_first_release_is_upgraded_keeping_its_convers
     blank_url: str,
 ) -> None:
     # What the first release left behind: schema 0001 and a conversation in progress.
-    old = SqlStore(make_engine(database_url(blank_url)))
+    old = connect_store(database_url(blank_url))
     await upgrade(old.engine, "0001")
     assert await revision_and_tables(old) == (
         "0001",
         {"alembic_version", "conversations", "deliveries"},
     )
-    await old.save(ALICE, '{"step": "refer"}', version=3, expected_version=None, expires_at=EXPIRES)
+    # Written through SQLAlchemy, as the first release did: the store reads its time format.
+    async with old.engine.begin() as connection:
+        await connection.execute(
+            conversations.insert().values(
+                key=ALICE.as_string(),
+                platform=ALICE.platform,
+                workspace=ALICE.workspace,
+                user_id=ALICE.user,
+                data='{"step": "refer"}',
+                version=3,
+                expires_at=EXPIRES,
+            )
+        )
     await old.close()
 
     store = await open_store(blank_url)
@@ -53,16 +64,16 @@ async def test_a_database_from_the_first_release_is_upgraded_keeping_its_convers
         stored = await store.load(ALICE)
         assert stored is not None
         assert (stored.data, stored.version, stored.expires_at) == ('{"step": "refer"}', 3, EXPIRES)
-        assert await store.save(ALICE, "{}", version=4, expected_version=3, expires_at=EXPIRES)
-        await store.record_decision(ALICE, Decision("accept", EXPIRES, "en", "slack"))
-        assert len(await store.decisions(ALICE)) == 1
+        decision = Decision("accept", EXPIRES, "en", "slack")
+        assert await store.save(ConversationWrite(ALICE, "{}", 4, 3, None, decision))
+        assert await store.decisions(ALICE) == [decision]
     finally:
         await store.close()
 
 
 async def test_opening_an_up_to_date_database_changes_nothing(blank_url: str) -> None:
     first = await open_store(blank_url)
-    await first.save(ALICE, "kept", version=1, expected_version=None, expires_at=EXPIRES)
+    await first.save(ConversationWrite(ALICE, "kept", 1, None, EXPIRES))
     await first.close()
 
     second = await open_store(blank_url)
@@ -115,7 +126,7 @@ async def test_the_migrations_build_exactly_the_schema_the_code_uses(blank_url: 
 
 async def test_the_migrations_can_be_walked_back_and_forth(blank_url: str) -> None:
     store = await open_store(blank_url)
-    await store.save(ALICE, "kept", version=1, expected_version=None, expires_at=EXPIRES)
+    await store.save(ConversationWrite(ALICE, "kept", 1, None, EXPIRES))
     config = alembic_config()
 
     def downgrade(connection: Connection) -> None:

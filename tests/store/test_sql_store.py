@@ -3,6 +3,8 @@ file and its settings, and behaviour when the database is away."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import stat
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
@@ -12,10 +14,10 @@ import asyncpg
 import pytest
 from sqlalchemy import text
 
-from core.ports import ConversationKey, Decision, StoreError
-from core.store import SqlStore, database_url, open_store
+from core.ports import ConversationKey, ConversationWrite, Decision, StoreError
+from core.store import SqliteStore, SqlStore, connect_store, database_url, open_store
 from core.store.location import SQLITE_FILENAME
-from core.store.sql import SQLITE_BUSY_TIMEOUT_MS, make_engine
+from core.store.sql import SQLITE_BUSY_TIMEOUT_MS
 
 NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 ALICE = ConversationKey("slack", "T001", "U_ALICE")
@@ -28,12 +30,15 @@ async def sql_store(blank_url: str) -> AsyncIterator[SqlStore]:
     await store.close()
 
 
+def new(expires_at: datetime, decision: Decision | None = None) -> ConversationWrite:
+    return ConversationWrite(ALICE, "{}", 1, None, expires_at, decision)
+
+
 async def test_a_time_in_another_zone_is_stored_as_the_same_instant_in_utc(
     sql_store: SqlStore,
 ) -> None:
     in_paris = datetime(2030, 6, 1, 14, 30, 15, 123456, tzinfo=timezone(timedelta(hours=2)))
-    await sql_store.save(ALICE, "{}", version=1, expected_version=None, expires_at=in_paris)
-    await sql_store.record_decision(ALICE, Decision("accept", in_paris, "fr", "slack"))
+    await sql_store.save(new(in_paris, Decision("accept", in_paris, "fr", "slack")))
 
     stored = await sql_store.load(ALICE)
     assert stored is not None
@@ -47,26 +52,23 @@ async def test_a_time_in_another_zone_is_stored_as_the_same_instant_in_utc(
 async def test_expiry_compares_instants_not_text(sql_store: SqlStore) -> None:
     # 12:00+02:00 is before 11:00Z although "12" sorts after "11".
     in_paris = datetime(2030, 6, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
-    await sql_store.save(ALICE, "{}", version=1, expected_version=None, expires_at=in_paris)
+    await sql_store.save(new(in_paris))
     assert await sql_store.sweep(datetime(2030, 6, 1, 11, 0, tzinfo=UTC)) == 1
 
 
 async def test_naive_datetimes_are_refused(sql_store: SqlStore) -> None:
     naive = datetime(2030, 1, 1)
     with pytest.raises(ValueError, match="timezone-aware"):
-        await sql_store.save(ALICE, "{}", version=1, expected_version=None, expires_at=naive)
-    with pytest.raises(ValueError, match="timezone-aware"):
         await sql_store.remember_delivery("d", now=naive, keep_until=NOW)
     with pytest.raises(ValueError, match="timezone-aware"):
         await sql_store.sweep(naive)
-    with pytest.raises(ValueError, match="timezone-aware"):
-        await sql_store.record_decision(ALICE, Decision("accept", naive, "en", "slack"))
     assert await sql_store.load(ALICE) is None
 
 
 async def test_a_decision_is_filed_under_its_own_platform(sql_store: SqlStore) -> None:
     with pytest.raises(ValueError, match="discord"):
-        await sql_store.record_decision(ALICE, Decision("accept", NOW, "en", "discord"))
+        await sql_store.save(new(NOW, Decision("accept", NOW, "en", "discord")))
+    assert await sql_store.load(ALICE) is None
 
 
 async def test_a_negative_journal_limit_is_refused(sql_store: SqlStore) -> None:
@@ -83,15 +85,20 @@ async def test_without_a_url_the_store_is_a_private_sqlite_file_in_the_data_dir(
     data_dir = tmp_path / "nested" / "data"
     store = await open_store(None, data_dir=data_dir)
     try:
-        await store.save(ALICE, "{}", version=1, expected_version=None, expires_at=NOW)
+        await store.save(new(NOW))
         assert (data_dir / SQLITE_FILENAME).is_file()
         assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
-        async with store.engine.connect() as connection:
-            pragmas = [
-                (await connection.execute(text(f"PRAGMA {name}"))).scalar_one()
-                for name in ("journal_mode", "busy_timeout", "foreign_keys", "synchronous")
-            ]
+        assert isinstance(store, SqliteStore)
+        names = ("journal_mode", "busy_timeout", "foreign_keys", "synchronous")
+        # The store's own connection, on its own thread.
+        pragmas = await store.call(
+            lambda c: [c.execute(f"PRAGMA {name}").fetchone()[0] for name in names]
+        )
         assert pragmas == ["wal", SQLITE_BUSY_TIMEOUT_MS, 1, 1]  # synchronous 1 is NORMAL
+        # The SQLAlchemy engine it hands out (Slack's OAuth tables) runs with the same.
+        async with store.engine.connect() as connection:
+            same = [(await connection.execute(text(f"PRAGMA {n}"))).scalar_one() for n in names]
+        assert same == pragmas
     finally:
         await store.close()
 
@@ -119,22 +126,16 @@ async def test_opening_an_unreachable_database_raises_store_error(url: str) -> N
 
 
 async def test_every_call_on_an_unreachable_database_raises_store_error() -> None:
-    store = SqlStore(make_engine(database_url("postgresql://postgres@127.0.0.1:1/nothing")))
+    store = connect_store(database_url("postgresql://postgres@127.0.0.1:1/nothing"))
     try:
         calls: dict[str, Callable[[], Awaitable[object]]] = {
             "ping": lambda: store.ping(),
             "load": lambda: store.load(ALICE),
-            "save": lambda: store.save(
-                ALICE, "{}", version=1, expected_version=None, expires_at=NOW
-            ),
+            "save": lambda: store.save(new(NOW)),
             "forget": lambda: store.forget(ALICE),
             "remember_delivery": lambda: store.remember_delivery("d", now=NOW, keep_until=NOW),
             "sweep": lambda: store.sweep(NOW),
-            "record_decision": lambda: store.record_decision(
-                ALICE, Decision("accept", NOW, "en", "slack")
-            ),
             "decisions": lambda: store.decisions(ALICE),
-            "forget_decisions": lambda: store.forget_decisions(ALICE),
         }
         for name, call in calls.items():
             with pytest.raises(StoreError, match=name):
@@ -148,7 +149,7 @@ async def test_postgres_connections_dropped_by_the_server_are_replaced(pg_url: s
     store = await open_store(pg_url)
     try:
         await store.forget(ALICE)
-        await store.save(ALICE, "before", version=1, expected_version=None, expires_at=NOW)
+        await store.save(ConversationWrite(ALICE, "before", 1, None, NOW))
         # As a server restart would: end every session on the database, including the
         # connection idling in the store's pool.
         admin = await asyncpg.connect(pg_url)
@@ -164,4 +165,31 @@ async def test_postgres_connections_dropped_by_the_server_are_replaced(pg_url: s
         stored = await store.load(ALICE)
         assert stored is not None and stored.data == "before"
     finally:
+        await store.close()
+
+
+# --- SQLite: the event loop never waits for another process's lock -------------------
+
+
+async def test_a_write_waiting_for_another_writer_does_not_block_the_event_loop(
+    tmp_path: Path,
+) -> None:
+    store = await open_store(None, data_dir=tmp_path)
+    other = sqlite3.connect(tmp_path / SQLITE_FILENAME, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process's writer holds the lock
+        saving = asyncio.create_task(store.save(new(NOW)))
+        ticks = 0
+        for _ in range(20):  # the loop keeps turning while the save waits on the thread
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not saving.done()
+        assert await store.load(ALICE) is None  # reads go on meanwhile
+        other.execute("COMMIT")
+        assert await asyncio.wait_for(saving, 10)
+        assert ticks == 20
+        stored = await store.load(ALICE)
+        assert stored is not None and stored.version == 1
+    finally:
+        other.close()
         await store.close()
