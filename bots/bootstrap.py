@@ -35,18 +35,22 @@ class App:
         """A SQLAlchemy engine on the configured database, for libraries that keep their
         own tables there (slack_sdk's installation and OAuth state stores); made once."""
         if self._engine is None:
-            from sqlalchemy.ext.asyncio import create_async_engine
-
-            from core.store import database_url
-
-            url = database_url(self.settings.database_url, data_dir=self.settings.data_dir)
-            self._engine = create_async_engine(url, pool_pre_ping=True)
+            self._engine = database_engine(self.settings)
         return self._engine
 
     async def close(self) -> None:
         await self.store.close()
         if self._engine is not None:
             await self._engine.dispose()
+
+
+def database_engine(settings: Settings) -> AsyncEngine:
+    """A SQLAlchemy engine on the database the settings name (``check`` probes it; the
+    Slack OAuth stores keep their tables in it). Opening it connects to nothing yet."""
+    from core.store import database_url
+    from core.store.sql import make_engine
+
+    return make_engine(database_url(settings.database_url, data_dir=settings.data_dir))
 
 
 async def open_store(settings: Settings) -> Store:

@@ -171,9 +171,9 @@ async def check_database(settings: Settings) -> Check:
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
+    from bots.bootstrap import database_engine
     from bots.errors import friendly_store_error
     from core.store import database_url
-    from core.store.sql import make_engine
 
     where = "PostgreSQL (DATABASE_URL)" if settings.database_url else "SQLite (embedded)"
     try:
@@ -185,7 +185,7 @@ async def check_database(settings: Settings) -> Check:
                 return Check(
                     "Database", True, f"{where}: {url.database} will be created on first use"
                 )
-        engine = make_engine(url)
+        engine = database_engine(settings)
         try:
             async with engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
