@@ -19,8 +19,11 @@ import hmac
 import logging
 import time
 from collections.abc import Mapping
+from typing import Any
 
+import aiohttp
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -43,13 +46,25 @@ PING_TIMEOUT = 2.0
 REQUESTS_TIMEOUT = 3.5
 CLEANUP_TIMEOUT = 1.0  # connections still open after the requests' wait
 WORK_TIMEOUT = 3.5
+# A slow or half-open client must not hold a socket (and a file descriptor) for long:
+# Slack sends a whole request within milliseconds.
+HEADER_TIMEOUT = 5.0  # a new (or idle keep-alive) connection must send its headers by then
+BODY_TIMEOUT = 5.0  # then its whole body
 
 
-def web_app(bot: SlackBot) -> web.Application:
+def server_options(header_timeout: float = HEADER_TIMEOUT) -> dict[str, Any]:
+    """aiohttp's per-connection settings (for :class:`web.AppRunner` or a TestServer).
+    aiohttp's keep-alive timer starts when a connection opens and stops only once a
+    request's headers are complete, so it is also the header timeout. No lingering: a
+    body not read by then (a client too slow to send it) is not waited for either."""
+    return {"keepalive_timeout": header_timeout, "lingering_time": 0, "access_log": None}
+
+
+def web_app(bot: SlackBot, *, body_timeout: float = BODY_TIMEOUT) -> web.Application:
     secret = bot.signing_secret.encode()
 
     async def events(request: web.Request) -> web.Response:
-        raw = await request.read()
+        raw = await request.read()  # already read, within the time allowed (bounded_body)
         # Checked here, on the raw bytes, before anything parses them: a forged request
         # gets 401 whatever its body, and a signed one that cannot be read gets 400.
         if secret and not _signed(secret, raw, request.headers):
@@ -77,7 +92,26 @@ def web_app(bot: SlackBot) -> web.Application:
             return web.json_response({"ok": False}, status=503)
         return web.json_response({"ok": True})
 
-    app = web.Application()
+    @web.middleware
+    async def bounded_body(request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Read the whole body within ``body_timeout`` (handlers then get it from memory),
+        and drop the connection of a client too slow to send it."""
+        if request.body_exists:
+            try:
+                async with asyncio.timeout(body_timeout):
+                    await request.read()
+            except web.HTTPException:
+                raise  # 413 for a body over the limit: aiohttp answers it
+            except TimeoutError:
+                log.info("request body not sent within %.0f s: connection dropped", body_timeout)
+                return _closing(web.json_response({"error": "request timeout"}, status=408))
+            except (ConnectionError, aiohttp.ClientError) as exc:
+                # The client went away mid-upload: nobody is left to answer.
+                log.debug("client disconnected during its upload (%s)", type(exc).__name__)
+                return _closing(web.Response(status=400))
+        return await handler(request)
+
+    app = web.Application(middlewares=[bounded_body])
     app.router.add_post(EVENTS_PATH, events)
     app.router.add_get(HEALTH_PATH, health)
     flow = bot.bolt.oauth_flow
@@ -108,9 +142,9 @@ async def serve_http(bot: SlackBot, *, host: str, port: int, stop: asyncio.Event
         async with requests:
             return await handler(request)
 
-    app.middlewares.append(counted)
+    app.middlewares.insert(0, counted)  # outermost: a request still uploading counts
     runner = web.AppRunner(
-        app, handle_signals=False, access_log=None, shutdown_timeout=CLEANUP_TIMEOUT
+        app, handle_signals=False, shutdown_timeout=CLEANUP_TIMEOUT, **server_options()
     )
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -165,6 +199,38 @@ async def serve_socket(
             await asyncio.gather(connecting, return_exceptions=True)
         if not await bot.work.wait(WORK_TIMEOUT):
             log.warning("stopped with %d listener(s) still running", bot.work.running)
+
+
+def _closing(response: web.Response) -> web.Response:
+    response.force_close()
+    return response
+
+
+class ClientFaults(logging.Filter):
+    """aiohttp's server logs a client's fault (a header over the size limit, a connection
+    dropped mid-upload) as an ERROR with a traceback, and the exception's text can quote
+    the sender's bytes. Those become one DEBUG line naming the fault, nothing more."""
+
+    FAULTS: tuple[type[BaseException], ...] = (
+        HttpProcessingError,
+        ConnectionError,
+        aiohttp.ClientError,
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if record.levelno < logging.ERROR or not isinstance(exc, self.FAULTS):
+            return True
+        logger = logging.getLogger(record.name)
+        if not logger.isEnabledFor(logging.DEBUG):
+            return False
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        record.msg, record.args = "client fault: %s", (type(exc).__name__,)
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+logging.getLogger("aiohttp.server").addFilter(ClientFaults())
 
 
 def _signed(secret: bytes, raw: bytes, headers: Mapping[str, str]) -> bool:

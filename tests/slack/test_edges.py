@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import os
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestServer
 
+from bots.slack.server import server_options, web_app
 from tests.slack.conftest import Slack
 
 JSON = "application/json"
@@ -67,3 +73,98 @@ async def test_odd_shortcuts_get_a_quick_answer(slack: Slack, change: dict[str, 
     assert response.status < 500
     assert response.status != 404
     assert time.monotonic() - started < 1.0
+
+
+# --- slow and faulty clients ------------------------------------------------------------------
+
+SHORT = 0.5  # the test server's header and body timeouts (the real ones are a few seconds)
+
+
+@pytest.fixture
+async def strict(slack: Slack) -> AsyncIterator[TestServer]:
+    """The same bot behind a server with short timeouts."""
+    server = TestServer(web_app(slack.bot, body_timeout=SHORT), host="127.0.0.1")
+    await server.start_server(**server_options(SHORT))
+    yield server
+    await server.close()
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def dropped_after(reader: asyncio.StreamReader, limit: float) -> tuple[float, bytes]:
+    """Seconds until the server closed the connection, and what it said before."""
+    started = time.monotonic()
+    said = await asyncio.wait_for(reader.read(), limit)
+    return time.monotonic() - started, said
+
+
+async def test_slow_uploads_are_dropped_and_their_sockets_freed(strict: TestServer) -> None:
+    before = open_fds()
+    head = (
+        b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100000\r\n\r\n{"
+    )
+    streams = [await asyncio.open_connection(strict.host, strict.port) for _ in range(8)]
+    for _, writer in streams:
+        writer.write(head)
+    await asyncio.sleep(0.1)
+    assert open_fds() >= before + 16  # both ends of each connection are ours
+    waits = await asyncio.gather(*(dropped_after(r, 10 * SHORT) for r, _ in streams))
+    for seconds, said in waits:
+        assert seconds < 3 * SHORT
+        assert said.startswith(b"HTTP/1.1 408")
+    for _, writer in streams:
+        writer.close()
+    await asyncio.sleep(0.05)
+    assert open_fds() <= before
+
+
+async def test_a_connection_that_never_finishes_its_headers_is_dropped(
+    strict: TestServer,
+) -> None:
+    reader, writer = await asyncio.open_connection(strict.host, strict.port)
+    writer.write(b"POST /slack/events HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+    seconds, said = await dropped_after(reader, 10 * SHORT)
+    assert seconds < 3 * SHORT and said == b""
+    writer.close()
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.mark.parametrize("level", [logging.INFO, logging.DEBUG])
+async def test_client_faults_are_not_logged_as_errors(
+    strict: TestServer, level: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server_log = logging.getLogger("aiohttp.server")
+    monkeypatch.setattr(server_log, "level", level)
+    seen = Records()
+    server_log.addHandler(seen)
+    try:
+        # A header far over aiohttp's limit, quoting the sender's bytes.
+        reader, writer = await asyncio.open_connection(strict.host, strict.port)
+        writer.write(b"GET /healthz HTTP/1.1\r\nX-Long: " + b"SECRETBYTES" * 2000 + b"\r\n\r\n")
+        _, said = await dropped_after(reader, 5)
+        assert said.startswith(b"HTTP/1.") and b" 400 " in said[:20]
+        writer.close()
+        # A client going away in the middle of its upload.
+        reader, writer = await asyncio.open_connection(strict.host, strict.port)
+        writer.write(b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{")
+        await asyncio.sleep(0.05)
+        writer.transport.abort()
+        await asyncio.sleep(0.1)
+    finally:
+        server_log.removeHandler(seen)
+    assert all(r.levelno <= logging.DEBUG for r in seen.records), seen.records
+    assert not any(r.exc_info for r in seen.records)
+    assert not any("SECRETBYTES" in r.getMessage() for r in seen.records)
+    if level == logging.DEBUG:
+        assert any("LineTooLong" in r.getMessage() for r in seen.records)
