@@ -3,8 +3,10 @@ Mode (a WebSocket that Slack pushes requests into).
 
 HTTP routes: ``POST /slack/events`` (events, commands, clicks and shortcuts; Bolt checks each
 signature), ``GET /slack/install`` and ``GET /slack/oauth_redirect`` when installs are
-multi-workspace, and ``GET /healthz`` (200 ``{"ok": true}`` while the store answers,
-503 otherwise) for the load balancer.
+multi-workspace, ``GET /healthz`` (200 ``{"ok": true}`` while the store answers, 503
+otherwise; the answer of a database probe made at most once a second, so a storm of
+calls costs the database nothing) for the load balancer, and ``GET /readyz`` (the same,
+probing the database on every call) for a readiness check.
 
 Stopping: stop taking requests (close the listening socket, or the WebSocket), let those
 in progress finish, then wait for the work Bolt runs after its acks. The caller closes the
@@ -29,17 +31,18 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bots.health import Probe
 from bots.retry import OneLine
 from bots.slack.app import SlackBot
 from bots.slack.credentials import INSTALL_PATH, REDIRECT_PATH
 from bots.slack.inflight import InFlight
 from bots.slack.shape import well_formed
-from core.ports import StoreError
 
 log = logging.getLogger("should_i_take_it.slack")
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
 MAX_AGE = 5 * 60  # seconds: Slack's replay window for a signed request
 PING_TIMEOUT = 2.0
 # All the waits together stay well inside the 10 s a platform gives after SIGTERM.
@@ -85,12 +88,13 @@ def web_app(bot: SlackBot, *, body_timeout: float = BODY_TIMEOUT) -> web.Applica
             return web.json_response({"error": "malformed request"}, status=400)
         return await to_aiohttp_response(response)
 
+    probe = Probe(lambda: bot.store.ping(), timeout=PING_TIMEOUT)
+
     async def health(request: web.Request) -> web.Response:
-        try:
-            await asyncio.wait_for(bot.store.ping(), PING_TIMEOUT)
-        except (StoreError, TimeoutError):
-            return web.json_response({"ok": False}, status=503)
-        return web.json_response({"ok": True})
+        return _health(await probe.cached())
+
+    async def ready(request: web.Request) -> web.Response:
+        return _health(await probe.fresh())
 
     @web.middleware
     async def bounded_body(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -114,6 +118,7 @@ def web_app(bot: SlackBot, *, body_timeout: float = BODY_TIMEOUT) -> web.Applica
     app = web.Application(middlewares=[bounded_body])
     app.router.add_post(EVENTS_PATH, events)
     app.router.add_get(HEALTH_PATH, health)
+    app.router.add_get(READY_PATH, ready)
     flow = bot.bolt.oauth_flow
     if flow is not None:
 
@@ -199,6 +204,10 @@ async def serve_socket(
             await asyncio.gather(connecting, return_exceptions=True)
         if not await bot.work.wait(WORK_TIMEOUT):
             log.warning("stopped with %d listener(s) still running", bot.work.running)
+
+
+def _health(healthy: bool) -> web.Response:
+    return web.json_response({"ok": healthy}, status=200 if healthy else 503)
 
 
 def _closing(response: web.Response) -> web.Response:

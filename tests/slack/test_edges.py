@@ -14,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bots.slack.server import server_options, web_app
+from core.ports import StoreError
 from tests.slack.conftest import Slack
 
 JSON = "application/json"
@@ -168,3 +169,51 @@ async def test_client_faults_are_not_logged_as_errors(
     assert not any("SECRETBYTES" in r.getMessage() for r in seen.records)
     if level == logging.DEBUG:
         assert any("LineTooLong" in r.getMessage() for r in seen.records)
+
+
+# --- health ------------------------------------------------------------------------------------
+
+
+async def test_a_healthz_storm_asks_the_database_about_once_a_second(
+    slack: Slack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pings = 0
+    real_ping = slack.bot.store.ping
+
+    async def slow_ping() -> None:
+        nonlocal pings
+        pings += 1
+        await asyncio.sleep(0.05)  # a database under load
+        await real_ping()
+
+    monkeypatch.setattr(slack.bot.store, "ping", slow_ping)
+    started = time.monotonic()
+    statuses = await asyncio.gather(*(status(slack, "/healthz") for _ in range(300)))
+    seconds = time.monotonic() - started
+    assert statuses.count(200) == 300
+    assert pings <= 1 + int(seconds)  # one probe a second at most, shared by all callers
+    # Readiness always asks, but concurrent checks share one question.
+    before = pings
+    assert await asyncio.gather(*(status(slack, "/readyz") for _ in range(20))) == [200] * 20
+    assert 1 <= pings - before <= 3
+
+
+async def status(slack: Slack, path: str) -> int:
+    async with slack.client.get(path) as response:
+        return response.status
+
+
+async def test_healthz_turns_503_within_a_second_of_the_database_going_down(
+    slack: Slack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert await status(slack, "/healthz") == 200
+
+    async def down() -> None:
+        raise StoreError("gone")
+
+    monkeypatch.setattr(slack.bot.store, "ping", down)
+    started = time.monotonic()
+    while await status(slack, "/healthz") == 200:
+        assert time.monotonic() - started < 1.5
+        await asyncio.sleep(0.05)
+    assert await status(slack, "/healthz") == 503
