@@ -1,6 +1,7 @@
 """The ``web`` process's edge under abuse (issue 12), on PostgreSQL: a storm of anonymous
 ``/healthz`` calls answers 200 throughout while the database is up, and half-open uploads
-(slowloris) are dropped after the body timeout, giving their file descriptors back.
+(slowloris) are dropped after the body timeout, giving their file descriptors back; two
+processes with a short TTL sweep every expired conversation away.
 Each test prints its figures (``pytest -s`` shows them)."""
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ from collections import Counter
 
 import aiohttp
 import pytest
+import sqlalchemy as sa
 
 from bots.slack.server import BODY_TIMEOUT
+from core.ports import Store
 from tests.faults.conftest import StartWeb
+from tests.faults.harness import RemoteSlack, key, turn, unexpected_errors, users
 
 pytestmark = pytest.mark.postgres
 
@@ -74,3 +78,31 @@ async def test_half_open_uploads_are_dropped(start_web: StartWeb) -> None:
     assert held >= len(streams)
     assert max(waits) < BODY_TIMEOUT + 2
     assert after <= 0
+
+
+async def test_two_processes_leave_no_expired_row_behind(
+    start_web: StartWeb, slack: RemoteSlack, store: Store
+) -> None:
+    short = {"CONVERSATION_TTL_HOURS": "0.0003", "SWEEP_INTERVAL_SECONDS": "1"}  # ~1 s each
+    webs = [start_web(extra=short), start_web(extra=short)]
+    people = users(10, "UR")
+    for n, user in enumerate(people):
+        slack.point_at(webs[n % 2].url)
+        await turn(slack, user, slack.command(user=user))
+    assert all([await store.load(key(u)) for u in people])
+    engine = store.engine  # type: ignore[attr-defined]
+
+    async def expired() -> int:
+        async with engine.connect() as conn:
+            query = "SELECT count(*) FROM conversations WHERE expires_at <= now()"
+            return int((await conn.execute(sa.text(query))).scalar_one())
+
+    started = time.monotonic()
+    while await expired() or any([await store.load(key(u)) for u in people]):
+        assert time.monotonic() - started < 10, "expired rows left behind"
+        await asyncio.sleep(0.2)
+    print(f"\nretention: 10 conversations gone {time.monotonic() - started:.1f} s after the last")
+    swept = [w.log().count("retention sweep:") for w in webs]
+    assert sum(swept) >= 1
+    for web in webs:
+        assert unexpected_errors(web.log()) == []
