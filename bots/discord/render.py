@@ -180,8 +180,8 @@ class Renderer:
         )
         return text.fit(f"{q.ui(lang, 'help')}\n{commands}", text.CONTENT)
 
-    def forget_confirmation(self, lang: str, owner: int) -> Outgoing:
-        shown = view(controls.forget_controls(self.q, lang), owner)
+    def forget_confirmation(self, lang: str, owner: int, version: int) -> Outgoing:
+        shown = view(controls.forget_controls(self.q, lang, version), owner)
         return Outgoing(self.q.ui(lang, "forget_confirm"), view=shown)
 
     def history(self, lang: str, decisions: Sequence[Decision]) -> str:

@@ -155,7 +155,7 @@ class SlackBot:
             elif request.kind == "history":
                 shown = await self._history(key, lang)
             else:
-                shown = self.draw.forget_confirm(lang, user)
+                shown = await self._forget_confirm(key, lang)
             await self._respond(args.respond, shown)
 
     async def _on_shortcut(self, args: AsyncArgs) -> None:
@@ -199,7 +199,9 @@ class SlackBot:
                         args.respond, self.draw.notice(self.q.ui(lang, refusal), lang)
                     )
                 case AppAction() as app_action:
-                    await self._app_action(args, app_action, key, lang)
+                    ref = controls.decode(action["action_id"])
+                    version = ref.version if ref is not None else -1
+                    await self._app_action(args, app_action, key, lang, version)
                 case meant:
                     container = body.get("container") or {}
                     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
@@ -233,15 +235,19 @@ class SlackBot:
         return user, conversation_key(args.context.team_id, args.context.enterprise_id, user)
 
     async def _app_action(
-        self, args: AsyncArgs, action: AppAction, key: ConversationKey, lang: str
+        self, args: AsyncArgs, action: AppAction, key: ConversationKey, lang: str, version: int
     ) -> None:
         match action:
             case AppAction.START:
                 await self._start_in_dm(args, key, None, None, None, reply=False)
             case AppAction.FORGET:
                 try:
-                    count = await self.session.forget(key)
-                    done = self.q.ui(lang, "forgotten", count=count)
+                    count = await self.session.forget_confirmed(key, version)
+                    done = (
+                        self.q.ui(lang, "forget_stale")
+                        if count is None
+                        else self.q.ui(lang, "forgotten", count=count)
+                    )
                 except StoreError:
                     done = self.q.ui(lang, "error")
                 await self._respond(args.respond, self.draw.notice(done, lang), replace=True)
@@ -336,6 +342,13 @@ class SlackBot:
         await asyncio.gather(*steps)
 
     # --- helpers ------------------------------------------------------------------------
+
+    async def _forget_confirm(self, key: ConversationKey, lang: str) -> Message:
+        try:
+            version = await self.session.forget_version(key)
+        except StoreError:
+            return self.draw.notice(self.q.ui(lang, "error"), lang)
+        return self.draw.forget_confirm(lang, key.user, version)
 
     async def _history(self, key: ConversationKey, lang: str) -> Message:
         try:

@@ -185,12 +185,10 @@ class Drawer:
         label = md.escape(self.q.ui(lang, "slack_open_dm")).replace("|", "¦")  # '|' ends a URL
         return Message(text, [_section(f"{text}\n<{link}|{label}>")])
 
-    def forget_confirm(self, lang: str, owner: str) -> Message:
+    def forget_confirm(self, lang: str, owner: str, version: int) -> Message:
         text = md.escape(self.q.ui(lang, "forget_confirm"))
-        return Message(
-            text,
-            [_section(text), *self.controls(controls.forget_controls(self.q, lang), owner, lang)],
-        )
+        buttons = controls.forget_controls(self.q, lang, version)
+        return Message(text, [_section(text), *self.controls(buttons, owner, lang)])
 
     def home(self, lang: str, owner: str, decisions: Sequence[Decision]) -> dict[str, Any]:
         """The App Home tab: what the bot does, how to start, the latest decisions."""
