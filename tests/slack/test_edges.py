@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import os
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
 
 from bots.slack.server import server_options, web_app
+from bots.slack.translate import conversation_key
+from core.actions import ControlKind as Kind
 from core.ports import StoreError
-from tests.slack.conftest import Slack
+from tests.fakes.slack_api import FakeSlackApi
+from tests.slack.conftest import NOW, TEAM, USER, Slack, open_slack, refs
+from tests.slack.test_conversation import reach
+from tests.test_locks import SlowStore
 
 JSON = "application/json"
 
@@ -217,3 +224,65 @@ async def test_healthz_turns_503_within_a_second_of_the_database_going_down(
         assert time.monotonic() - started < 1.5
         await asyncio.sleep(0.05)
     assert await status(slack, "/healthz") == 503
+
+
+# --- forget, confirmed once ------------------------------------------------------------------
+
+
+def ticking(slack: Slack) -> None:
+    """A clock that moves on (a microsecond a reading), as real ones do."""
+    readings = itertools.count()
+    slack.bot.session.clock = lambda: NOW + timedelta(microseconds=next(readings))
+
+
+async def forget_confirmation(slack: Slack) -> tuple[dict[str, Any], str]:
+    await slack.command("forget")
+    confirm = slack.api.to("respond")[-1].args
+    message = {"ts": "1.2", "text": confirm["text"], "blocks": confirm["blocks"]}
+    forget = next(a for a, r in refs(message).items() if r.kind is Kind.FORGET)
+    return message, forget
+
+
+async def test_a_second_or_replayed_forget_deletes_nothing(slack: Slack) -> None:
+    ticking(slack)
+    key = conversation_key(TEAM, None, USER)
+    await reach(slack, "accept")
+    message, forget = await forget_confirmation(slack)
+    await slack.click(message, forget, channel="C0001")
+    assert slack.api.to("respond")[-1].args["text"] == slack.q.ui("en", "forgotten", count=1)
+
+    await reach(slack, "accept")  # a decision made after the first forget
+    assert len(await slack.bot.session.history(key)) == 1
+    await slack.click(message, forget, channel="C0001")  # the same click, replayed
+    said = slack.api.to("respond")[-1].args
+    assert said["text"] == slack.q.ui("en", "forget_stale")
+    assert said["replace_original"] is True
+    assert len(await slack.bot.session.history(key)) == 1  # still there
+
+    message, forget = await forget_confirmation(slack)  # asked again: works, once
+    await slack.click(message, forget, channel="C0001")
+    assert slack.api.to("respond")[-1].args["text"] == slack.q.ui("en", "forgotten", count=1)
+    await slack.click(message, forget, channel="C0001")
+    assert slack.api.to("respond")[-1].args["text"] == slack.q.ui("en", "forget_stale")
+
+
+# --- contention -------------------------------------------------------------------------------
+
+
+async def test_eight_concurrent_events_on_one_conversation_are_all_served(
+    api: FakeSlackApi,
+) -> None:
+    store = SlowStore(seed=1)
+    slack, client = await open_slack(api, store)
+    try:
+        await slack.command()
+        before = len(slack.shown())
+        responses = await asyncio.gather(*(slack.dm("restart") for _ in range(8)))
+        assert [r.status for r in responses] == [200] * 8
+        assert await slack.bot.work.wait(10)
+        said = [m["text"] for m in slack.shown()[before:]]
+        assert len(said) >= 8  # every one answered
+        assert slack.q.ui("en", "error") not in said
+        assert store.lost_races == 0
+    finally:
+        await client.close()
