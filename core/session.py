@@ -192,6 +192,14 @@ class Session:
             client=None if not client or client == SKIP else client,
         )
 
+    async def first_delivery(self, delivery_id: str) -> bool:
+        """Remember a platform delivery id handled outside a turn (a command that only
+        shows something); False when it was seen before (a redelivery or a replay)."""
+        now = self.clock()
+        return await self.store.remember_delivery(
+            delivery_id, now=now, keep_until=now + self.delivery_ttl
+        )
+
     async def history(self, key: ConversationKey, limit: int = 20) -> list[Decision]:
         return await self.store.decisions(key, limit)
 

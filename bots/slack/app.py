@@ -7,8 +7,10 @@ Rules every listener follows:
 * **Ack first, then work**: Slack's 3-second deadline never depends on the store or the
   Web API. The work after the ack is counted in :attr:`SlackBot.work`, so a shutdown waits
   for it.
-* **Exactly once**: an event's ``event_id`` is the session's delivery id; a control carries
-  its message's version, so a double click finds the conversation moved on (stale).
+* **Exactly once**: an event's ``event_id`` is the session's delivery id, and so is a
+  command's or shortcut's ``trigger_id`` (a retried or replayed one does nothing); a
+  control carries its message's version, so a double click finds the conversation moved
+  on (stale).
 * **Only the owner clicks**: every control carries its conversation's owner; anyone else
   is told politely, privately, that it is not theirs.
 * **The turn says what to do**: shown privately or posted, and what becomes of the clicked
@@ -143,6 +145,8 @@ class SlackBot:
         async with self.work:
             await args.ack()
             command = _part(args.command)
+            if not await self._first(command.get("trigger_id"), "command"):
+                return
             user, key = self._who(args, command["user_id"])
             request = parse_command(self.q, command.get("text") or "")
             if request.kind == "start":
@@ -162,6 +166,8 @@ class SlackBot:
         async with self.work:
             await args.ack()
             shortcut = _part(args.shortcut)
+            if not await self._first(shortcut.get("trigger_id"), "shortcut"):
+                return
             _, key = self._who(args, shortcut["user"]["id"])
             here = (shortcut.get("channel") or {}).get("id")
             request = message_text(shortcut.get("message") or {}) or None
@@ -229,6 +235,18 @@ class SlackBot:
         return None
 
     # --- conversation steps -------------------------------------------------------------
+
+    async def _first(self, trigger_id: Any, kind: str) -> bool:
+        """False for a command or shortcut already handled: Slack retried it, or its signed
+        request was replayed (within the 5 minutes a signature is accepted). Its
+        ``trigger_id`` is unique to one invocation. When the store cannot say, it is
+        handled (showing something twice beats showing nothing)."""
+        if not isinstance(trigger_id, str) or not trigger_id:
+            return True
+        try:
+            return await self.session.first_delivery(f"slack:{kind}:{trigger_id}")
+        except StoreError:
+            return True
 
     @staticmethod
     def _who(args: AsyncArgs, user: str) -> tuple[str, ConversationKey]:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
+from bots.slack.blocks import COMMAND
 from bots.slack.server import server_options, web_app
 from bots.slack.translate import conversation_key
 from core.actions import ControlKind as Kind
@@ -286,3 +287,37 @@ async def test_eight_concurrent_events_on_one_conversation_are_all_served(
         assert store.lost_races == 0
     finally:
         await client.close()
+
+
+# --- redelivered commands ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["", "help", "history", "forget"])
+async def test_a_retried_or_replayed_command_is_handled_once(slack: Slack, text: str) -> None:
+    fields = {
+        "team_id": TEAM,
+        "channel_id": "C0001",
+        "user_id": USER,
+        "command": COMMAND,
+        "text": text,
+        "response_url": slack.api.response_url("cmd"),
+        "trigger_id": "trigger.once",
+    }
+    first = await slack.send_form(fields)
+    calls = len(slack.api.calls)
+    assert first.status == 200 and calls > 0
+    retried = await slack.send_form(fields, headers={"X-Slack-Retry-Num": "1"})
+    replayed = await slack.send_form(fields)  # the same signed body again, later
+    assert retried.status == replayed.status == 200
+    assert len(slack.api.calls) == calls  # nothing shown twice
+    again = await slack.send_form(fields | {"trigger_id": "trigger.twice"})  # typed again
+    assert again.status == 200 and len(slack.api.calls) > calls
+
+
+async def test_a_replayed_shortcut_starts_once(slack: Slack) -> None:
+    body = shortcut(slack)
+    await slack.send_payload(body)
+    posted = len(slack.shown())
+    assert posted > 0
+    await slack.send_payload(body)
+    assert len(slack.shown()) == posted
