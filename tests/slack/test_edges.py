@@ -321,3 +321,52 @@ async def test_a_replayed_shortcut_starts_once(slack: Slack) -> None:
     assert posted > 0
     await slack.send_payload(body)
     assert len(slack.shown()) == posted
+
+
+# --- text quoted back --------------------------------------------------------------------------
+
+INVISIBLE = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u2060\ufeff"
+
+
+def everything_shown(slack: Slack) -> str:
+    return json.dumps([c.args for c in slack.api.calls], ensure_ascii=False)
+
+
+async def test_invisible_characters_never_reach_the_quote(slack: Slack) -> None:
+    request = f"Hi{INVISIBLE}, can you\u202e build it\u200b?\n\nThanks,\u2066 Ana"
+    await slack.shortcut(request)
+    quote = [
+        e
+        for m in slack.shown()
+        for b in m["blocks"]
+        if b["type"] == "rich_text"
+        for e in b["elements"]
+        if e["type"] == "rich_text_quote"
+    ]
+    assert quote and quote[0]["elements"][0]["text"] == "Hi, can you build it?\n\nThanks, Ana"
+    shown = everything_shown(slack)
+    assert not any(ch in shown for ch in INVISIBLE)
+
+
+async def test_invisible_characters_in_command_text_never_reach_the_quote(slack: Slack) -> None:
+    await slack.command("ACME\u202e wants\u200b a site")
+    shown = everything_shown(slack)
+    assert "ACME wants a site" in shown
+    assert not any(ch in shown for ch in INVISIBLE)
+
+
+async def test_typed_formatting_is_not_drawn_in_you_answered(slack: Slack) -> None:
+    await slack.command()
+    await slack.dm("_it_ ~st~ *b*")  # the client's name, typed
+    await slack.choose("", kind=Kind.BACK)  # asked again, with "You answered: …" under it
+    notes = [
+        element
+        for call in slack.api.calls
+        if call.method in ("chat.update", "chat.postMessage")
+        for block in call.args.get("blocks") or []
+        if block["type"] == "context"
+        for element in block["elements"]
+        if "_it_" in element.get("text", "")
+    ]
+    assert notes, "no note echoes the typed answer"
+    assert all(e["type"] == "plain_text" for e in notes)
