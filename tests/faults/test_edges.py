@@ -18,7 +18,14 @@ import sqlalchemy as sa
 from bots.slack.server import BODY_TIMEOUT
 from core.ports import Store
 from tests.faults.conftest import StartWeb
-from tests.faults.harness import RemoteSlack, key, turn, unexpected_errors, users
+from tests.faults.harness import (
+    RemoteSlack,
+    held_connections,
+    key,
+    turn,
+    unexpected_errors,
+    users,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -59,7 +66,7 @@ async def test_half_open_uploads_are_dropped(start_web: StartWeb) -> None:
     for _, writer in streams:
         writer.write(head)
     await asyncio.sleep(0.3)
-    held = open_fds(pid) - before
+    held, fds = held_connections(web.port), open_fds(pid) - before
     started = time.monotonic()
 
     async def dropped(reader: asyncio.StreamReader) -> float:
@@ -70,14 +77,15 @@ async def test_half_open_uploads_are_dropped(start_web: StartWeb) -> None:
     for _, writer in streams:
         writer.close()
     await asyncio.sleep(0.2)
-    after = open_fds(pid) - before
+    after, fds_after = held_connections(web.port), open_fds(pid) - before
     print(
-        f"\nslowloris: {len(streams)} half-open uploads held {held} fds; dropped after"
-        f" {min(waits):.1f}-{max(waits):.1f} s; {after} fds left"
+        f"\nslowloris: {len(streams)} half-open uploads held {held} connections (+{fds} fds);"
+        f" dropped after {min(waits):.1f}-{max(waits):.1f} s; then {after} connections"
+        f" ({fds_after:+d} fds)"
     )
-    assert held >= len(streams)
+    assert held == len(streams)
     assert max(waits) < BODY_TIMEOUT + 2
-    assert after <= 0
+    assert after == 0
 
 
 async def test_two_processes_leave_no_expired_row_behind(

@@ -21,6 +21,7 @@ from bots.slack.translate import conversation_key
 from core.actions import ControlKind as Kind
 from core.ports import StoreError
 from tests.fakes.slack_api import FakeSlackApi
+from tests.faults.harness import held_connections
 from tests.slack.conftest import NOW, TEAM, USER, Slack, open_slack, refs
 from tests.slack.test_conversation import reach
 from tests.test_locks import SlowStore
@@ -119,6 +120,7 @@ async def test_slow_uploads_are_dropped_and_their_sockets_freed(strict: TestServ
     for _, writer in streams:
         writer.write(head)
     await asyncio.sleep(0.1)
+    assert held_connections(strict.port) == 8
     assert open_fds() >= before + 16  # both ends of each connection are ours
     waits = await asyncio.gather(*(dropped_after(r, 10 * SHORT) for r, _ in streams))
     for seconds, said in waits:
@@ -127,7 +129,7 @@ async def test_slow_uploads_are_dropped_and_their_sockets_freed(strict: TestServ
     for _, writer in streams:
         writer.close()
     await asyncio.sleep(0.05)
-    assert open_fds() <= before
+    assert held_connections(strict.port) == 0
 
 
 async def test_a_connection_that_never_finishes_its_headers_is_dropped(
