@@ -220,10 +220,13 @@ class ClientFaults(logging.Filter):
     dropped mid-upload) as an ERROR with a traceback, and the exception's text can quote
     the sender's bytes. Those become one DEBUG line naming the fault, nothing more."""
 
+    # Narrow on purpose: a ConnectionRefusedError from our own database is no client's fault.
     FAULTS: tuple[type[BaseException], ...] = (
         HttpProcessingError,
-        ConnectionError,
-        aiohttp.ClientError,
+        ConnectionResetError,
+        BrokenPipeError,
+        aiohttp.ClientConnectionResetError,
+        aiohttp.ClientPayloadError,
     )
 
     def filter(self, record: logging.LogRecord) -> bool:

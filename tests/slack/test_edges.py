@@ -16,7 +16,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bots.slack.blocks import COMMAND
-from bots.slack.server import server_options, web_app
+from bots.slack.server import ClientFaults, server_options, web_app
 from bots.slack.translate import conversation_key
 from core.actions import ControlKind as Kind
 from core.ports import StoreError
@@ -372,3 +372,14 @@ async def test_typed_formatting_is_not_drawn_in_you_answered(slack: Slack) -> No
     ]
     assert notes, "no note echoes the typed answer"
     assert all(e["type"] == "plain_text" for e in notes)
+
+
+def test_our_own_faults_stay_errors() -> None:
+    """Only a client's fault is quietened: a refused database connection is ours."""
+    try:
+        raise ConnectionRefusedError("database")
+    except ConnectionRefusedError as exc:
+        record = logging.LogRecord(
+            "aiohttp.server", logging.ERROR, "x", 1, "Error handling request", (), (None, exc, None)
+        )
+    assert ClientFaults().filter(record) and record.levelno == logging.ERROR and record.exc_info
