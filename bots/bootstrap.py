@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bots.config import Settings
+from bots.locks import KeyedLocks
 from core.ports import Store
 from core.questionnaire import Questionnaire, load_questionnaire
 from core.session import Session
@@ -69,7 +70,11 @@ async def bootstrap(
     if questionnaire is None:
         questionnaire = load_questionnaire(settings.prompts_dir)
     store = store if store is not None else await open_store(settings)
-    session = Session(questionnaire, store, clock=clock, ttl=settings.conversation_ttl)
+    # One turn at a time per conversation in this process (the store arbitrates between
+    # processes): racing events queue instead of exhausting the compare-and-set's retries.
+    session = Session(
+        questionnaire, store, clock=clock, ttl=settings.conversation_ttl, serialiser=KeyedLocks()
+    )
     return App(settings, questionnaire, store, session)
 
 

@@ -2,7 +2,7 @@
 
 With no sub-command it holds the conversation in the terminal. Sub-commands run the other
 entry points (``slack``, ``discord``), look after the data (``history``, ``forget``,
-``migrate``) and check a deployment (``check``).
+``migrate``, ``sweep``) and check a deployment (``check``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from core.ports import StoreError
 from core.questionnaire import InvalidDefinition, Questionnaire, load_questionnaire
 
 PROG = "should-i-take-it"
-SUBCOMMANDS = ("history", "forget", "migrate", "check", "slack", "discord")
+SUBCOMMANDS = ("history", "forget", "migrate", "sweep", "check", "slack", "discord")
 
 
 def default_lang(env: dict[str, str] | None = None) -> str | None:
@@ -80,6 +80,13 @@ SUBCOMMAND_HELP = {
         "bring the database schema up to date",
         "Create or upgrade the database schema (DATABASE_URL, else the SQLite file), then exit. "
         "The Procfile's release step.",
+    ),
+    "sweep": (
+        "delete expired rows now",
+        "Delete what has outlived its time in the database (DATABASE_URL, else the SQLite "
+        "file): idle conversations past CONVERSATION_TTL_HOURS, old delivery ids, unused "
+        "Slack install states. The running bots do it every SWEEP_INTERVAL_SECONDS; this "
+        "is for cron, or a database no bot runs on. Safe to run at any time, anywhere.",
     ),
     "check": (
         "check this installation, changing nothing",
@@ -239,6 +246,8 @@ def _subcommand(name: str, args: argparse.Namespace, argv: list[str]) -> int:
         return _journal(name, args)
     if name == "migrate":
         return _migrate()
+    if name == "sweep":
+        return _sweep()
     if name == "slack":
         from bots.slack.main import main as slack_main
 
@@ -351,6 +360,37 @@ def _migrate() -> int:
         return _fail(friendly_store_error(exc, settings), 1)
     print("database is up to date")
     return 0
+
+
+def _sweep() -> int:
+    from bots.bootstrap import bootstrap
+    from bots.retention import sweep
+
+    try:
+        settings = _settings()
+        q = load_questionnaire(settings.prompts_dir)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    except InvalidDefinition as exc:
+        return _fail(f"the questionnaire files are broken: {exc}", 1)
+    _quiet_logging(settings)
+
+    async def go() -> int:
+        app = await bootstrap(settings, questionnaire=q)
+        try:
+            swept = await sweep(app)
+        finally:
+            await app.close()
+        print(
+            f"deleted {swept.rows} expired row(s) (conversations, delivery ids)"
+            f" and {swept.oauth_states} Slack install state(s)"
+        )
+        return 0
+
+    try:
+        return asyncio.run(go())
+    except StoreError as exc:
+        return _fail(friendly_store_error(exc, settings), 1)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ class Settings:
     data_dir: Path | None = None
     prompts_dir: Path | None = None
     conversation_ttl: timedelta = timedelta(hours=24)
+    sweep_interval: timedelta = timedelta(minutes=10)
     log_level: str = "INFO"
     port: int = 3000
     slack_bot_token: str | None = field(default=None, repr=False)
@@ -60,6 +61,12 @@ class Settings:
                 "CONVERSATION_TTL_HOURS",
                 f"must be a number of hours above 0 and up to {MAX_TTL_HOURS} (a year), e.g. 24",
             )
+        sweep = _number(get("SWEEP_INTERVAL_SECONDS"), "SWEEP_INTERVAL_SECONDS", 600.0, float)
+        if not (math.isfinite(sweep) and 1 <= sweep <= 24 * 3600):
+            raise ConfigError(
+                "SWEEP_INTERVAL_SECONDS",
+                "must be a number of seconds from 1 to 86400 (a day), e.g. 600",
+            )
         level = (get("LOG_LEVEL") or "INFO").upper()
         if level not in LOG_LEVELS:
             raise ConfigError("LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
@@ -75,6 +82,7 @@ class Settings:
             data_dir=Path(d).expanduser() if (d := get("SIT_DATA_DIR")) else None,
             prompts_dir=Path(prompts) if prompts else None,
             conversation_ttl=timedelta(hours=ttl_hours),
+            sweep_interval=timedelta(seconds=sweep),
             log_level=level,
             port=port,
             slack_bot_token=get("SLACK_BOT_TOKEN"),
@@ -117,6 +125,7 @@ VARIABLES = (
     "DATABASE_URL",
     "SIT_DATA_DIR",
     "CONVERSATION_TTL_HOURS",
+    "SWEEP_INTERVAL_SECONDS",
     "LOG_LEVEL",
     "PORT",
     "PROMPTS_DIR",

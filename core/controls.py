@@ -154,11 +154,15 @@ def event_for(ref: ControlRef, today: date, typed: str = "") -> Event | AppActio
 # --- controls outside a conversation turn -------------------------------------------
 
 
-def forget_controls(q: Questionnaire, lang: str) -> tuple[Control, ...]:
-    """The confirmation under "delete your past decisions?": delete, or keep them."""
+def forget_controls(q: Questionnaire, lang: str, version: int = 0) -> tuple[Control, ...]:
+    """The confirmation under "delete your past decisions?": delete, or keep them.
+    ``version`` is :meth:`core.session.Session.forget_version` when it was asked, so the
+    delete button works once (a replayed or second click finds something changed)."""
     return (
-        Control(ControlKind.FORGET, q.ui(lang, "forget_button"), style=Style.DANGER),
-        Control(ControlKind.KEEP, q.ui(lang, "keep_button")),
+        Control(
+            ControlKind.FORGET, q.ui(lang, "forget_button"), version=version, style=Style.DANGER
+        ),
+        Control(ControlKind.KEEP, q.ui(lang, "keep_button"), version=version),
     )
 
 

@@ -84,6 +84,7 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "forget_button": set(),
         "keep_button": set(),
         "kept": set(),
+        "forget_stale": set(),
         "outdated": set(),
     }.items()
 }

@@ -11,14 +11,23 @@ port and an injected clock. What it guarantees:
   gets a friendly notice, never an error.
 * **Unreadable state** (corrupt row, unknown schema, a step removed from ``prompts/``)
   restarts that one conversation with an apology.
+* **One turn at a time per conversation** in this process (a :class:`Serialiser`, given by
+  the composition root): events racing on one conversation queue instead of exhausting
+  the compare-and-set's retries; the compare-and-set still arbitrates between processes.
+* **A forget is confirmed once**: its button carries :meth:`Session.forget_version`, a
+  fingerprint of what it would delete; once anything changed (a first click deleted it,
+  a decision was made since), the button is no longer open.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from core.actions import Action, Ask, Notice, Result, Say
 from core.engine import answered_note, is_consistent, step
@@ -45,6 +54,19 @@ MAX_ATTEMPTS = 8
 # (or ttl/100 when that is shorter): an idle conversation then ends between ttl - step and
 # ttl after its last turn, and a four-question conversation rewrites the index about once.
 EXPIRY_STEP = timedelta(minutes=5)
+FORGET_VERSIONS = 10**12  # a control's version has at most 12 digits
+
+
+class Serialiser(Protocol):
+    """Runs the work on one conversation key at a time (``bots.locks.KeyedLocks``)."""
+
+    def hold(self, key: str) -> AbstractAsyncContextManager[None]: ...
+
+
+class _Unserialised:
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        yield
 
 
 class Session:
@@ -56,19 +78,22 @@ class Session:
         clock: Callable[[], datetime],
         ttl: timedelta = DEFAULT_TTL,
         delivery_ttl: timedelta = DELIVERY_TTL,
+        serialiser: Serialiser | None = None,
     ) -> None:
         self.questionnaire = questionnaire
         self.store = store
         self.clock = clock
         self.ttl = ttl
         self.delivery_ttl = delivery_ttl
+        self.serialiser: Serialiser = serialiser if serialiser is not None else _Unserialised()
 
     async def handle(
         self, key: ConversationKey, event: Event, *, delivery_id: str | None = None
     ) -> Turn:
         started = self.clock()
         try:
-            turn = await self._handle(key, event, delivery_id, started)
+            async with self.serialiser.hold(key.as_string()):
+                turn = await self._handle(key, event, delivery_id, started)
         except StoreError:
             log.exception(
                 "store unavailable platform=%s event=%s", key.platform, type(event).__name__
@@ -190,11 +215,44 @@ class Session:
             client=None if not client or client == SKIP else client,
         )
 
+    async def first_delivery(self, delivery_id: str) -> bool:
+        """Remember a platform delivery id handled outside a turn (a command that only
+        shows something); False when it was seen before (a redelivery or a replay)."""
+        now = self.clock()
+        return await self.store.remember_delivery(
+            delivery_id, now=now, keep_until=now + self.delivery_ttl
+        )
+
     async def history(self, key: ConversationKey, limit: int = 20) -> list[Decision]:
         return await self.store.decisions(key, limit)
 
     async def forget(self, key: ConversationKey) -> int:
         """Delete the user's journal and open conversation; returns how many decisions went."""
+        async with self.serialiser.hold(key.as_string()):
+            return await self._forget(key)
+
+    async def forget_version(self, key: ConversationKey) -> int:
+        """What a forget would delete now, as a control version: the latest decision's time
+        and the open conversation's version and deadline (which every save moves on)."""
+        latest = await self.store.decisions(key, 1)
+        stored = await self.store.load(key)
+        parts = (
+            latest[0].decided_at.isoformat() if latest else "-",
+            f"{stored.version}@{stored.expires_at.isoformat()}" if stored else "-",
+        )
+        digest = hashlib.sha256("|".join(parts).encode()).digest()
+        return int.from_bytes(digest[:8], "big") % FORGET_VERSIONS
+
+    async def forget_confirmed(self, key: ConversationKey, version: int) -> int | None:
+        """The forget button clicked: delete, if nothing changed since it was shown
+        (``version``); None, deleting nothing, when it is no longer open (a second or
+        replayed click, or decisions made since)."""
+        async with self.serialiser.hold(key.as_string()):
+            if version != await self.forget_version(key):
+                return None
+            return await self._forget(key)
+
+    async def _forget(self, key: ConversationKey) -> int:
         return await self.store.forget(key)
 
     async def sweep(self) -> int:

@@ -25,6 +25,18 @@ def clean(text: str) -> str:
     return " ".join("".join(_kept(ch) for ch in text).split())
 
 
+def clean_lines(text: str) -> str:
+    """:func:`clean`, keeping the line breaks: for text quoted back as it was written (a
+    client's message). Bidi overrides and isolates, zero-width spaces and other invisible
+    characters go; blank lines are kept single, none at the start or end."""
+    lines = [clean(line) for line in unicodedata.normalize("NFC", text).splitlines()]
+    kept: list[str] = []
+    for line in lines:
+        if line or (kept and kept[-1]):
+            kept.append(line)
+    return "\n".join(kept).strip("\n")
+
+
 def fold(text: str) -> str:
     """A key for loose comparison: case-, accent- and punctuation-insensitive."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())

@@ -23,6 +23,7 @@ def test_values_are_read_and_tokens_stay_out_of_repr(tmp_path: Path) -> None:
             "DATABASE_URL": "postgres://u@h/db",
             "SIT_DATA_DIR": str(tmp_path),
             "CONVERSATION_TTL_HOURS": "1.5",
+            "SWEEP_INTERVAL_SECONDS": "30",
             "LOG_LEVEL": "debug",
             "PORT": "8080",
             "SLACK_BOT_TOKEN": "xoxb-test-secret",
@@ -32,6 +33,7 @@ def test_values_are_read_and_tokens_stay_out_of_repr(tmp_path: Path) -> None:
         }
     )
     assert settings.conversation_ttl == timedelta(minutes=90) and settings.log_level == "DEBUG"
+    assert settings.sweep_interval == timedelta(seconds=30)
     assert (settings.port, settings.discord_guild_id, settings.discord_shard_ids) == (
         8080,
         42,
@@ -49,6 +51,9 @@ def test_values_are_read_and_tokens_stay_out_of_repr(tmp_path: Path) -> None:
         ("CONVERSATION_TTL_HOURS", "inf"),
         ("CONVERSATION_TTL_HOURS", "nan"),
         ("CONVERSATION_TTL_HOURS", "1e12"),
+        ("SWEEP_INTERVAL_SECONDS", "often"),
+        ("SWEEP_INTERVAL_SECONDS", "0"),
+        ("SWEEP_INTERVAL_SECONDS", "86401"),
         ("LOG_LEVEL", "loud"),
         ("PORT", "http"),
         ("PORT", "70000"),

@@ -130,8 +130,16 @@ class DiscordAdapter:
             lang = self._lang(interaction)
             match meant:
                 case AppAction.FORGET:
-                    count = await self.session.forget(conversation_key(interaction.user.id))
-                    await self._tell(interaction, self.q.ui(lang, "forgotten", count=count))
+                    ref = controls.decode(custom_id)
+                    version = ref.version if ref is not None else -1
+                    key = conversation_key(interaction.user.id)
+                    count = await self.session.forget_confirmed(key, version)
+                    done = (
+                        self.q.ui(lang, "forget_stale")
+                        if count is None
+                        else self.q.ui(lang, "forgotten", count=count)
+                    )
+                    await self._tell(interaction, done)
                 case AppAction.KEEP | AppAction.START:
                     await self._tell(interaction, self.q.ui(lang, "kept"))
                 case AppAction.OPEN_FORM:
@@ -157,7 +165,9 @@ class DiscordAdapter:
     async def forget(self, interaction: Interaction) -> None:
         """Ask first (the decisions cannot be brought back); the button does the deleting."""
         async with self._apology(interaction):
-            confirm = self.render.forget_confirmation(self._lang(interaction), interaction.user.id)
+            user = interaction.user.id
+            version = await self.session.forget_version(conversation_key(user))
+            confirm = self.render.forget_confirmation(self._lang(interaction), user, version)
             await interaction.response.send_message(**confirm.fields(), ephemeral=True)
 
     # --- after a click or a form -----------------------------------------------------

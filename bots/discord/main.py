@@ -23,6 +23,7 @@ from bots.bootstrap import bootstrap, configure_logging
 from bots.config import ConfigError, Settings, load_settings
 from bots.discord.client import DiscordBot, create_bot
 from bots.errors import friendly_store_error
+from bots.retention import Sweeper
 from bots.retry import Stopped, one_line, retrying
 from core.ports import StoreError
 from core.questionnaire import InvalidDefinition
@@ -103,7 +104,8 @@ async def serve(settings: Settings) -> None:
                 shard_count=settings.discord_shard_count,
                 shard_ids=settings.discord_shard_ids,
             )
-            async with bot:
+            sweeper = Sweeper(app, interval=settings.sweep_interval, oauth_states=False)
+            async with sweeper, bot:
                 await retrying(
                     lambda: _log_in(bot, settings),
                     service="Discord",

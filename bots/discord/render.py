@@ -24,6 +24,7 @@ from core.controls import ControlRef
 from core.journal import decision_line
 from core.ports import Decision
 from core.questionnaire import Questionnaire
+from core.text import clean
 
 NO_MENTIONS = discord.AllowedMentions.none()
 ANSWER_FIELD = "answer"  # the custom_id of the modal's text input
@@ -90,7 +91,7 @@ class Renderer:
                 notes.append(action.text)
                 continue
             if isinstance(action, Ask) and request:
-                quoted = text.inert(text.fit(text.one_line(request), REQUEST_PREVIEW))
+                quoted = text.inert(text.fit(clean(request), REQUEST_PREVIEW))
                 notes.append(self.q.ui(action.lang, "request_quoted", request=quoted))
                 request = None
             drawn = (
@@ -180,8 +181,8 @@ class Renderer:
         )
         return text.fit(f"{q.ui(lang, 'help')}\n{commands}", text.CONTENT)
 
-    def forget_confirmation(self, lang: str, owner: int) -> Outgoing:
-        shown = view(controls.forget_controls(self.q, lang), owner)
+    def forget_confirmation(self, lang: str, owner: int, version: int) -> Outgoing:
+        shown = view(controls.forget_controls(self.q, lang, version), owner)
         return Outgoing(self.q.ui(lang, "forget_confirm"), view=shown)
 
     def history(self, lang: str, decisions: Sequence[Decision]) -> str:

@@ -7,8 +7,10 @@ Rules every listener follows:
 * **Ack first, then work**: Slack's 3-second deadline never depends on the store or the
   Web API. The work after the ack is counted in :attr:`SlackBot.work`, so a shutdown waits
   for it.
-* **Exactly once**: an event's ``event_id`` is the session's delivery id; a control carries
-  its message's version, so a double click finds the conversation moved on (stale).
+* **Exactly once**: an event's ``event_id`` is the session's delivery id, and so is a
+  command's or shortcut's ``trigger_id`` (a retried or replayed one does nothing); a
+  control carries its message's version, so a double click finds the conversation moved
+  on (stale).
 * **Only the owner clicks**: every control carries its conversation's owner; anyone else
   is told politely, privately, that it is not theirs.
 * **The turn says what to do**: shown privately or posted, and what becomes of the clicked
@@ -156,6 +158,8 @@ class SlackBot:
 
     async def _on_command(self, args: AsyncArgs) -> None:
         command = _part(args.command)
+        if not await self._first(command.get("trigger_id"), "command"):
+            return
         user, key = self._who(args, command["user_id"])
         request = parse_command(self.q, command.get("text") or "")
         if request.kind == "start":
@@ -168,11 +172,13 @@ class SlackBot:
         elif request.kind == "history":
             shown = await self._history(key, lang)
         else:
-            shown = self.draw.forget_confirm(lang, user)
+            shown = await self._forget_confirm(key, lang)
         await self._respond(args.respond, shown)
 
     async def _on_shortcut(self, args: AsyncArgs) -> None:
         shortcut = _part(args.shortcut)
+        if not await self._first(shortcut.get("trigger_id"), "shortcut"):
+            return
         _, key = self._who(args, shortcut["user"]["id"])
         here = (shortcut.get("channel") or {}).get("id")
         request = message_text(shortcut.get("message") or {}) or None
@@ -205,7 +211,9 @@ class SlackBot:
             case Refusal() as refusal:
                 await self._respond(args.respond, self.draw.notice(self.q.ui(lang, refusal), lang))
             case AppAction() as app_action:
-                await self._app_action(args, app_action, key, lang)
+                ref = controls.decode(action["action_id"])
+                version = ref.version if ref is not None else -1
+                await self._app_action(args, app_action, key, lang, version)
             case meant:
                 container = body.get("container") or {}
                 channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
@@ -233,20 +241,36 @@ class SlackBot:
 
     # --- conversation steps -------------------------------------------------------------
 
+    async def _first(self, trigger_id: Any, kind: str) -> bool:
+        """False for a command or shortcut already handled: Slack retried it, or its signed
+        request was replayed (within the 5 minutes a signature is accepted). Its
+        ``trigger_id`` is unique to one invocation. When the store cannot say, it is
+        handled (showing something twice beats showing nothing)."""
+        if not isinstance(trigger_id, str) or not trigger_id:
+            return True
+        try:
+            return await self.session.first_delivery(f"slack:{kind}:{trigger_id}")
+        except StoreError:
+            return True
+
     @staticmethod
     def _who(args: AsyncArgs, user: str) -> tuple[str, ConversationKey]:
         return user, conversation_key(args.context.team_id, args.context.enterprise_id, user)
 
     async def _app_action(
-        self, args: AsyncArgs, action: AppAction, key: ConversationKey, lang: str
+        self, args: AsyncArgs, action: AppAction, key: ConversationKey, lang: str, version: int
     ) -> None:
         match action:
             case AppAction.START:
                 await self._start_in_dm(args, key, None, None, None, reply=False)
             case AppAction.FORGET:
                 try:
-                    count = await self.session.forget(key)
-                    done = self.q.ui(lang, "forgotten", count=count)
+                    count = await self.session.forget_confirmed(key, version)
+                    done = (
+                        self.q.ui(lang, "forget_stale")
+                        if count is None
+                        else self.q.ui(lang, "forgotten", count=count)
+                    )
                 except StoreError:
                     done = self.q.ui(lang, "error")
                 await self._respond(args.respond, self.draw.notice(done, lang), replace=True)
@@ -341,6 +365,13 @@ class SlackBot:
         await asyncio.gather(*steps)
 
     # --- helpers ------------------------------------------------------------------------
+
+    async def _forget_confirm(self, key: ConversationKey, lang: str) -> Message:
+        try:
+            version = await self.session.forget_version(key)
+        except StoreError:
+            return self.draw.notice(self.q.ui(lang, "error"), lang)
+        return self.draw.forget_confirm(lang, key.user, version)
 
     async def _history(self, key: ConversationKey, lang: str) -> Message:
         try:

@@ -25,6 +25,7 @@ from core.actions import Action, Ask, Control, ControlKind, Result, Say, Style
 from core.journal import decision_line
 from core.ports import Decision
 from core.questionnaire import Questionnaire
+from core.text import clean_lines
 
 Block = dict[str, Any]
 
@@ -104,9 +105,11 @@ class Drawer:
         if ask.progress is not None:
             blocks.append(_context(md.fit(ask.progress.label, md.CONTEXT_TEXT, trimmed)))
         blocks.append(_section("*" + md.fit(ask.text, md.SECTION_TEXT - 2, trimmed) + "*"))
-        for line in (ask.hint, q.ui(lang, "answered", answer=ask.previous) if ask.previous else ""):
-            if line:
-                blocks.append(_context(md.fit(line, md.CONTEXT_TEXT, trimmed)))
+        if ask.hint:
+            blocks.append(_context(md.fit(ask.hint, md.CONTEXT_TEXT, trimmed)))
+        if ask.previous:  # what was typed before: plain text, never formatting
+            previous = q.ui(lang, "answered", answer=ask.previous)
+            blocks.append(_context_plain(md.fit(previous, md.CONTEXT_TEXT, trimmed, mrkdwn=False)))
         if any(c.kind is ControlKind.TYPE for c in ask.controls) and ask.input == "text":
             blocks.append(_context(md.escape(q.ui(lang, "slack_type_answer"))))
         blocks += self.controls(ask.controls, owner, lang)
@@ -145,15 +148,20 @@ class Drawer:
     def frozen(self, message: dict[str, Any], note: str | None, lang: str) -> Message:
         """A clicked message with its buttons gone and ``note`` below it."""
         blocks = [b for b in message.get("blocks") or [] if b.get("type") != "actions"]
-        if note:
-            blocks.append(_context(md.fit(note, md.CONTEXT_TEXT, self.q.ui(lang, "trimmed"))))
+        if note:  # it echoes what was typed: plain text, so `_it_` is not drawn as italics
+            blocks.append(
+                _context_plain(
+                    md.fit(note, md.CONTEXT_TEXT, self.q.ui(lang, "trimmed"), mrkdwn=False)
+                )
+            )
         return Message(str(message.get("text") or note or ""), blocks[: md.MESSAGE_BLOCKS])
 
     def request_quote(self, lang: str, request: str) -> tuple[list[Block], str]:
         """Blocks quoting the client's request above the first question, and their text."""
         marker = "\x00"  # the wording may place the request anywhere in its sentence
         before, _, after = self.q.ui(lang, "request_quoted", request=marker).partition(marker)
-        quoted = md.fit(request, MAX_QUOTE, self.q.ui(lang, "trimmed"), mrkdwn=False)
+        # Cleaned: a bidi override or zero-width character would disguise the quote.
+        quoted = md.fit(clean_lines(request), MAX_QUOTE, self.q.ui(lang, "trimmed"), mrkdwn=False)
         elements: list[Block] = []
         if before.strip():
             elements.append(_rich_part("rich_text_section", before.strip()))
@@ -185,12 +193,10 @@ class Drawer:
         label = md.escape(self.q.ui(lang, "slack_open_dm")).replace("|", "¦")  # '|' ends a URL
         return Message(text, [_section(f"{text}\n<{link}|{label}>")])
 
-    def forget_confirm(self, lang: str, owner: str) -> Message:
+    def forget_confirm(self, lang: str, owner: str, version: int) -> Message:
         text = md.escape(self.q.ui(lang, "forget_confirm"))
-        return Message(
-            text,
-            [_section(text), *self.controls(controls.forget_controls(self.q, lang), owner, lang)],
-        )
+        buttons = controls.forget_controls(self.q, lang, version)
+        return Message(text, [_section(text), *self.controls(buttons, owner, lang)])
 
     def home(self, lang: str, owner: str, decisions: Sequence[Decision]) -> dict[str, Any]:
         """The App Home tab: what the bot does, how to start, the latest decisions."""
@@ -254,6 +260,10 @@ def _section(text: str) -> Block:
 
 def _context(text: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def _context_plain(text: str) -> Block:
+    return {"type": "context", "elements": [_plain(text)]}
 
 
 def _header(text: str) -> Block:

@@ -3,7 +3,8 @@
 Socket Mode when ``SLACK_APP_TOKEN`` is set (no public URL needed), HTTP mode otherwise
 (``--socket`` / ``--http`` force one). Configuration comes from the environment (and
 ``.env``), checked before anything starts: a missing variable stops start-up with a
-message naming it and where to find its value. SIGTERM or Ctrl-C stops accepting work,
+message naming it and where to find its value. Expired rows are swept every
+``SWEEP_INTERVAL_SECONDS`` (:mod:`bots.retention`). SIGTERM or Ctrl-C stops accepting work,
 lets what is running finish, closes the store, and exits within 10 seconds.
 """
 
@@ -21,6 +22,7 @@ import aiohttp
 from bots.bootstrap import bootstrap, configure_logging
 from bots.config import ConfigError, Settings, hide_from_libraries, load_settings
 from bots.errors import friendly_store_error
+from bots.retention import Sweeper
 from bots.slack.app import SlackBot
 from bots.slack.credentials import Mode, choose_mode, uses_oauth
 from bots.slack.preflight import Refused, Stopped, check_app_token, check_bot_token, retrying
@@ -90,11 +92,16 @@ async def _run(settings: Settings, mode: Mode, port: int, stop: asyncio.Event) -
             bot = SlackBot(app, settings, http_session=http)
             try:
                 await bot.start()
-                if mode == "http":
-                    await serve_http(bot, host=HOST, port=port, stop=stop)
-                else:
-                    assert settings.slack_app_token is not None  # checked by choose_mode
-                    await serve_socket(bot, settings.slack_app_token, stop=stop, wss_url=wss_url)
+                sweeper = Sweeper(
+                    app, interval=settings.sweep_interval, oauth_states=uses_oauth(settings)
+                )
+                async with sweeper:
+                    if mode == "http":
+                        await serve_http(bot, host=HOST, port=port, stop=stop)
+                    else:
+                        assert settings.slack_app_token is not None  # checked by choose_mode
+                        token = settings.slack_app_token
+                        await serve_socket(bot, token, stop=stop, wss_url=wss_url)
             finally:
                 await bot.close()
         finally:

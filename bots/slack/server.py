@@ -3,8 +3,10 @@ Mode (a WebSocket that Slack pushes requests into).
 
 HTTP routes: ``POST /slack/events`` (events, commands, clicks and shortcuts; Bolt checks each
 signature), ``GET /slack/install`` and ``GET /slack/oauth_redirect`` when installs are
-multi-workspace, and ``GET /healthz`` (200 ``{"ok": true}`` while the store answers,
-503 otherwise) for the load balancer.
+multi-workspace, ``GET /healthz`` (200 ``{"ok": true}`` while the store answers, 503
+otherwise; the answer of a database probe made at most once a second, so a storm of
+calls costs the database nothing) for the load balancer, and ``GET /readyz`` (the same,
+probing the database on every call) for a readiness check.
 
 Stopping: stop taking requests (close the listening socket, or the WebSocket), let those
 in progress finish, then wait for the work Bolt runs after its acks. The caller closes the
@@ -19,37 +21,53 @@ import hmac
 import logging
 import time
 from collections.abc import Mapping
+from typing import Any
 
+import aiohttp
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bots.health import Probe
 from bots.retry import OneLine
 from bots.slack.app import SlackBot
 from bots.slack.credentials import INSTALL_PATH, REDIRECT_PATH
 from bots.slack.inflight import InFlight
 from bots.slack.shape import well_formed
-from core.ports import StoreError
 
 log = logging.getLogger("should_i_take_it.slack")
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
 MAX_AGE = 5 * 60  # seconds: Slack's replay window for a signed request
 PING_TIMEOUT = 2.0
 # All the waits together stay well inside the 10 s a platform gives after SIGTERM.
 REQUESTS_TIMEOUT = 3.5
 CLEANUP_TIMEOUT = 1.0  # connections still open after the requests' wait
 WORK_TIMEOUT = 3.5
+# A slow or half-open client must not hold a socket (and a file descriptor) for long:
+# Slack sends a whole request within milliseconds.
+HEADER_TIMEOUT = 5.0  # a new (or idle keep-alive) connection must send its headers by then
+BODY_TIMEOUT = 5.0  # then its whole body
 
 
-def web_app(bot: SlackBot) -> web.Application:
+def server_options(header_timeout: float = HEADER_TIMEOUT) -> dict[str, Any]:
+    """aiohttp's per-connection settings (for :class:`web.AppRunner` or a TestServer).
+    aiohttp's keep-alive timer starts when a connection opens and stops only once a
+    request's headers are complete, so it is also the header timeout. No lingering: a
+    body not read by then (a client too slow to send it) is not waited for either."""
+    return {"keepalive_timeout": header_timeout, "lingering_time": 0, "access_log": None}
+
+
+def web_app(bot: SlackBot, *, body_timeout: float = BODY_TIMEOUT) -> web.Application:
     secret = bot.signing_secret.encode()
 
     async def events(request: web.Request) -> web.Response:
-        raw = await request.read()
+        raw = await request.read()  # already read, within the time allowed (bounded_body)
         # Checked here, on the raw bytes, before anything parses them: a forged request
         # gets 401 whatever its body, and a signed one that cannot be read gets 400.
         if secret and not _signed(secret, raw, request.headers):
@@ -70,16 +88,37 @@ def web_app(bot: SlackBot) -> web.Application:
             return web.json_response({"error": "malformed request"}, status=400)
         return await to_aiohttp_response(response)
 
-    async def health(request: web.Request) -> web.Response:
-        try:
-            await asyncio.wait_for(bot.store.ping(), PING_TIMEOUT)
-        except (StoreError, TimeoutError):
-            return web.json_response({"ok": False}, status=503)
-        return web.json_response({"ok": True})
+    probe = Probe(lambda: bot.store.ping(), timeout=PING_TIMEOUT)
 
-    app = web.Application()
+    async def health(request: web.Request) -> web.Response:
+        return _health(await probe.cached())
+
+    async def ready(request: web.Request) -> web.Response:
+        return _health(await probe.fresh())
+
+    @web.middleware
+    async def bounded_body(request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Read the whole body within ``body_timeout`` (handlers then get it from memory),
+        and drop the connection of a client too slow to send it."""
+        if request.body_exists:
+            try:
+                async with asyncio.timeout(body_timeout):
+                    await request.read()
+            except web.HTTPException:
+                raise  # 413 for a body over the limit: aiohttp answers it
+            except TimeoutError:
+                log.info("request body not sent within %.0f s: connection dropped", body_timeout)
+                return _closing(web.json_response({"error": "request timeout"}, status=408))
+            except (ConnectionError, aiohttp.ClientError) as exc:
+                # The client went away mid-upload: nobody is left to answer.
+                log.debug("client disconnected during its upload (%s)", type(exc).__name__)
+                return _closing(web.Response(status=400))
+        return await handler(request)
+
+    app = web.Application(middlewares=[bounded_body])
     app.router.add_post(EVENTS_PATH, events)
     app.router.add_get(HEALTH_PATH, health)
+    app.router.add_get(READY_PATH, ready)
     flow = bot.bolt.oauth_flow
     if flow is not None:
 
@@ -108,9 +147,9 @@ async def serve_http(bot: SlackBot, *, host: str, port: int, stop: asyncio.Event
         async with requests:
             return await handler(request)
 
-    app.middlewares.append(counted)
+    app.middlewares.insert(0, counted)  # outermost: a request still uploading counts
     runner = web.AppRunner(
-        app, handle_signals=False, access_log=None, shutdown_timeout=CLEANUP_TIMEOUT
+        app, handle_signals=False, shutdown_timeout=CLEANUP_TIMEOUT, **server_options()
     )
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -165,6 +204,45 @@ async def serve_socket(
             await asyncio.gather(connecting, return_exceptions=True)
         if not await bot.work.wait(WORK_TIMEOUT):
             log.warning("stopped with %d listener(s) still running", bot.work.running)
+
+
+def _health(healthy: bool) -> web.Response:
+    return web.json_response({"ok": healthy}, status=200 if healthy else 503)
+
+
+def _closing(response: web.Response) -> web.Response:
+    response.force_close()
+    return response
+
+
+class ClientFaults(logging.Filter):
+    """aiohttp's server logs a client's fault (a header over the size limit, a connection
+    dropped mid-upload) as an ERROR with a traceback, and the exception's text can quote
+    the sender's bytes. Those become one DEBUG line naming the fault, nothing more."""
+
+    # Narrow on purpose: a ConnectionRefusedError from our own database is no client's fault.
+    FAULTS: tuple[type[BaseException], ...] = (
+        HttpProcessingError,
+        ConnectionResetError,
+        BrokenPipeError,
+        aiohttp.ClientConnectionResetError,
+        aiohttp.ClientPayloadError,
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if record.levelno < logging.ERROR or not isinstance(exc, self.FAULTS):
+            return True
+        logger = logging.getLogger(record.name)
+        if not logger.isEnabledFor(logging.DEBUG):
+            return False
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        record.msg, record.args = "client fault: %s", (type(exc).__name__,)
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+logging.getLogger("aiohttp.server").addFilter(ClientFaults())
 
 
 def _signed(secret: bytes, raw: bytes, headers: Mapping[str, str]) -> bool:

@@ -12,8 +12,28 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-# (dotted path, expected type, required)
-Rule = tuple[str, type, bool]
+# (dotted path, expected type(s), required)
+Rule = tuple[str, type | tuple[type, ...], bool]
+
+# Fields Bolt's own middleware reads from any body, whatever its type (building the
+# context, skipping the bot's own events): of another type, they crash it before any
+# listener runs, and Bolt answers 500.
+COMMON: tuple[Rule, ...] = (
+    ("event", dict, False),
+    ("enterprise", (str, dict), False),
+    ("team", (str, dict), False),
+    ("user", (str, dict), False),
+    ("channel", (str, dict), False),
+    ("authorizations", list, False),
+    ("view", dict, False),
+    ("message", dict, False),
+    ("previous_message", dict, False),
+    ("item", dict, False),
+    ("assistant_thread", dict, False),
+    ("function_data", dict, False),
+    ("response_url", str, False),
+    ("response_urls", list, False),
+)
 
 RULES: Mapping[str, tuple[Rule, ...]] = {
     "command": (
@@ -42,7 +62,17 @@ RULES: Mapping[str, tuple[Rule, ...]] = {
         ("message", dict, False),
         ("message.blocks", list, False),
     ),
-    "message_action": (("user", dict, True), ("user.id", str, True), ("team", dict, False)),
+    "message_action": (
+        ("user", dict, True),
+        ("user.id", str, True),
+        ("team", dict, False),
+        ("callback_id", str, True),
+        ("response_url", str, True),
+        ("channel", dict, False),
+        ("channel.id", str, False),
+        ("message", dict, False),
+        ("message.text", str, False),
+    ),
 }
 EVENT_RULES: Mapping[str, tuple[Rule, ...]] = {
     "message": (("event.channel", str, True),),
@@ -56,7 +86,7 @@ ID_PATHS: Mapping[str, tuple[str, ...]] = {
     "command": ("user_id", "team_id", "channel_id"),
     "event_callback": ("team_id", "event.user", "event.channel"),
     "block_actions": ("user.id", "team.id"),
-    "message_action": ("user.id", "team.id"),
+    "message_action": ("user.id", "team.id", "channel.id"),
 }
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
@@ -66,7 +96,9 @@ def well_formed(body: Any) -> bool:
         return False
     kind = "command" if "command" in body else body.get("type")
     kind = kind if isinstance(kind, str) else ""
-    if not _follows(body, RULES.get(kind, ())):
+    if not _follows(body, COMMON) or not _follows(body, RULES.get(kind, ())):
+        return False
+    if not all(isinstance(a, dict) for a in body.get("authorizations") or ()):
         return False
     for path in ID_PATHS.get(kind, ()):
         found, value = _get(body, path)

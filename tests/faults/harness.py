@@ -204,6 +204,18 @@ class WebProcess:
         return "\n".join(p.read_text(errors="replace") for p in self.logs if p.exists())
 
 
+def held_connections(port: int) -> int:
+    """Established TCP connections whose server end is ``port`` (the process's own
+    descriptors also count its database pool, which comes and goes)."""
+    held = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as rows:
+            for row in list(rows)[1:]:
+                local, state = row.split()[1], row.split()[3]
+                held += int(local.rsplit(":", 1)[1], 16) == port and state == "01"
+    return held
+
+
 # --- the Slack side, over HTTP -----------------------------------------------------------
 
 

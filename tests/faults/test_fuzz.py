@@ -215,6 +215,15 @@ def nasty(user: str, respond: str) -> list[tuple[str, bytes, str | None]]:
     message = dm(user, "x")
     cmd = command(user, respond)
     ok_click = click(user, respond, yes)
+    shortcut = {
+        "type": "message_action",
+        "callback_id": "should_i_take_it_message",
+        "user": {"id": user},
+        "team": {"id": TEAM},
+        "channel": {"id": "C0001"},
+        "message": {"type": "message", "text": "hello"},
+        "response_url": respond,
+    }
     events: list[tuple[str, bytes]] = [
         ("empty JSON", b""),
         ("malformed JSON", b'{"type": "event_callback", "event": {'),
@@ -247,6 +256,11 @@ def nasty(user: str, respond: str) -> list[tuple[str, bytes, str | None]]:
         ("huge text (1 MB body)", event_body(dm(user, "x" * (LIMIT - 1000)))),
         ("over the body limit", event_body(dm(user, "x" * (LIMIT + 10)))),
         ("form sent as JSON", form(cmd)),
+        # Odd but signed shapes Bolt's middleware choked on (issue 12): a 500 before.
+        ("no type, event a string", b'{"event": "x"}'),
+        ("url_verification with an event", b'{"type": "url_verification", "event": "x"}'),
+        ("app_rate_limited, event a number", b'{"type": "app_rate_limited", "event": 1}'),
+        ("authorizations of strings", event_body(message, authorizations=["x"])),
     ]
     forms: list[tuple[str, bytes]] = [
         ("form without fields", b""),
@@ -337,6 +351,11 @@ def nasty(user: str, respond: str) -> list[tuple[str, bytes, str | None]]:
                 }
             ),
         ),
+        ("payload, no type, event a string", payload({"event": "x"})),
+        ("payload, app_rate_limited", payload({"type": "app_rate_limited", "event": 1})),
+        ("shortcut, channel a string", payload(shortcut | {"channel": "C0001"})),
+        ("shortcut, message a string", payload(shortcut | {"message": "hello"})),
+        ("shortcut, no response_url", payload(without(shortcut, "response_url"))),
         ("view submission", payload({"type": "view_submission", "user": {"id": user}, "view": {}})),
         ("JSON sent as form", event_body(message)),
     ]

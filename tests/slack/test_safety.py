@@ -218,7 +218,9 @@ async def test_healthz_reports_the_store(slack: Slack, monkeypatch: pytest.Monke
         raise StoreError("gone")
 
     monkeypatch.setattr(slack.bot.store, "ping", down)
-    response = await slack.client.get("/healthz")
+    response = await slack.client.get("/readyz")  # probes now
+    assert response.status == 503 and await response.json() == {"ok": False}
+    response = await slack.client.get("/healthz")  # that probe's answer
     assert response.status == 503 and await response.json() == {"ok": False}
 
 
