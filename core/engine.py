@@ -24,7 +24,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from core import templates
+from core import money, names, templates
 from core.actions import Action, Ask, Choice, Progress, Result, Say
 from core.dates import format_date, parse_date
 from core.events import (
@@ -40,7 +40,7 @@ from core.events import (
 )
 from core.questionnaire import SKIP, Questionnaire, Target
 from core.state import ConversationState
-from core.text import clean, fold
+from core.text import clean, fold, french_typography, strip_trailing
 
 State = ConversationState | None
 Step = tuple[State, list[Action]]
@@ -111,6 +111,10 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
             # on its last answer) changed nothing; with no conversation at all, it ended.
             text = q.ui(_lang(q, state), "ended" if state is None else "stale")
             return state, [Say(text, "stale")]
+        if state is not None and state.status == "done":
+            # Only restart (or a new command) starts over: a typo of a tone word or a date
+            # typed too late must not silently throw the result away.
+            return state, [Say(_after_result(q, state.lang, text), "reprompt")]
         # Writing to the bot with nothing open starts a conversation.
         start = Start(today=event.today, fresh=True, locale=event.locale, signature=event.signature)
         return _start(q, state, start)
@@ -126,8 +130,9 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
     if question.optional and (text == SKIP or q.command_for(fold(text)) == "skip"):
         return _record(q, state, SKIP)
     if question.input == "choice":
+        offered = _offered(q, state)
         choice = _match_choice(
-            q, question.choices + ((SKIP,) if question.optional else ()), state.step, text
+            q, offered + ((SKIP,) if question.optional else ()), state.step, text
         )
         if choice is None:
             return _reprompt(q, state, q.ui(lang, "choose", options=_options(q, state)))
@@ -139,10 +144,54 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
         when = parse_date(text, today=event.today, lang=lang)
         if when is None:
             return _reprompt(q, state, q.ui(lang, "bad_date"))
-        if when < event.today:
+        if when <= event.today:
+            # A free-from date or a deadline of today says nothing: it must be after today.
             return _reprompt(q, state, q.ui(lang, "past_date", date=format_date(when, lang)))
         return _record(q, state, when.isoformat())
+    if question.name and _unquoted(clean(event.text)) is None and _doubtful_name(q, text):
+        return _reprompt(q, state, q.ui(lang, "name_doubt", answer=text))
+    if question.money:
+        text = money.canonical(text, lang)  # read in the language it was typed in
     return _record(q, state, text)
+
+
+def _offered(q: Questionnaire, state: ConversationState) -> tuple[str, ...]:
+    question = q.questions[state.step]
+    return question.visible_choices(_path_answers(state.history, state.answers))
+
+
+def _doubtful_name(q: Questionnaire, text: str) -> bool:
+    """A command, a tone, a language, yes/no or a bare number is more likely a slip than a name."""
+    key = fold(text)
+    if not key or q.command_for(key) is not None or key in _language_words(q):
+        return True
+    if tone_code(q, text) is not None or key.replace(" ", "").isdigit():
+        return True
+    return key in _yes_no_words(q)
+
+
+def _yes_no_words(q: Questionnaire) -> set[str]:
+    words = {"yes", "no"}
+    for qid, question in q.questions.items():
+        for cid in set(question.choices) & {"yes", "no"}:
+            for lang in q.languages:
+                label = fold(q.choice_label(lang, qid, cid))
+                words.add(label.split(" ")[0] if label else cid)
+    return words
+
+
+def _after_result(q: Questionnaire, lang: str, text: str) -> str:
+    commands = q.ui_map(lang, "commands")
+    words = [
+        *(q.tone_label(lang, t).lower() for t in q.tones),
+        *q.languages,
+        str(commands["back"][0]),
+        str(commands["restart"][0]),
+        str(commands["help"][0]),
+    ]
+    quote = q.ui_map(lang, "quotes")
+    options = ", ".join(f"{quote['open']}{w}{quote['close']}" for w in words)
+    return q.ui(lang, "after_result_unknown", answer=text[:40], options=options)
 
 
 def _back(q: Questionnaire, state: State, event: Back) -> Step:
@@ -321,11 +370,14 @@ def _path_answers(history: tuple[str, ...], answers: dict[str, str]) -> dict[str
 def _ask(q: Questionnaire, state: ConversationState) -> Ask:
     qid, lang = state.step, state.lang
     question = q.questions[qid]
-    ids = question.choices + ((SKIP,) if question.optional and question.input == "choice" else ())
+    offered = _offered(q, state)
+    ids = offered + ((SKIP,) if question.optional and question.input == "choice" else ())
     choices = tuple(Choice(c, q.choice_label(lang, qid, c)) for c in ids)
     hints = [q.question_hint(lang, qid)]
     if question.input == "date":
         hints.append(q.ui(lang, "date_hint"))
+    if question.name:
+        hints.append(q.ui(lang, "name_hint"))
     previous = state.answers.get(qid)
     return Ask(
         question=qid,
@@ -382,8 +434,10 @@ def _answer_resume(q: Questionnaire, state: ConversationState, event: Answer, te
 def _result(q: Questionnaire, state: ConversationState) -> Result:
     assert state.outcome is not None
     lang, oid = state.lang, state.outcome
+    path = _path_answers(state.history, state.answers)
+    variant = q.outcomes[oid].variant(path)
     values = dict(state.context)
-    for qid, value in _path_answers(state.history, state.answers).items():
+    for qid, value in path.items():
         question = q.questions[qid]
         if value == SKIP or question.input == "choice":
             continue
@@ -391,17 +445,25 @@ def _result(q: Questionnaire, state: ConversationState) -> Result:
             values[qid] = format_date(date.fromisoformat(value), lang)
         else:
             # The template brings its own punctuation: "Anna," must not become "Anna,,".
-            values[qid] = value.rstrip(_TRAILING_PUNCTUATION) or value
-    draft = (
-        templates.render(q.template(lang, oid, state.tone), values)
-        if q.outcomes[oid].draft
-        else None
-    )
+            values[qid] = strip_trailing(value)
+    if "client" in values:
+        # A company is greeted neutrally; a person by their name, capitalised, civility spelled out.
+        greeting = names.greeting_name(values.pop("client"))
+        if greeting:
+            values["client"] = greeting
+    for qid, question in q.questions.items():
+        if question.money and qid in values:
+            values[qid] = money.describe(values[qid], lang)
+    draft = None
+    if q.outcomes[oid].draft:
+        draft = templates.render(q.template(lang, oid, state.tone, variant), values)
+        if lang == "fr":
+            draft = french_typography(draft)
     return Result(
         outcome=oid,
-        title=q.outcome_text(lang, oid, "title"),
+        title=q.outcome_text(lang, oid, "title", variant),
         draft=draft,
-        advice=q.outcome_text(lang, oid, "advice"),
+        advice=q.outcome_text(lang, oid, "advice", variant),
         why=_why(q, state),
         lang=lang,
         tone=state.tone,
@@ -445,13 +507,34 @@ def _lang(q: Questionnaire, state: State) -> str:
 
 
 def _progress(q: Questionnaire, state: ConversationState) -> Progress | None:
-    # Follow-up questions carry the progress of the main question they follow.
-    for qid in (state.step, *reversed(state.history)):
-        current = q.questions[qid].progress
-        if current is not None:
-            label = q.ui(state.lang, "progress", current=current, total=q.progress_total)
-            return Progress(current, q.progress_total, label)
-    return None
+    """ "Question n of m": n counts the main questions on the path so far, m adds the longest
+    way still open from here, so no total is shown that the path can no longer reach.
+    Follow-ups show none: the same number on two different screens would read as a lie."""
+    if not q.questions[state.step].progress:
+        return None
+    current = 1 + sum(1 for qid in state.history if q.questions[qid].progress)
+    total = current - 1 + _longest(q, state.step, _path_answers(state.history, state.answers))
+    label = q.ui(state.lang, "progress", current=current, total=total)
+    return Progress(current, total, label)
+
+
+def _longest(q: Questionnaire, qid: str, answers: dict[str, str], depth: int = 0) -> int:
+    """How many counted questions the longest way from ``qid`` (included) still asks."""
+    question = q.questions[qid]
+    own = 1 if question.progress else 0
+    if depth > len(q.questions):  # pragma: no cover - the loader refuses endless loops
+        return own
+    if question.input == "choice":
+        options = question.visible_choices(answers) + ((SKIP,) if question.optional else ())
+    else:
+        options = ("*",)
+    best = 0
+    for choice in options:
+        given = {**answers, qid: choice}
+        target = _first_applicable(question.branch(choice), given)
+        if target.kind == "ask":
+            best = max(best, _longest(q, target.id, given, depth + 1))
+    return own + best
 
 
 def _options(q: Questionnaire, state: ConversationState) -> str:
@@ -465,7 +548,7 @@ def _show_answer(q: Questionnaire, lang: str, qid: str, value: str) -> str:
         return q.choice_label(lang, qid, value)
     if question.input == "date":
         return format_date(date.fromisoformat(value), lang)
-    return value
+    return money.describe(value, lang) if question.money else value
 
 
 # --- understanding typed text -------------------------------------------------------
@@ -524,7 +607,6 @@ def _typed_command(q: Questionnaire, state: State, text: str) -> Event | None:
     return None
 
 
-_TRAILING_PUNCTUATION = ".,;:!?… "
 _QUOTES = {'"': '"', "'": "'", "“": "”", "«": "»", "‘": "’", "„": "“"}
 
 
