@@ -3,8 +3,9 @@
 ``[[with {x}||without]]`` renders the first part when every placeholder in it has a value,
 otherwise the part after ``||`` (which may be empty, and ``||`` may be left out). Sections
 do not nest. ``[[if x: text||without]]`` depends on ``{x}`` without printing it
-("after that date" when a date was given earlier in the draft). This keeps a draft natural when the user skipped an optional answer, without
-a template language heavier than the problem.
+("after that date" when a date was given earlier in the draft). This keeps a draft
+natural when the user skipped an optional answer, without a template language heavier
+than the problem.
 """
 
 from __future__ import annotations
