@@ -27,12 +27,17 @@ _PARTICLES = {"de", "du", "des", "la", "le", "d", "van", "von", "der", "den", "d
 
 
 def is_company(name: str) -> bool:
-    return any(fold(word) in _COMPANY_FORMS for word in name.split()[1:])
+    return any(fold(word) in _COMPANY_FORMS for word in _words(name)[1:])
+
+
+def _words(name: str) -> list[str]:
+    # Split on ordinary spaces only: a no-break space the user typed stays where it is.
+    return [w for w in name.split(" ") if w]
 
 
 def greeting_name(name: str) -> str | None:
     """The name as a greeting says it, or None when a neutral greeting fits (a company)."""
-    words = name.split()
+    words = _words(name)
     if not words or is_company(name):
         return None
     civility = _CIVILITIES.get(fold(words[0]).replace(" ", ""))
