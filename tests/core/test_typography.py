@@ -80,7 +80,7 @@ def test_the_checker_catches_what_it_should() -> None:
         assert problems(bad), bad
     for good in (f"Bonjour{NNBSP}!", f"Note{NBSP}: x", f"«{NBSP}x{NBSP}»", f"4{NNBSP}800{NBSP}€"):
         assert not problems(good), good
-    assert "https://exemple.fr/?a=1" == french_typography("https://exemple.fr/?a=1")
+    assert french_typography("https://exemple.fr/?a=1") == "https://exemple.fr/?a=1"
 
 
 def test_the_user_s_own_non_breaking_spaces_are_kept() -> None:
