@@ -60,7 +60,9 @@ def step(q: Questionnaire, state: State, event: Event) -> Step:
 
 
 def _start(q: Questionnaire, state: State, event: Start) -> Step:
-    default = state.lang if state else _pick(event.locale, q.languages, q.languages[0])
+    default = (
+        state.lang if state else _pick(_locale_lang(event.locale), q.languages, q.languages[0])
+    )
     lang = _pick(event.lang, q.languages, default)
     tone = _pick(event.tone, q.tones, state.tone if state else _default_tone(q))
     context = _context(q, event)
@@ -87,7 +89,35 @@ def _start(q: Questionnaire, state: State, event: Start) -> Step:
 def _context(q: Questionnaire, event: Start) -> dict[str, str]:
     given = {"client": event.client, "request": event.request, "signature": event.signature}
     # Context comes from the platform (a quoted message can be long): clean and bound it.
-    return {k: text for k, v in given.items() if v and (text := clean(v)[: q.max_text * 4])}
+    context = {k: text for k, v in given.items() if v and (text := clean(v)[: q.max_text * 4])}
+    region = _locale_region(event.locale)
+    if region:
+        context["locale"] = region  # how dates are written: en_GB "15 March", en_US "March 15"
+    return context
+
+
+def _locale_lang(locale: str | None) -> str | None:
+    """ "fr", "fr-FR", "en_GB.UTF-8" → the language part, lowercased."""
+    if not locale:
+        return None
+    return locale.replace("-", "_").split(".")[0].split("_")[0].lower()
+
+
+def _locale_region(locale: str | None) -> str | None:
+    """ "en-GB", "en_US.UTF-8" → "en_GB", "en_US"; None without a region."""
+    if not locale:
+        return None
+    parts = locale.replace("-", "_").split(".")[0].split("_")
+    if len(parts) < 2 or not parts[0].isalpha() or not parts[1].isalpha() or len(parts[1]) != 2:
+        return None
+    return f"{parts[0].lower()}_{parts[1].upper()}"
+
+
+def _date_locale(state: ConversationState) -> str:
+    """The locale dates are read and written in: the user's region when it speaks the
+    conversation's language, else the language alone."""
+    region = state.context.get("locale", "")
+    return region if region.split("_")[0] == state.lang else state.lang
 
 
 def _brings_news(context: dict[str, str], current: dict[str, str]) -> bool:
@@ -141,12 +171,13 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
         hint = q.ui(lang, "skip_hint") if question.optional else ""
         return _reprompt(q, state, f"{q.ui(lang, 'empty')} {hint}".strip())
     if question.input == "date":
-        when = parse_date(text, today=event.today, lang=lang)
+        when = parse_date(text, today=event.today, lang=lang, locale=_date_locale(state))
         if when is None:
             return _reprompt(q, state, q.ui(lang, "bad_date"))
         if when <= event.today:
             # A free-from date or a deadline of today says nothing: it must be after today.
-            return _reprompt(q, state, q.ui(lang, "past_date", date=format_date(when, lang)))
+            shown = format_date(when, _date_locale(state))
+            return _reprompt(q, state, q.ui(lang, "past_date", date=shown))
         return _record(q, state, when.isoformat())
     if question.name and _unquoted(clean(event.text)) is None and _doubtful_name(q, text):
         return _reprompt(q, state, q.ui(lang, "name_doubt", answer=text))
@@ -379,6 +410,7 @@ def _ask(q: Questionnaire, state: ConversationState) -> Ask:
     if question.name:
         hints.append(q.ui(lang, "name_hint"))
     previous = state.answers.get(qid)
+    shown = None if previous is None else _show_answer(q, state, qid, previous)
     return Ask(
         question=qid,
         text=q.question_text(lang, qid),
@@ -390,7 +422,7 @@ def _ask(q: Questionnaire, state: ConversationState) -> Ask:
         version=state.version,
         can_go_back=bool(state.history),
         hint=" ".join(h for h in hints if h),
-        previous=None if previous is None else _show_answer(q, lang, qid, previous),
+        previous=shown,
     )
 
 
@@ -442,7 +474,7 @@ def _result(q: Questionnaire, state: ConversationState) -> Result:
         if value == SKIP or question.input == "choice":
             continue
         if question.input == "date":
-            values[qid] = format_date(date.fromisoformat(value), lang)
+            values[qid] = format_date(date.fromisoformat(value), _date_locale(state))
         else:
             # The template brings its own punctuation: "Anna," must not become "Anna,,".
             values[qid] = strip_trailing(value)
@@ -542,12 +574,12 @@ def _options(q: Questionnaire, state: ConversationState) -> str:
     return "".join(f"\n{i}. {c.label}" for i, c in enumerate(_ask(q, state).choices, 1))
 
 
-def _show_answer(q: Questionnaire, lang: str, qid: str, value: str) -> str:
-    question = q.questions[qid]
+def _show_answer(q: Questionnaire, state: ConversationState, qid: str, value: str) -> str:
+    question, lang = q.questions[qid], state.lang
     if value == SKIP or question.input == "choice":
         return q.choice_label(lang, qid, value)
     if question.input == "date":
-        return format_date(date.fromisoformat(value), lang)
+        return format_date(date.fromisoformat(value), _date_locale(state))
     return money.describe(value, lang) if question.money else value
 
 
