@@ -9,7 +9,7 @@ PATHS: dict[str, list[str]] = {
     "booked": ["yes", "no", "no", "no", "2027-03-15"],
     "negotiate_timeline": ["yes", "no", "yes", "timeline", "2027-03-15"],
     "negotiate_fee": ["yes", "yes", "no", "fee", "€650 per day"],
-    "refer": ["yes", "no", "no", "yes", "Sam Lee"],
+    "refer": ["yes", "yes", "no", "neither", "yes", "Sam Lee"],
     "decline": ["yes", "yes", "no", "neither", "no"],
     "no_reply": ["no"],
 }

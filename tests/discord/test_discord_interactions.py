@@ -80,7 +80,7 @@ async def test_french_client_gets_french_unless_the_option_says_otherwise(h: Har
     await bob.slash(in_guild=True, locale="fr", language="en")
 
     assert h.reply(start)["content"].startswith(h.q.ui("fr", "continue_in_dm"))
-    assert alice.last()["content"].startswith("**De qui vient cette demande ?")
+    assert alice.last()["content"].startswith("**De qui vient cette demande\u202f?")
     labels = [b["label"] for b in buttons(alice.last())]
     assert labels == ["✎ Saisir ma réponse", "Passer", "Recommencer", "Annuler", "Aide"]
     assert bob.last()["content"].startswith("**Who is this request from?")
@@ -89,7 +89,7 @@ async def test_french_client_gets_french_unless_the_option_says_otherwise(h: Har
 async def test_a_bare_command_offers_to_resume(h: Harness) -> None:
     alice = h.user(ALICE, "alice")
     await alice.slash()
-    for answer in ("ACME", "yes"):
+    for answer in ("ACME", "yes", "yes"):
         await alice.type(answer)
 
     await alice.slash()
@@ -109,7 +109,7 @@ async def test_a_new_request_mid_way_asks_first_and_starting_over_takes_it(
 ) -> None:
     alice = h.user(ALICE, "alice")
     await alice.slash()
-    for answer in ("ACME", "yes"):
+    for answer in ("ACME", "yes", "yes"):
         await alice.type(answer)
 
     if how == "note":
@@ -143,7 +143,7 @@ async def test_a_new_request_mid_way_asks_first_and_starting_over_takes_it(
 # --- the reply ------------------------------------------------------------------------------
 async def test_tone_and_language_buttons_rewrite_the_reply_in_place(h: Harness) -> None:
     alice = h.user(ALICE, "alice")
-    await reach_result(alice, "yes", "yes")
+    await reach_result(alice, "yes", "yes", "yes")
     result = alice.last()
     count = len(alice.messages())
 
@@ -174,7 +174,7 @@ async def test_tone_and_language_buttons_rewrite_the_reply_in_place(h: Harness) 
 
 async def test_start_over_from_the_reply(h: Harness) -> None:
     alice = h.user(ALICE, "alice")
-    await reach_result(alice, "yes", "yes")
+    await reach_result(alice, "yes", "yes", "yes")
     result = alice.last()
     await alice.click(result, button(result, Kind.RESTART))
     assert h.fake.messages[int(result["id"])]["components"] == []  # the reply stays, for copying
@@ -183,7 +183,7 @@ async def test_start_over_from_the_reply(h: Harness) -> None:
 
 async def test_back_from_the_reply(h: Harness) -> None:
     alice = h.user(ALICE, "alice")
-    await reach_result(alice, "yes", "yes")
+    await reach_result(alice, "yes", "yes", "yes")
     result = alice.last()
     await alice.click(result, button(result, Kind.BACK))
     kept = h.fake.messages[int(result["id"])]
@@ -198,7 +198,7 @@ async def test_the_reply_of_a_finished_conversation_leaves_the_next_one_alone(
     h: Harness, kind: Kind
 ) -> None:
     alice = h.user(ALICE, "alice")
-    await reach_result(alice, "yes", "yes")
+    await reach_result(alice, "yes", "yes", "yes")
     old = copy.deepcopy(alice.last())
     await alice.slash()  # the last one is finished: this starts a new one
     await alice.type("Globex")
@@ -211,14 +211,14 @@ async def test_the_reply_of_a_finished_conversation_leaves_the_next_one_alone(
     assert h.fake.messages[int(old["id"])]["content"] == old["content"]
     assert len(alice.messages()) == count
     now = await alice.conversation()
-    assert (now.status, now.step, now.values["client"]) == ("active", "time", "Globex")
+    assert (now.status, now.step, now.values["client"]) == ("active", "respond", "Globex")
 
 
 # --- moving around ---------------------------------------------------------------------------
 async def test_back_shows_the_previous_answer(h: Harness) -> None:
     alice = h.user(ALICE, "alice")
     await alice.slash()
-    for answer in ("ACME", "yes"):
+    for answer in ("ACME", "yes", "yes"):
         await alice.answer_with_buttons(answer)
     terms = alice.last()
     await alice.click(terms, button(terms, Kind.BACK))
@@ -288,7 +288,7 @@ async def test_double_click_advances_once(h: Harness) -> None:
 
     assert [len(h.fake.interactions[c["token"]].responses) for c in clicks] == [1, 1]
     asked = [ask_of(m) for m in alice.messages() if m["components"]]
-    assert asked.count("terms") == 1
+    assert asked.count("time") == 1
     notices = [m["content"] for c in clicks for m in h.followups(c) if m["flags"] & EPHEMERAL]
     assert notices == [h.q.ui("en", "stale")]
 
@@ -302,7 +302,7 @@ async def test_buttons_on_a_question_answered_by_typing_are_stale(
 ) -> None:
     alice = h.user(ALICE, "alice")
     await alice.slash()
-    for answer in ("ACME", "yes"):
+    for answer in ("ACME", "yes", "yes"):
         await alice.type(answer)
     # A typed answer cannot say which message held the question (nothing is kept in memory
     # to find it), so the time question still shows its buttons: every one of them is stale.
@@ -321,7 +321,7 @@ async def test_buttons_on_a_question_answered_by_typing_are_stale(
 async def test_a_date_the_form_could_not_read_leaves_the_question_open(h: Harness) -> None:
     alice = h.user(ALICE, "alice")
     await alice.slash()
-    for answer in ("ACME", "no", "yes", "timeline"):
+    for answer in ("ACME", "yes", "no", "yes", "timeline"):
         await alice.answer_with_buttons(answer)
     question = copy.deepcopy(alice.last())
     assert ask_of(question) == "free_from"
@@ -388,7 +388,7 @@ async def test_help_history_and_forget(h: Harness) -> None:
     empty = h.reply(await alice.command("discord_history_name", locale="fr"))
     assert empty["content"] == h.q.ui("fr", "history_empty")
 
-    await reach_result(alice, "yes", "yes")
+    await reach_result(alice, "yes", "yes", "yes")
     history = h.reply(await alice.command("discord_history_name", in_guild=True))
     assert history["content"] == "**Your recent decisions**\n• Nov 27, 2026 — Take it on (ACME)"
     confirm = h.reply(await alice.command("discord_forget_name", in_guild=True))
@@ -418,8 +418,8 @@ async def test_buttons_and_forms_work_after_a_restart(start_bot: StartBot, tmp_p
         after = await start_bot(store)
         alice.h = after
         await alice.submit(question, form, "ACME")  # ...and is sent after the restart
-        assert ask_of(alice.last()) == "time"
-        for answer in ("yes", "yes"):
+        assert ask_of(alice.last()) == "respond"
+        for answer in ("yes", "yes", "yes"):
             await alice.answer_with_buttons(answer)
         [decision] = await alice.decisions()
         assert (decision.outcome, decision.client) == ("accept", "ACME")
@@ -443,7 +443,7 @@ async def test_racing_clicks_from_two_processes_advance_once(
             harness.bot._connection.parse_interaction_create(click)  # type: ignore[arg-type]
         await settle()
         asked = [ask_of(m) for m in alice.messages() if m["components"]]
-        assert asked.count("terms") == 1
+        assert asked.count("time") == 1
     finally:
         for store in stores:
             await store.close()

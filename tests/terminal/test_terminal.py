@@ -271,4 +271,4 @@ def test_at_a_real_terminal_it_prompts_and_offers_to_rewrite(env: dict[str, str]
     text = output.decode()
     assert proc.returncode == 0
     assert "> " in text
-    assert "« retour » pour modifier votre dernière réponse" in text
+    assert "«\u00a0retour\u00a0» pour modifier votre dernière réponse" in text
