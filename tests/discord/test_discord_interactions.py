@@ -485,7 +485,7 @@ async def test_an_unreachable_store_gets_an_apology_and_nothing_is_lost(
 
     store.down = False
     await alice.click(question, button(question, Kind.ANSWER, "skip"))
-    assert ask_of(alice.last()) == "time"
+    assert ask_of(alice.last()) == "respond"
     logged = {r.name for r in no_errors.records}
     assert logged == {"should_i_take_it.turn", "should_i_take_it.discord"}
     no_errors.records.clear()  # expected here
