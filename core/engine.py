@@ -383,7 +383,34 @@ def is_consistent(q: Questionnaire, state: ConversationState) -> bool:
                 date.fromisoformat(value)
             except ValueError:
                 return False
-    return True
+    return _follows_the_flow(q, state)
+
+
+def _follows_the_flow(q: Questionnaire, state: ConversationState) -> bool:
+    """Whether the answered path is one the flow would take today. A conversation saved
+    before the flow changed (say, before triage came first) could otherwise reach a draft
+    by a path the flow no longer has."""
+    answers: dict[str, str] = {}
+    expected: str | None = q.start
+    reached: str | None = None
+    for qid in (*state.history, None):
+        # Questions the start's context answered are passed over, as _enter does.
+        while expected is not None and expected != qid:
+            question = q.questions[expected]
+            if not (question.skip_if_known and state.context.get(expected)):
+                break
+            target = _first_applicable(question.branch("*"), answers)
+            expected, reached = (target.id, None) if target.kind == "ask" else (None, target.id)
+        if qid is None:
+            break
+        if qid != expected or qid not in state.answers:
+            return False
+        answers[qid] = state.answers[qid]
+        target = _first_applicable(q.questions[qid].branch(answers[qid]), answers)
+        expected, reached = (target.id, None) if target.kind == "ask" else (None, target.id)
+    if state.status == "done":
+        return expected is None and reached == state.outcome
+    return expected is not None and (state.status == "cancelled" or expected == state.step)
 
 
 def _first_applicable(branch: tuple[Target, ...], answers: dict[str, str]) -> Target:

@@ -3,6 +3,7 @@ dates after today and in the user's locale."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -201,3 +202,25 @@ def test_the_fee_proposal_in_the_draft(questionnaire: Questionnaire) -> None:
         questionnaire, "Anna", "yes", "yes", "no", "fee", "Je propose 4 800 € HT", lang="fr"
     )
     assert "proposer\u00a0: 4\u202f800\u00a0€ HT." in text and "Je propose" not in text
+
+
+def test_a_conversation_saved_on_the_old_flow_no_longer_fits(
+    questionnaire: Questionnaire,
+) -> None:
+    from core.engine import is_consistent
+
+    # Before triage came first, "time" followed "client": such a state would reach a draft
+    # without "yes, it deserves a reply", so the session restarts it with an apology.
+    old = ConversationState(
+        lang="en",
+        tone="warm",
+        step="not_yet",
+        history=("client", "time"),
+        answers={"client": "Anna", "time": "no"},
+    )
+    assert not is_consistent(questionnaire, old)
+    state, _ = run(questionnaire, "Anna", "yes", "no")
+    assert state.step == "not_yet" and is_consistent(questionnaire, state)
+    done, _ = run(questionnaire, "Anna", "no")
+    assert done.status == "done" and is_consistent(questionnaire, done)
+    assert not is_consistent(questionnaire, replace(done, outcome="accept"))
