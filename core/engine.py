@@ -434,8 +434,6 @@ def _ask(q: Questionnaire, state: ConversationState) -> Ask:
     hints = [q.question_hint(lang, qid)]
     if question.input == "date":
         hints.append(q.ui(lang, "date_hint"))
-    if question.name:
-        hints.append(q.ui(lang, "name_hint"))
     previous = state.answers.get(qid)
     shown = None if previous is None else _show_answer(q, state, qid, previous)
     return Ask(

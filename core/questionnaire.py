@@ -37,7 +37,6 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "past_date": {"date"},
         "date_hint": set(),
         "name_doubt": {"answer"},
-        "name_hint": set(),
         "after_result_unknown": {"answer", "options"},
         "stale": set(),
         "no_previous": set(),
