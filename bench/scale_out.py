@@ -76,11 +76,11 @@ TURN_TIMEOUT = 30.0
 # of the seven outcomes.
 LATER = (datetime.now(UTC).date() + timedelta(days=120)).isoformat()
 PATHS: list[list[str | tuple[str, str]]] = [
-    ["skip", "yes", "yes"],
-    ["skip", "no", "no", "no", "yes", LATER],
-    ["skip", "no", "yes", "timeline", LATER],
-    [("type", "Acme"), "yes", "no", "fee", ("type", "€650 per day")],
-    ["skip", "no", "no", "no", "no"],
+    ["skip", "yes", "yes", "yes"],
+    ["skip", "yes", "no", "no", "no", LATER],
+    ["skip", "yes", "no", "yes", "timeline", LATER],
+    [("type", "Acme"), "yes", "yes", "no", "fee", ("type", "€650 per day")],
+    ["skip", "no"],
 ]
 
 Row = dict[str, Any]

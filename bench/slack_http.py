@@ -95,11 +95,11 @@ NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 # Button values to click after the command (a date for the date picker); ("type", text)
 # answers by message. Together they reach five of the seven outcomes.
 PATHS: list[list[str | tuple[str, str]]] = [
-    ["skip", "yes", "yes"],
-    ["skip", "no", "no", "no", "yes", "2027-03-15"],
-    ["skip", "no", "yes", "timeline", "2027-03-15"],
-    [("type", "Acme"), "yes", "no", "fee", ("type", "€650 per day")],
-    ["skip", "no", "no", "no", "no"],
+    ["skip", "yes", "yes", "yes"],
+    ["skip", "yes", "no", "no", "no", "2027-03-15"],
+    ["skip", "yes", "no", "yes", "timeline", "2027-03-15"],
+    [("type", "Acme"), "yes", "yes", "no", "fee", ("type", "€650 per day")],
+    ["skip", "no"],
 ]
 
 Row = dict[str, Any]

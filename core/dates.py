@@ -20,8 +20,9 @@ MAX_YEARS_AHEAD = 5
 _SEARCH_UP_TO = 40
 
 
-def parse_date(text: str, *, today: date, lang: str) -> date | None:
-    """The date ``text`` means, relative to ``today``; None when it is not a date."""
+def parse_date(text: str, *, today: date, lang: str, locale: str | None = None) -> date | None:
+    """The date ``text`` means, relative to ``today``; None when it is not a date.
+    ``locale`` "en_US" reads 03/04/2027 as March 4; everywhere else day comes first."""
     text = text.strip()
     if _ISO.match(text):
         try:
@@ -29,17 +30,17 @@ def parse_date(text: str, *, today: date, lang: str) -> date | None:
         except ValueError:
             return None
     else:
-        found = _parse(text, today, lang)
+        found = _parse(text, today, lang, "MDY" if locale == "en_US" else "DMY")
     if found is None or found.year > today.year + MAX_YEARS_AHEAD:
         return None
     return found
 
 
-def _parse(text: str, today: date, lang: str) -> date | None:
+def _parse(text: str, today: date, lang: str, order: str) -> date | None:
     # The conversation's language first; the other one still helps a bilingual user.
     languages = [lang, *(other for other in _LANGUAGES if other != lang)]
     settings: Any = {
-        "DATE_ORDER": "DMY",
+        "DATE_ORDER": order,
         "PREFER_DATES_FROM": "future",
         "RELATIVE_BASE": datetime(today.year, today.month, today.day, 12, 0),
         # "April" means the 1st of April: the earliest day of what was said.
@@ -55,9 +56,10 @@ def _parse(text: str, today: date, lang: str) -> date | None:
     return found.date() if found else None
 
 
-def format_date(value: date, lang: str) -> str:
-    """A long, natural date in the locale: "March 15, 2027" / "15 mars 2027"."""
-    text = _babel_format_date(value, format="long", locale=lang)
-    if lang == "fr" and value.day == 1 and text.startswith("1 "):
+def format_date(value: date, locale: str) -> str:
+    """A long, natural date in the locale: "March 15, 2027" (en, en_US), "15 March 2027"
+    (en_GB), "15 mars 2027" (fr)."""
+    text = _babel_format_date(value, format="long", locale=locale)
+    if locale.startswith("fr") and value.day == 1 and text.startswith("1 "):
         return "1er " + text[2:]  # French writes the first of the month as an ordinal
     return text

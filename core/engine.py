@@ -24,7 +24,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any, assert_never
 
-from core import templates
+from core import money, names, templates
 from core.actions import (
     Action,
     Ask,
@@ -52,7 +52,7 @@ from core.events import (
 )
 from core.questionnaire import SKIP, Questionnaire, Target
 from core.state import ConversationState
-from core.text import clean, fold
+from core.text import clean, fold, french_typography, strip_trailing
 
 State = ConversationState | None
 Step = tuple[State, list[Action]]
@@ -89,7 +89,9 @@ def step(q: Questionnaire, state: State, event: Event) -> Step:
 
 
 def _start(q: Questionnaire, state: State, event: Start) -> Step:
-    default = state.lang if state else _pick(event.locale, q.languages, q.languages[0])
+    default = (
+        state.lang if state else _pick(_locale_lang(event.locale), q.languages, q.languages[0])
+    )
     lang = _pick(event.lang, q.languages, default)
     tone = _pick(event.tone, q.tones, state.tone if state else _default_tone(q))
     context = _context(q, event)
@@ -116,7 +118,35 @@ def _start(q: Questionnaire, state: State, event: Start) -> Step:
 def _context(q: Questionnaire, event: Start) -> dict[str, str]:
     given = {"client": event.client, "request": event.request, "signature": event.signature}
     # Context comes from the platform (a quoted message can be long): clean and bound it.
-    return {k: text for k, v in given.items() if v and (text := clean(v)[: q.max_text * 4])}
+    context = {k: text for k, v in given.items() if v and (text := clean(v)[: q.max_text * 4])}
+    region = _locale_region(event.locale)
+    if region:
+        context["locale"] = region  # how dates are written: en_GB "15 March", en_US "March 15"
+    return context
+
+
+def _locale_lang(locale: str | None) -> str | None:
+    """ "fr", "fr-FR", "en_GB.UTF-8" → the language part, lowercased."""
+    if not locale:
+        return None
+    return locale.replace("-", "_").split(".")[0].split("_")[0].lower()
+
+
+def _locale_region(locale: str | None) -> str | None:
+    """ "en-GB", "en_US.UTF-8" → "en_GB", "en_US"; None without a region."""
+    if not locale:
+        return None
+    parts = locale.replace("-", "_").split(".")[0].split("_")
+    if len(parts) < 2 or not parts[0].isalpha() or not parts[1].isalpha() or len(parts[1]) != 2:
+        return None
+    return f"{parts[0].lower()}_{parts[1].upper()}"
+
+
+def _date_locale(state: ConversationState) -> str:
+    """The locale dates are read and written in: the user's region when it speaks the
+    conversation's language, else the language alone."""
+    region = state.context.get("locale", "")
+    return region if region.split("_")[0] == state.lang else state.lang
 
 
 def _brings_news(context: dict[str, str], current: dict[str, str]) -> bool:
@@ -140,6 +170,10 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
             # on its last answer) changed nothing; with no conversation at all, it ended.
             text = q.ui(_lang(q, state), "ended" if state is None else "stale")
             return state, [Say(text, Notice.STALE)]
+        if state is not None and state.status == "done":
+            # Only restart (or a new command) starts over: a typo of a tone word or a date
+            # typed too late must not silently throw the result away.
+            return state, [Say(_after_result(q, state.lang, text), Notice.REPROMPT)]
         # Writing to the bot with nothing open starts a conversation.
         start = Start(today=event.today, fresh=True, locale=event.locale, signature=event.signature)
         return _start(q, state, start)
@@ -155,8 +189,9 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
     if question.optional and (text == SKIP or q.command_for(fold(text)) == "skip"):
         return _record(q, state, SKIP)
     if question.input == "choice":
+        offered = _offered(q, state)
         choice = _match_choice(
-            q, question.choices + ((SKIP,) if question.optional else ()), state.step, text
+            q, offered + ((SKIP,) if question.optional else ()), state.step, text
         )
         if choice is None:
             return _reprompt(q, state, q.ui(lang, "choose", options=_options(q, state)))
@@ -165,13 +200,58 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
         hint = q.ui(lang, "skip_hint") if question.optional else ""
         return _reprompt(q, state, f"{q.ui(lang, 'empty')} {hint}".strip())
     if question.input == "date":
-        when = parse_date(text, today=event.today, lang=lang)
+        when = parse_date(text, today=event.today, lang=lang, locale=_date_locale(state))
         if when is None:
             return _reprompt(q, state, q.ui(lang, "bad_date"))
-        if when < event.today:
-            return _reprompt(q, state, q.ui(lang, "past_date", date=format_date(when, lang)))
+        if when <= event.today:
+            # A free-from date or a deadline of today says nothing: it must be after today.
+            shown = format_date(when, _date_locale(state))
+            return _reprompt(q, state, q.ui(lang, "past_date", date=shown))
         return _record(q, state, when.isoformat())
+    if question.name and _unquoted(clean(event.text)) is None and _doubtful_name(q, text):
+        return _reprompt(q, state, q.ui(lang, "name_doubt", answer=text))
+    if question.money:
+        text = money.canonical(text, lang)  # read in the language it was typed in
     return _record(q, state, text)
+
+
+def _offered(q: Questionnaire, state: ConversationState) -> tuple[str, ...]:
+    question = q.questions[state.step]
+    return question.visible_choices(_path_answers(state.history, state.answers))
+
+
+def _doubtful_name(q: Questionnaire, text: str) -> bool:
+    """A command, a tone, a language, yes/no or a bare number is more likely a slip than a name."""
+    key = fold(text)
+    if not key or q.command_for(key) is not None or key in _language_words(q):
+        return True
+    if tone_code(q, text) is not None or key.replace(" ", "").isdigit():
+        return True
+    return key in _yes_no_words(q)
+
+
+def _yes_no_words(q: Questionnaire) -> set[str]:
+    words = {"yes", "no"}
+    for qid, question in q.questions.items():
+        for cid in set(question.choices) & {"yes", "no"}:
+            for lang in q.languages:
+                label = fold(q.choice_label(lang, qid, cid))
+                words.add(label.split(" ")[0] if label else cid)
+    return words
+
+
+def _after_result(q: Questionnaire, lang: str, text: str) -> str:
+    commands = q.ui_map(lang, "commands")
+    words = [
+        *(q.tone_label(lang, t).lower() for t in q.tones),
+        *q.languages,
+        str(commands["back"][0]),
+        str(commands["restart"][0]),
+        str(commands["help"][0]),
+    ]
+    quote = q.ui_map(lang, "quotes")
+    options = ", ".join(f"{quote['open']}{w}{quote['close']}" for w in words)
+    return q.ui(lang, "after_result_unknown", answer=text[:40], options=options)
 
 
 def _back(q: Questionnaire, state: State, event: Back) -> Step:
@@ -322,7 +402,34 @@ def is_consistent(q: Questionnaire, state: ConversationState) -> bool:
                 date.fromisoformat(value)
             except ValueError:
                 return False
-    return True
+    return _follows_the_flow(q, state)
+
+
+def _follows_the_flow(q: Questionnaire, state: ConversationState) -> bool:
+    """Whether the answered path is one the flow would take today. A conversation saved
+    before the flow changed (say, before triage came first) could otherwise reach a draft
+    by a path the flow no longer has."""
+    answers: dict[str, str] = {}
+    expected: str | None = q.start
+    reached: str | None = None
+    for qid in (*state.history, None):
+        # Questions the start's context answered are passed over, as _enter does.
+        while expected is not None and expected != qid:
+            question = q.questions[expected]
+            if not (question.skip_if_known and state.context.get(expected)):
+                break
+            target = _first_applicable(question.branch("*"), answers)
+            expected, reached = (target.id, None) if target.kind == "ask" else (None, target.id)
+        if qid is None:
+            break
+        if qid != expected or qid not in state.answers:
+            return False
+        answers[qid] = state.answers[qid]
+        target = _first_applicable(q.questions[qid].branch(answers[qid]), answers)
+        expected, reached = (target.id, None) if target.kind == "ask" else (None, target.id)
+    if state.status == "done":
+        return expected is None and reached == state.outcome
+    return expected is not None and (state.status == "cancelled" or expected == state.step)
 
 
 def _first_applicable(branch: tuple[Target, ...], answers: dict[str, str]) -> Target:
@@ -340,7 +447,8 @@ def _path_answers(history: tuple[str, ...], answers: dict[str, str]) -> dict[str
 def _ask(q: Questionnaire, state: ConversationState) -> Ask:
     qid, lang = state.step, state.lang
     question = q.questions[qid]
-    ids = question.choices + ((SKIP,) if question.optional and question.input == "choice" else ())
+    offered = _offered(q, state)
+    ids = offered + ((SKIP,) if question.optional and question.input == "choice" else ())
     choices = tuple(Choice(c, q.choice_label(lang, qid, c)) for c in ids)
     hints = [q.question_hint(lang, qid)]
     if question.input == "date":
@@ -376,6 +484,7 @@ def _ask(q: Questionnaire, state: ConversationState) -> Ask:
                 )
             )
     navigation = _navigation(q, state, qid, back=bool(state.history), restart=True)
+    shown = None if previous is None else _show_answer(q, state, qid, previous)
     return Ask(
         question=qid,
         text=q.question_text(lang, qid),
@@ -387,7 +496,7 @@ def _ask(q: Questionnaire, state: ConversationState) -> Ask:
         version=state.version,
         can_go_back=bool(state.history),
         hint=" ".join(h for h in hints if h),
-        previous=None if previous is None else _show_answer(q, lang, qid, previous),
+        previous=shown,
         controls=(*answers, *navigation),
     )
 
@@ -442,21 +551,31 @@ def _answer_resume(q: Questionnaire, state: ConversationState, event: Answer, te
 def _result(q: Questionnaire, state: ConversationState) -> Result:
     assert state.outcome is not None
     lang, oid = state.lang, state.outcome
+    path = _path_answers(state.history, state.answers)
+    variant = q.outcomes[oid].variant(path)
     values = dict(state.context)
-    for qid, value in _path_answers(state.history, state.answers).items():
+    for qid, value in path.items():
         question = q.questions[qid]
         if value == SKIP or question.input == "choice":
             continue
         if question.input == "date":
-            values[qid] = format_date(date.fromisoformat(value), lang)
+            values[qid] = format_date(date.fromisoformat(value), _date_locale(state))
         else:
             # The template brings its own punctuation: "Anna," must not become "Anna,,".
-            values[qid] = value.rstrip(_TRAILING_PUNCTUATION) or value
-    draft = (
-        templates.render(q.template(lang, oid, state.tone), values)
-        if q.outcomes[oid].draft
-        else None
-    )
+            values[qid] = strip_trailing(value)
+    if "client" in values:
+        # A company is greeted neutrally; a person by their name, capitalised, civility spelled out.
+        greeting = names.greeting_name(values.pop("client"))
+        if greeting:
+            values["client"] = greeting
+    for qid, question in q.questions.items():
+        if question.money and qid in values:
+            values[qid] = money.describe(values[qid], lang)
+    draft = None
+    if q.outcomes[oid].draft:
+        draft = templates.render(q.template(lang, oid, state.tone, variant), values)
+        if lang == "fr":
+            draft = french_typography(draft)
     version = state.version
     switches = [
         _control(
@@ -499,9 +618,9 @@ def _result(q: Questionnaire, state: ConversationState) -> Result:
         )
     return Result(
         outcome=oid,
-        title=q.outcome_text(lang, oid, "title"),
+        title=q.outcome_text(lang, oid, "title", variant),
         draft=draft,
-        advice=q.outcome_text(lang, oid, "advice"),
+        advice=q.outcome_text(lang, oid, "advice", variant),
         why=_why(q, state),
         lang=lang,
         tone=state.tone,
@@ -587,7 +706,7 @@ def answered_note(q: Questionnaire, before: State, after: State) -> str | None:
     value = after.answers.get(before.step)
     if value is None or len(after.history) != len(before.history) + 1:
         return None
-    return q.ui(after.lang, "answered", answer=_show_answer(q, after.lang, before.step, value))
+    return q.ui(after.lang, "answered", answer=_show_answer(q, after, before.step, value))
 
 
 def _why(q: Questionnaire, state: ConversationState) -> str:
@@ -626,13 +745,34 @@ def _lang(q: Questionnaire, state: State) -> str:
 
 
 def _progress(q: Questionnaire, state: ConversationState) -> Progress | None:
-    # Follow-up questions carry the progress of the main question they follow.
-    for qid in (state.step, *reversed(state.history)):
-        current = q.questions[qid].progress
-        if current is not None:
-            label = q.ui(state.lang, "progress", current=current, total=q.progress_total)
-            return Progress(current, q.progress_total, label)
-    return None
+    """ "Question n of m": n counts the main questions on the path so far, m adds the longest
+    way still open from here, so no total is shown that the path can no longer reach.
+    Follow-ups show none: the same number on two different screens would read as a lie."""
+    if not q.questions[state.step].progress:
+        return None
+    current = 1 + sum(1 for qid in state.history if q.questions[qid].progress)
+    total = current - 1 + _longest(q, state.step, _path_answers(state.history, state.answers))
+    label = q.ui(state.lang, "progress", current=current, total=total)
+    return Progress(current, total, label)
+
+
+def _longest(q: Questionnaire, qid: str, answers: dict[str, str], depth: int = 0) -> int:
+    """How many counted questions the longest way from ``qid`` (included) still asks."""
+    question = q.questions[qid]
+    own = 1 if question.progress else 0
+    if depth > len(q.questions):  # pragma: no cover - the loader refuses endless loops
+        return own
+    if question.input == "choice":
+        options = question.visible_choices(answers) + ((SKIP,) if question.optional else ())
+    else:
+        options = ("*",)
+    best = 0
+    for choice in options:
+        given = {**answers, qid: choice}
+        target = _first_applicable(question.branch(choice), given)
+        if target.kind == "ask":
+            best = max(best, _longest(q, target.id, given, depth + 1))
+    return own + best
 
 
 def _options(q: Questionnaire, state: ConversationState) -> str:
@@ -640,13 +780,13 @@ def _options(q: Questionnaire, state: ConversationState) -> str:
     return "".join(f"\n{i}. {c.label}" for i, c in enumerate(_ask(q, state).choices, 1))
 
 
-def _show_answer(q: Questionnaire, lang: str, qid: str, value: str) -> str:
-    question = q.questions[qid]
+def _show_answer(q: Questionnaire, state: ConversationState, qid: str, value: str) -> str:
+    question, lang = q.questions[qid], state.lang
     if value == SKIP or question.input == "choice":
         return q.choice_label(lang, qid, value)
     if question.input == "date":
-        return format_date(date.fromisoformat(value), lang)
-    return value
+        return format_date(date.fromisoformat(value), _date_locale(state))
+    return money.describe(value, lang) if question.money else value
 
 
 # --- understanding typed text -------------------------------------------------------
@@ -705,7 +845,6 @@ def _typed_command(q: Questionnaire, state: State, text: str) -> Event | None:
     return None
 
 
-_TRAILING_PUNCTUATION = ".,;:!?… "
 _QUOTES = {'"': '"', "'": "'", "“": "”", "«": "»", "‘": "’", "„": "“"}
 
 

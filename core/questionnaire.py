@@ -36,6 +36,8 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "bad_date": set(),
         "past_date": {"date"},
         "date_hint": set(),
+        "name_doubt": {"answer"},
+        "after_result_unknown": {"answer", "options"},
         "stale": set(),
         "no_previous": set(),
         "cancelled": set(),
@@ -91,6 +93,7 @@ UI_KEYS: dict[str, frozenset[str]] = {
 UI_MAPPINGS = {
     "resume_choices": ("continue", "start_over"),
     "commands": ("back", "restart", "cancel", "help", "skip", "history", "forget"),
+    "quotes": ("open", "close"),
 }
 # Keys with these prefixes belong to one adapter: each declares the ones it needs
 # (:meth:`Questionnaire.check_words`) and they are checked when that adapter starts.
@@ -107,13 +110,16 @@ class InvalidDefinition(Exception):
         self.problem = problem
 
 
+When = tuple[tuple[str, frozenset[str]], ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """Where a branch goes: a question to ask or an outcome to reach, maybe conditionally."""
 
     kind: Literal["ask", "outcome"]
     id: str
-    when: tuple[tuple[str, frozenset[str]], ...] = ()
+    when: When = ()
 
     def applies(self, answers: Mapping[str, str]) -> bool:
         return all(answers.get(q) in allowed for q, allowed in self.when)
@@ -128,19 +134,42 @@ class Question:
     input: InputKind
     choices: tuple[str, ...]
     optional: bool
-    progress: int | None
+    # Whether this question counts in "Question n of m" (follow-ups do not).
+    progress: bool
     skip_if_known: bool
     # Choice questions branch per choice; text and date questions have one branch under "*".
     next: Mapping[str, Branch]
+    # Choices left out on a path where they would contradict an earlier answer.
+    hide: Mapping[str, When] = field(default_factory=dict)
+    # The answer is a person's or company's name: command-like words are questioned.
+    name: bool = False
+    # The answer may hold an amount of money (read and rewritten by core.money).
+    money: bool = False
 
     def branch(self, answer: str) -> Branch:
         return self.next.get(answer) or self.next["*"]
+
+    def visible_choices(self, answers: Mapping[str, str]) -> tuple[str, ...]:
+        """The choices offered on a path with these answers."""
+        return tuple(
+            c
+            for c in self.choices
+            if c not in self.hide or not all(answers.get(q) in ok for q, ok in self.hide[c])
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
     id: str
     draft: bool
+    # Wordings for particular paths, tried in order; the plain templates otherwise.
+    variants: tuple[tuple[str, When], ...] = ()
+
+    def variant(self, answers: Mapping[str, str]) -> str | None:
+        return next(
+            (vid for vid, when in self.variants if all(answers.get(q) in ok for q, ok in when)),
+            None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +184,6 @@ class Language:
 @dataclass(frozen=True)
 class Questionnaire:
     start: str
-    progress_total: int
     max_text: int
     tones: tuple[str, ...]
     languages: tuple[str, ...]
@@ -191,11 +219,17 @@ class Questionnaire:
         summaries = self.texts[lang].questions[question].get("summary")
         return None if summaries is None else str(summaries[choice])
 
-    def outcome_text(self, lang: str, outcome: str, key: str) -> str:
-        return str(self.texts[lang].outcomes[outcome][key])
+    def outcome_text(self, lang: str, outcome: str, key: str, variant: str | None = None) -> str:
+        spec = self.texts[lang].outcomes[outcome]
+        if variant is not None and key in spec["variants"][variant]:
+            return str(spec["variants"][variant][key])
+        return str(spec[key])
 
-    def template(self, lang: str, outcome: str, tone: str) -> str:
-        return str(self.texts[lang].outcomes[outcome]["templates"][tone])
+    def template(self, lang: str, outcome: str, tone: str, variant: str | None = None) -> str:
+        spec = self.texts[lang].outcomes[outcome]
+        if variant is not None:
+            spec = spec["variants"][variant]
+        return str(spec["templates"][tone])
 
     def tone_label(self, lang: str, tone: str) -> str:
         return str(self.ui_map(lang, "tones")[tone])
@@ -239,7 +273,6 @@ def load_questionnaire(directory: Path | str | None = None) -> Questionnaire:
     commands = _build_commands(texts)
     return Questionnaire(
         start=q.start,
-        progress_total=q.progress_total,
         max_text=q.max_text,
         tones=q.tones,
         languages=q.languages,
@@ -311,7 +344,6 @@ class _Checker:
 
 _FLOW_KEYS = (
     "start",
-    "progress_total",
     "max_text",
     "tones",
     "languages",
@@ -327,19 +359,25 @@ def _build_flow(raw: dict[str, Any]) -> Questionnaire:
     tones = c.strings(raw["tones"], "tones")
     languages = c.strings(raw["languages"], "languages")
     context = c.strings(raw["context"], "context")
-    for name, key in ((raw["progress_total"], "progress_total"), (raw["max_text"], "max_text")):
-        if not isinstance(name, int) or isinstance(name, bool) or name < 1:
-            raise c.fail(key, "expected a positive integer")
-
-    outcomes: dict[str, Outcome] = {}
-    for oid, spec in c.mapping(raw["outcomes"], "outcomes").items():
-        spec = c.mapping(spec, f"outcomes.{oid}")
-        c.keys(spec, f"outcomes.{oid}", ("draft",), ("draft",))
-        if not isinstance(spec["draft"], bool):
-            raise c.fail(f"outcomes.{oid}.draft", "expected true or false")
-        outcomes[oid] = Outcome(oid, spec["draft"])
+    max_text = raw["max_text"]
+    if not isinstance(max_text, int) or isinstance(max_text, bool) or max_text < 1:
+        raise c.fail("max_text", "expected a positive integer")
 
     raw_questions = c.mapping(raw["questions"], "questions")
+    outcomes: dict[str, Outcome] = {}
+    for oid, spec in c.mapping(raw["outcomes"], "outcomes").items():
+        key = f"outcomes.{oid}"
+        spec = c.mapping(spec, key)
+        c.keys(spec, key, ("draft", "variants"), ("draft",))
+        if not isinstance(spec["draft"], bool):
+            raise c.fail(f"{key}.draft", "expected true or false")
+        variants = []
+        for vid, when in c.mapping(spec.get("variants", {}), f"{key}.variants").items():
+            if not spec["draft"]:
+                raise c.fail(f"{key}.variants", "only an outcome with a draft has variants")
+            variants.append((vid, _when(c, when, f"{key}.variants.{vid}", raw_questions)))
+        outcomes[oid] = Outcome(oid, spec["draft"], tuple(variants))
+
     questions: dict[str, Question] = {}
     for qid, spec in raw_questions.items():
         questions[qid] = _build_question(c, qid, spec, raw_questions, outcomes)
@@ -354,8 +392,7 @@ def _build_flow(raw: dict[str, Any]) -> Questionnaire:
     _check_reachability(c, start, questions, outcomes)
     return Questionnaire(
         start=start,
-        progress_total=raw["progress_total"],
-        max_text=raw["max_text"],
+        max_text=max_text,
         tones=tones,
         languages=languages,
         context=context,
@@ -377,7 +414,17 @@ def _build_question(
     c.keys(
         spec,
         key,
-        ("input", "choices", "optional", "progress", "skip_if_known", "next"),
+        (
+            "input",
+            "choices",
+            "optional",
+            "progress",
+            "skip_if_known",
+            "next",
+            "hide",
+            "name",
+            "money",
+        ),
         ("input", "next"),
     )
     kind = spec["input"]
@@ -394,14 +441,27 @@ def _build_question(
         raise c.fail(f"{key}.choices", f"only choice questions have choices (input is {kind})")
     optional = spec.get("optional", False)
     skip_if_known = spec.get("skip_if_known", False)
-    for flag, value in (("optional", optional), ("skip_if_known", skip_if_known)):
+    progress = spec.get("progress", False)
+    name = spec.get("name", False)
+    money = spec.get("money", False)
+    for flag, value in (
+        ("money", money),
+        ("optional", optional),
+        ("skip_if_known", skip_if_known),
+        ("progress", progress),
+        ("name", name),
+    ):
         if not isinstance(value, bool):
             raise c.fail(f"{key}.{flag}", "expected true or false")
-    progress = spec.get("progress")
-    if progress is not None and (
-        not isinstance(progress, int) or isinstance(progress, bool) or progress < 1
-    ):
-        raise c.fail(f"{key}.progress", "expected a positive integer")
+    hide: dict[str, When] = {}
+    for cid, when in c.mapping(spec.get("hide", {}), f"{key}.hide").items():
+        if cid not in choices:
+            raise c.fail(f"{key}.hide.{cid}", f"not a choice of {qid!r}")
+        hide[cid] = _when(c, when, f"{key}.hide.{cid}", all_questions)
+        if not hide[cid]:
+            raise c.fail(f"{key}.hide.{cid}", "needs at least one condition")
+    if choices and all(cid in hide for cid in choices):
+        raise c.fail(f"{key}.hide", "at least one choice must always be offered")
 
     def target(raw: Any, tkey: str, conditional: bool) -> Target:
         raw = c.mapping(raw, tkey)
@@ -415,19 +475,7 @@ def _build_question(
             raise c.fail(f"{tkey}.ask", f"unknown question {tid!r}")
         if tkind == "outcome" and tid not in outcomes:
             raise c.fail(f"{tkey}.outcome", f"unknown outcome {tid!r}")
-        when: list[tuple[str, frozenset[str]]] = []
-        for cq, values in c.mapping(raw.get("when", {}), f"{tkey}.when").items():
-            if cq not in all_questions:
-                raise c.fail(f"{tkey}.when.{cq}", f"unknown question {cq!r}")
-            allowed = values if isinstance(values, list) else [values]
-            cq_choices = (
-                all_questions[cq].get("choices") if isinstance(all_questions[cq], dict) else None
-            )
-            for v in allowed:
-                if not isinstance(cq_choices, list) or v not in cq_choices:
-                    raise c.fail(f"{tkey}.when.{cq}", f"{v!r} is not a choice of {cq!r}")
-            when.append((cq, frozenset(allowed)))
-        return Target(tkind, tid, tuple(when))
+        return Target(tkind, tid, _when(c, raw.get("when", {}), f"{tkey}.when", all_questions))
 
     def branch(raw: Any, bkey: str) -> Branch:
         if isinstance(raw, list):
@@ -458,7 +506,23 @@ def _build_question(
         nxt = {cid: branch(raw_next[cid], f"{key}.next.{cid}") for cid in branches}
     else:
         nxt = {"*": branch(raw_next, f"{key}.next")}
-    return Question(qid, kind, choices, optional, progress, skip_if_known, nxt)
+    return Question(qid, kind, choices, optional, progress, skip_if_known, nxt, hide, name, money)
+
+
+def _when(c: _Checker, raw: Any, key: str, all_questions: Mapping[str, Any]) -> When:
+    """``{QUESTION: ANSWER or [ANSWERS]}``: a condition on answers given earlier on the path."""
+    when: list[tuple[str, frozenset[str]]] = []
+    for cq, values in c.mapping(raw, key).items():
+        if cq not in all_questions:
+            raise c.fail(f"{key}.{cq}", f"unknown question {cq!r}")
+        allowed = values if isinstance(values, list) else [values]
+        spec = all_questions[cq]
+        cq_choices = spec.get("choices") if isinstance(spec, dict) else None
+        for v in allowed:
+            if not isinstance(cq_choices, list) or v not in cq_choices:
+                raise c.fail(f"{key}.{cq}", f"{v!r} is not a choice of {cq!r}")
+        when.append((cq, frozenset(allowed)))
+    return tuple(when)
 
 
 def _check_reachability(
@@ -561,28 +625,46 @@ def _build_language(path: Path, lang: str, q: Questionnaire) -> Language:
         key = f"outcomes.{oid}"
         spec = c.mapping(outcomes[oid], key)
         if outcome.draft:
-            c.keys(spec, key, ("title", "advice", "templates"), ("title", "advice", "templates"))
-            tmpl = c.mapping(spec["templates"], f"{key}.templates")
-            c.keys(tmpl, f"{key}.templates", q.tones, q.tones)
-            for tone in q.tones:
-                tkey = f"{key}.templates.{tone}"
-                text = c.string(tmpl[tone], tkey)
-                try:
-                    names = templates.placeholders(text)
-                except templates.TemplateError as exc:
-                    raise c.fail(tkey, str(exc)) from None
-                unknown = names - template_fields
-                if unknown:
-                    raise c.fail(
-                        tkey,
-                        f"unknown placeholder(s) {sorted(unknown)}; "
-                        f"known: {sorted(template_fields)}",
-                    )
+            variant_ids = [vid for vid, _ in outcome.variants]
+            parts = ("title", "advice", "templates", "variants")
+            c.keys(spec, key, parts, parts if variant_ids else parts[:3])
+            _check_templates(c, spec["templates"], f"{key}.templates", q.tones, template_fields)
+            variants = c.mapping(spec.get("variants", {}), f"{key}.variants")
+            c.keys(variants, f"{key}.variants", variant_ids, variant_ids)
+            for vid in variant_ids:
+                vkey = f"{key}.variants.{vid}"
+                vspec = c.mapping(variants[vid], vkey)
+                c.keys(vspec, vkey, ("title", "advice", "templates"), ("templates",))
+                _check_templates(
+                    c, vspec["templates"], f"{vkey}.templates", q.tones, template_fields
+                )
+                for part in ("title", "advice"):
+                    if part in vspec:
+                        _check_fields(
+                            c, f"{vkey}.{part}", c.string(vspec[part], f"{vkey}.{part}"), set()
+                        )
         else:
             c.keys(spec, key, ("title", "advice"), ("title", "advice"))
         for part in ("title", "advice"):
             _check_fields(c, f"{key}.{part}", c.string(spec[part], f"{key}.{part}"), set())
     return Language(lang, name, ui, questions, outcomes)
+
+
+def _check_templates(
+    c: _Checker, raw: Any, key: str, tones: tuple[str, ...], known: set[str]
+) -> None:
+    tmpl = c.mapping(raw, key)
+    c.keys(tmpl, key, tones, tones)
+    for tone in tones:
+        tkey = f"{key}.{tone}"
+        text = c.string(tmpl[tone], tkey)
+        try:
+            names = templates.placeholders(text)
+        except templates.TemplateError as exc:
+            raise c.fail(tkey, str(exc)) from None
+        unknown = names - known
+        if unknown:
+            raise c.fail(tkey, f"unknown placeholder(s) {sorted(unknown)}; known: {sorted(known)}")
 
 
 def _check_fields(c: _Checker, key: str, text: str, allowed: set[str] | frozenset[str]) -> None:

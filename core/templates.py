@@ -2,8 +2,10 @@
 
 ``[[with {x}||without]]`` renders the first part when every placeholder in it has a value,
 otherwise the part after ``||`` (which may be empty, and ``||`` may be left out). Sections
-do not nest. This keeps a draft natural when the user skipped an optional answer, without
-a template language heavier than the problem.
+do not nest. ``[[if x: text||without]]`` depends on ``{x}`` without printing it
+("after that date" when a date was given earlier in the draft). This keeps a draft
+natural when the user skipped an optional answer, without a template language heavier
+than the problem.
 """
 
 from __future__ import annotations
@@ -21,10 +23,17 @@ class TemplateError(ValueError):
     pass
 
 
+_CONDITION = re.compile(r"^if ([A-Za-z_]\w*): ?")
+
+
 @dataclass(frozen=True, slots=True)
 class _Section:
     primary: str
     fallback: str
+    requires: frozenset[str] = frozenset()
+
+    def needs(self) -> set[str]:
+        return fields(self.primary) | set(self.requires)
 
 
 def _pieces(template: str) -> list[str | _Section]:
@@ -36,7 +45,12 @@ def _pieces(template: str) -> list[str | _Section]:
         if "[[" in body:
             raise TemplateError("sections cannot nest")
         primary, _, fallback = body.partition("||")
-        pieces.append(_Section(primary, fallback))
+        condition = _CONDITION.match(primary)
+        if condition:
+            requires = frozenset({condition.group(1)})
+            pieces.append(_Section(primary[condition.end() :], fallback, requires))
+        else:
+            pieces.append(_Section(primary, fallback))
         pos = match.end()
     tail = template[pos:]
     if "[[" in tail or "]]" in tail:
@@ -65,7 +79,7 @@ def placeholders(template: str) -> set[str]:
     names: set[str] = set()
     for piece in _pieces(template):
         if isinstance(piece, _Section):
-            names |= fields(piece.primary) | fields(piece.fallback)
+            names |= piece.needs() | fields(piece.fallback)
         else:
             names |= fields(piece)
     return names
@@ -77,7 +91,7 @@ def render(template: str, values: Mapping[str, str]) -> str:
     out: list[str] = []
     for piece in _pieces(template):
         if isinstance(piece, _Section):
-            if fields(piece.primary) <= present.keys():
+            if piece.needs() <= present.keys():
                 out.append(piece.primary.format_map(present))
             elif fields(piece.fallback) <= present.keys():
                 out.append(piece.fallback.format_map(present))

@@ -37,7 +37,7 @@ def test_start_asks_who_then_the_first_question_with_progress(questionnaire: Que
     assert (ask.question, ask.input, ask.optional, ask.progress) == ("client", "text", True, None)
     _, actions = at(questionnaire, "Anna")
     (ask,) = asks(actions)
-    assert ask.question == "time" and ask.input == "choice"
+    assert ask.question == "respond" and ask.input == "choice"  # triage first
     assert [c.id for c in ask.choices] == ["yes", "no"]
     assert ask.progress is not None and (ask.progress.current, ask.progress.total) == (1, 4)
     assert ask.progress.label == "Question 1 of 4"
@@ -45,7 +45,7 @@ def test_start_asks_who_then_the_first_question_with_progress(questionnaire: Que
 
 def test_a_client_given_at_start_skips_the_who_question(questionnaire: Questionnaire) -> None:
     state, actions = at(questionnaire, client="Anna")
-    assert asks(actions)[0].question == "time"
+    assert asks(actions)[0].question == "respond"
     assert state.history == ()
 
 
@@ -65,7 +65,7 @@ def test_a_client_given_at_start_skips_the_who_question(questionnaire: Questionn
 def test_a_choice_matches_by_number_id_or_label_in_either_language(
     questionnaire: Questionnaire, typed: str
 ) -> None:
-    state, actions = at(questionnaire, "Anna", typed)
+    state, actions = at(questionnaire, "Anna", "yes", typed)
     assert state.answers["time"] == "yes"
     assert asks(actions)[0].question == "terms"
 
@@ -75,11 +75,11 @@ def test_a_bad_choice_is_a_reprompt_not_an_error(questionnaire: Questionnaire, t
     before, _ = at(questionnaire, "Anna")
     state, actions = step(questionnaire, before, Answer(typed, today=TODAY))
     assert state is before
-    assert says(actions, "reprompt") and asks(actions)[0].question == "time"
+    assert says(actions, "reprompt") and asks(actions)[0].question == "respond"
 
 
 def test_accents_and_case_do_not_matter(questionnaire: Questionnaire) -> None:
-    state, _ = at(questionnaire, "Anna", "no", "no", "no", "yes", lang="fr")
+    state, _ = at(questionnaire, "Anna", "yes", "no", "no", "no", lang="fr")
     assert state.step == "free_from"
     state, _ = step(questionnaire, state, Answer("1ER FEVRIER 2027", today=TODAY))
     assert state.answers["free_from"] == "2027-02-01"
@@ -102,7 +102,7 @@ def test_accents_and_case_do_not_matter(questionnaire: Questionnaire) -> None:
 def test_dates_in_common_english_and_french_forms(
     questionnaire: Questionnaire, typed: str, iso: str
 ) -> None:
-    state, _ = at(questionnaire, "Anna", "no", "yes", "timeline")
+    state, _ = at(questionnaire, "Anna", "yes", "no", "yes", "timeline")
     state, actions = step(questionnaire, state, Answer(typed, today=TODAY))
     assert [a.outcome for a in actions if isinstance(a, Result)] == ["negotiate_timeline"]
     assert state.answers["free_from"] == iso
@@ -119,7 +119,7 @@ def test_dates_in_common_english_and_french_forms(
 def test_a_date_in_the_past_is_reprompted(
     questionnaire: Questionnaire, typed: str, shown: str
 ) -> None:
-    before, _ = at(questionnaire, "Anna", "no", "yes", "timeline")
+    before, _ = at(questionnaire, "Anna", "yes", "no", "yes", "timeline")
     state, actions = step(questionnaire, before, Answer(typed, today=TODAY))
     assert state is before
     (say,) = says(actions, "reprompt")
@@ -130,7 +130,7 @@ def test_a_date_in_the_past_is_reprompted(
 def test_an_unreadable_date_is_reprompted_with_examples(
     questionnaire: Questionnaire, typed: str
 ) -> None:
-    before, _ = at(questionnaire, "Anna", "no", "yes", "timeline")
+    before, _ = at(questionnaire, "Anna", "yes", "no", "yes", "timeline")
     state, actions = step(questionnaire, before, Answer(typed, today=TODAY))
     assert state is before
     assert says(actions, "reprompt")[0].text == questionnaire.ui("en", "bad_date")
@@ -156,7 +156,7 @@ def test_control_and_bidi_characters_are_cleaned_from_free_text(
 def test_back_returns_to_the_previous_question_keeping_answers(
     questionnaire: Questionnaire,
 ) -> None:
-    state, _ = at(questionnaire, "Anna", "no", "yes")
+    state, _ = at(questionnaire, "Anna", "yes", "no", "yes")
     assert state.step == "what_would_work"
     state, actions = step(questionnaire, state, Back())
     (ask,) = asks(actions)
@@ -175,7 +175,7 @@ def test_back_on_the_first_question_says_so(questionnaire: Questionnaire) -> Non
 
 
 def test_back_from_a_result_reopens_the_last_question(questionnaire: Questionnaire) -> None:
-    state, _ = at(questionnaire, "Anna", "yes", "yes")
+    state, _ = at(questionnaire, "Anna", "yes", "yes", "yes")
     assert state.status == "done"
     state, actions = step(questionnaire, state, Back())
     assert state.status == "active" and state.outcome is None
@@ -183,11 +183,11 @@ def test_back_from_a_result_reopens_the_last_question(questionnaire: Questionnai
 
 
 def test_answers_left_behind_by_back_never_decide_anything(questionnaire: Questionnaire) -> None:
-    # timeline was chosen, then abandoned: the path through "respond" must reach booked.
-    state, _ = at(questionnaire, "Anna", "no", "yes", "timeline")
+    # timeline was chosen, then abandoned: the path through "refer" must reach booked.
+    state, _ = at(questionnaire, "Anna", "yes", "no", "yes", "timeline")
     state, _ = step(questionnaire, state, Back())
     state, _ = step(questionnaire, state, Back())
-    for text in ("no", "no", "yes", "2027-03-15"):
+    for text in ("no", "no", "2027-03-15"):
         state, actions = step(questionnaire, state, Answer(text, today=TODAY))
     assert [a.outcome for a in actions if isinstance(a, Result)] == ["booked"]
 
@@ -196,16 +196,16 @@ def test_answers_left_behind_by_back_never_decide_anything(questionnaire: Questi
 def test_restart_starts_over_keeping_language_and_tone(
     questionnaire: Questionnaire, word: str
 ) -> None:
-    state, _ = at(questionnaire, "Anna", "no", lang="fr", tone="brief", client="Bob")
+    state, _ = at(questionnaire, "Anna", "yes", "no", lang="fr", tone="brief", client="Bob")
     state, actions = step(questionnaire, state, Answer(word, today=TODAY))
     assert state.answers == {} and state.history == ()
     assert (state.lang, state.tone, state.context) == ("fr", "brief", {"client": "Bob"})
-    assert asks(actions)[0].question == "time"
+    assert asks(actions)[0].question == "respond"
 
 
 @pytest.mark.parametrize("word", ["cancel", "Annuler", "stop"])
 def test_cancel_ends_politely_at_any_point(questionnaire: Questionnaire, word: str) -> None:
-    state, _ = at(questionnaire, "Anna", "no")
+    state, _ = at(questionnaire, "Anna", "yes", "no")
     state, actions = step(questionnaire, state, Answer(word, today=TODAY))
     assert state.status == "cancelled"
     assert says(actions, "cancelled")
@@ -217,7 +217,7 @@ def test_help_explains_and_asks_again(questionnaire: Questionnaire) -> None:
     before, _ = at(questionnaire, "Anna")
     state, actions = step(questionnaire, before, Help())
     assert state is before
-    assert says(actions, "help") and asks(actions)[0].question == "time"
+    assert says(actions, "help") and asks(actions)[0].question == "respond"
 
 
 def test_a_click_for_a_question_no_longer_open_is_stale(questionnaire: Questionnaire) -> None:
@@ -231,19 +231,28 @@ def test_a_click_for_a_question_no_longer_open_is_stale(questionnaire: Questionn
 def test_a_click_after_the_conversation_ended_is_stale_not_a_restart(
     questionnaire: Questionnaire,
 ) -> None:
-    state, _ = at(questionnaire, "Anna", "yes", "yes")
+    state, _ = at(questionnaire, "Anna", "yes", "yes", "yes")
     again, actions = step(questionnaire, state, Answer("no", today=TODAY, question="terms"))
     assert again is state and says(actions, "stale")
 
 
-def test_typing_after_a_result_starts_a_new_conversation(questionnaire: Questionnaire) -> None:
-    state, _ = at(questionnaire, "Anna", "yes", "yes")
-    state, actions = step(questionnaire, state, Answer("another one!", today=TODAY))
+@pytest.mark.parametrize("typed", ["another one!", "fromal", "15 mars", "yes"])
+def test_an_unknown_word_after_a_result_says_what_can_be_typed(
+    questionnaire: Questionnaire, typed: str
+) -> None:
+    done, _ = at(questionnaire, "Anna", "yes", "yes", "yes")
+    state, actions = step(questionnaire, done, Answer(typed, today=TODAY))
+    assert state is done and not asks(actions)
+    (say,) = says(actions, "reprompt")
+    for word in ('"warm"', '"formal"', '"brief"', '"fr"', '"back"', '"restart"', '"help"'):
+        assert word in say.text
+    # Only restart starts over.
+    state, actions = step(questionnaire, done, Answer("restart", today=TODAY))
     assert state.status == "active" and asks(actions)[0].question == "client"
 
 
 def test_starting_while_a_conversation_is_open_asks_to_resume(questionnaire: Questionnaire) -> None:
-    state, _ = at(questionnaire, "Anna", "no")
+    state, _ = at(questionnaire, "Anna", "yes", "no")
     state, actions = step(questionnaire, state, Start(today=TODAY))
     (ask,) = asks(actions)
     assert ask.question == "resume" and [c.id for c in ask.choices] == ["continue", "start_over"]
@@ -254,10 +263,10 @@ def test_starting_while_a_conversation_is_open_asks_to_resume(questionnaire: Que
 
 
 def test_a_fresh_start_replaces_the_open_conversation(questionnaire: Questionnaire) -> None:
-    state, _ = at(questionnaire, "Anna", "no")
+    state, _ = at(questionnaire, "Anna", "yes", "no")
     state, actions = step(questionnaire, state, Start(today=TODAY, fresh=True, client="Zoe"))
     assert state.answers == {} and state.context == {"client": "Zoe"}
-    assert asks(actions)[0].question == "time"
+    assert asks(actions)[0].question == "respond"
 
 
 def test_changing_language_mid_conversation_reasks_in_that_language(
@@ -266,7 +275,7 @@ def test_changing_language_mid_conversation_reasks_in_that_language(
     state, _ = at(questionnaire, "Anna")
     state, actions = step(questionnaire, state, ChangeLanguage("fr"))
     assert state.lang == "fr"
-    assert asks(actions)[0].text == questionnaire.question_text("fr", "time")
+    assert asks(actions)[0].text == questionnaire.question_text("fr", "respond")
     assert asks(actions)[0].progress.label == "Question 1 sur 4"  # type: ignore[union-attr]
     state, actions = step(questionnaire, state, Answer("english", today=TODAY))
     assert state.lang == "en"
@@ -331,13 +340,13 @@ def test_a_click_from_an_older_message_of_the_same_question_is_stale(
     state, actions = step(questionnaire, state, ChangeLanguage("fr"))  # the question is re-sent
     new_version = asks(actions)[0].version
     again, actions = step(
-        questionnaire, state, Answer("no", today=TODAY, question="time", version=old_version)
+        questionnaire, state, Answer("yes", today=TODAY, question="respond", version=old_version)
     )
     assert again is state and says(actions, "stale")
     state, actions = step(
-        questionnaire, state, Answer("no", today=TODAY, question="time", version=new_version)
+        questionnaire, state, Answer("yes", today=TODAY, question="respond", version=new_version)
     )
-    assert asks(actions)[0].question == "not_yet"
+    assert asks(actions)[0].question == "time"
 
 
 def test_the_platform_locale_is_only_a_default_for_new_conversations(
@@ -376,7 +385,7 @@ def test_odd_digits_are_a_reprompt_not_a_crash(questionnaire: Questionnaire, typ
 def test_restart_cancel_and_back_buttons_from_older_messages_are_stale(
     questionnaire: Questionnaire, event: object
 ) -> None:
-    before, _ = at(questionnaire, "Anna", "no", "no")
+    before, _ = at(questionnaire, "Anna", "yes", "no", "no")
     state, actions = step(questionnaire, before, event)  # type: ignore[arg-type]
     assert state is before and says(actions, "stale")
     current = replace(event, version=before.version)  # type: ignore[type-var]
@@ -387,7 +396,7 @@ def test_restart_cancel_and_back_buttons_from_older_messages_are_stale(
 def test_a_back_button_of_a_question_is_stale_once_there_is_a_result(
     questionnaire: Questionnaire,
 ) -> None:
-    done, _ = at(questionnaire, "Anna", "yes", "yes")
+    done, _ = at(questionnaire, "Anna", "yes", "yes", "yes")
     state, actions = step(questionnaire, done, Back(question="terms"))
     assert state is done and says(actions, "stale")
     state, actions = step(questionnaire, done, Back())  # the result's own Back
@@ -395,7 +404,7 @@ def test_a_back_button_of_a_question_is_stale_once_there_is_a_result(
 
 
 def test_starting_over_on_a_new_request_uses_it(questionnaire: Questionnaire) -> None:
-    state, _ = at(questionnaire, "no", client="Anna", signature="Camille")
+    state, _ = at(questionnaire, "yes", "no", client="Anna", signature="Camille")
     state, actions = step(questionnaire, state, Start(today=TODAY, client="Bob", signature="Zed"))
     assert asks(actions)[0].question == "resume"
     resumed, _ = step(questionnaire, state, Answer("continue", today=TODAY))
@@ -410,7 +419,7 @@ def test_starting_over_on_a_new_request_uses_it(questionnaire: Questionnaire) ->
 def test_typed_punctuation_does_not_double_the_template_s(
     questionnaire: Questionnaire, client: str, colleague: str
 ) -> None:
-    _, actions = at(questionnaire, client, "no", "no", "yes", colleague)
+    _, actions = at(questionnaire, client, "yes", "no", "no", "yes", colleague)
     (result,) = [a for a in actions if isinstance(a, Result)]
     assert result.draft and "Anna" in result.draft and "Sam Lee" in result.draft
     for doubled in (",,", "..", ".,", "!,", ";,", "…,"):
@@ -418,7 +427,7 @@ def test_typed_punctuation_does_not_double_the_template_s(
 
 
 def test_the_first_of_the_month_is_an_ordinal_in_french(questionnaire: Questionnaire) -> None:
-    _, actions = at(questionnaire, "Anna", "no", "no", "no", "yes", "1/3/2027", lang="fr")
+    _, actions = at(questionnaire, "Anna", "yes", "no", "no", "no", "1/3/2027", lang="fr")
     (result,) = [a for a in actions if isinstance(a, Result)]
     assert "1er mars 2027" in (result.draft or "")
 
@@ -434,13 +443,13 @@ def test_the_first_of_the_month_is_an_ordinal_in_french(questionnaire: Questionn
     ],
 )
 def test_dates_inside_short_phrases(questionnaire: Questionnaire, typed: str, iso: str) -> None:
-    state, _ = at(questionnaire, "Anna", "no", "yes", "timeline")
+    state, _ = at(questionnaire, "Anna", "yes", "no", "yes", "timeline")
     state, _ = step(questionnaire, state, Answer(typed, today=TODAY))
     assert state.answers["free_from"] == iso
 
 
 def test_a_date_years_away_is_a_typo_and_reprompted(questionnaire: Questionnaire) -> None:
-    before, _ = at(questionnaire, "Anna", "no", "yes", "timeline")
+    before, _ = at(questionnaire, "Anna", "yes", "no", "yes", "timeline")
     state, actions = step(questionnaire, before, Answer("9999-12-31", today=TODAY))
     assert state is before and says(actions, "reprompt")
 
@@ -450,22 +459,35 @@ def test_a_quoted_command_word_is_a_literal_answer(
     questionnaire: Questionnaire, typed: str
 ) -> None:
     state, _ = at(questionnaire, typed)
-    assert state.answers["client"] == typed[1:-1] and state.step == "time"
+    assert state.answers["client"] == typed[1:-1] and state.step == "respond"
 
 
-def test_tone_words_work_at_choice_questions_not_in_text_answers(
-    questionnaire: Questionnaire,
+@pytest.mark.parametrize("typed", ["brief", "Formel", "no", "oui", "1", "42", "fr", "restart"])
+def test_a_name_that_looks_like_an_answer_or_a_command_is_questioned(
+    questionnaire: Questionnaire, typed: str
 ) -> None:
-    state, _ = at(questionnaire, "brief")  # a client really called Brief
-    assert state.answers["client"] == "brief" and state.tone == "warm"
+    before, _ = at(questionnaire)
+    state, actions = step(questionnaire, before, Answer(typed, today=TODAY))
+    if typed == "restart":  # a command word is still the command
+        assert asks(actions)[-1].question == "client"
+        return
+    assert state is before and state.tone == "warm"
+    (say,) = says(actions, "reprompt")
+    assert say.text.startswith("Did you mean") and typed in say.text
+    state, _ = step(questionnaire, state, Answer(f'"{typed}"', today=TODAY))
+    assert state.answers["client"] == typed  # in quotes, it is the name
+
+
+def test_tone_words_work_at_choice_questions(questionnaire: Questionnaire) -> None:
+    state, _ = at(questionnaire, "Anna")
     state, actions = step(questionnaire, state, Answer("formal", today=TODAY))
-    assert state.tone == "formal" and asks(actions)[0].question == "time"
+    assert state.tone == "formal" and asks(actions)[0].question == "respond"
 
 
 def test_two_letters_are_not_enough_to_pick_a_choice_by_its_start(
     questionnaire: Questionnaire,
 ) -> None:
-    before, _ = at(questionnaire, "Anna", "no", "yes", lang="fr")
+    before, _ = at(questionnaire, "Anna", "yes", "no", "yes", lang="fr")
     state, actions = step(questionnaire, before, Answer("un", today=TODAY))
     assert state is before and says(actions, "reprompt")
 

@@ -62,9 +62,14 @@ def test_drafts_read_naturally_when_optional_answers_are_skipped(
 
 
 def test_the_why_names_the_answers_that_led_there(q_: Questionnaire) -> None:
-    _, result = run(q_, ["Anna", *PATHS["no_reply"]], lang="en")
-    for question in ("time", "not_yet", "refer", "respond"):
-        summary = q_.summary("en", question, "no")
+    _, result = run(q_, ["Anna", *PATHS["booked"]], lang="en")
+    for question, answer in (
+        ("respond", "yes"),
+        ("time", "no"),
+        ("not_yet", "no"),
+        ("refer", "no"),
+    ):
+        summary = q_.summary("en", question, answer)
         assert summary and summary in result.why
 
 

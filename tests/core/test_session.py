@@ -82,7 +82,7 @@ async def play(
 
 
 async def test_racing_clicks_on_one_button_advance_exactly_once(session: Session) -> None:
-    await play(session, "Anna")
+    await play(session, "Anna", "yes")
     turns = await asyncio.gather(
         *(session.handle(KEY, Answer("no", today=TODAY, question="time")) for _ in range(20))
     )
@@ -94,23 +94,30 @@ async def test_racing_clicks_on_one_button_advance_exactly_once(session: Session
     row = await session.store.load(KEY)
     assert row is not None
     state = ConversationState.from_json(row.data)
-    assert state.step == "not_yet" and state.history == ("client", "time")
+    assert state.step == "not_yet" and state.history == ("client", "respond", "time")
 
 
 async def test_many_users_in_parallel_do_not_cross_talk(session: Session) -> None:
     keys = [ConversationKey("test", "T1", f"U{i}") for i in range(30)]
     await asyncio.gather(
-        *(play(session, f"Client {i}", "yes" if i % 2 else "no", key=k) for i, k in enumerate(keys))
+        *(
+            play(session, f"Client {i}", "yes", "yes" if i % 2 else "no", key=k)
+            for i, k in enumerate(keys)
+        )
     )
     for i, k in enumerate(keys):
         row = await session.store.load(k)
         assert row is not None
         state = ConversationState.from_json(row.data)
-        assert state.answers == {"client": f"Client {i}", "time": "yes" if i % 2 else "no"}
+        assert state.answers == {
+            "client": f"Client {i}",
+            "respond": "yes",
+            "time": "yes" if i % 2 else "no",
+        }
 
 
 async def test_a_redelivered_event_is_a_no_op(session: Session) -> None:
-    await play(session, "Anna")
+    await play(session, "Anna", "yes")
     first = await session.handle(KEY, Answer("no", today=TODAY), delivery_id="Ev123")
     again = await session.handle(KEY, Answer("no", today=TODAY), delivery_id="Ev123")
     assert first.effect is not Effect.DUPLICATE
@@ -122,7 +129,7 @@ async def test_a_redelivered_event_is_a_no_op(session: Session) -> None:
 async def test_an_idle_conversation_expires_and_a_late_answer_is_told_kindly(
     session: Session, clock: Clock
 ) -> None:
-    await play(session, "Anna", "no")
+    await play(session, "Anna", "yes", "no")
     clock.now += timedelta(hours=25)
     turn = await session.handle(KEY, Answer("yes", today=TODAY, question="not_yet"))
     assert [a.kind for a in turn.actions if isinstance(a, Say)] == ["ended"]
@@ -175,7 +182,7 @@ async def test_expired_rows_are_swept(session: Session, clock: Clock) -> None:
 async def test_unreadable_state_restarts_that_conversation_with_an_apology(
     session: Session, data: str, clock: Clock
 ) -> None:
-    await play(session, "Bob", "no", key=OTHER)
+    await play(session, "Bob", "yes", "no", key=OTHER)
     assert await session.store.save(
         ConversationWrite(KEY, data, 3, None, clock.now + timedelta(hours=1))
     )
@@ -189,15 +196,16 @@ async def test_unreadable_state_restarts_that_conversation_with_an_apology(
     other = await session.store.load(OTHER)
     assert other is not None and ConversationState.from_json(other.data).answers == {
         "client": "Bob",
+        "respond": "yes",
         "time": "no",
     }
 
 
 async def test_finished_conversations_go_to_the_journal_once(session: Session) -> None:
-    actions = await play(session, "Anna", "yes", "yes", lang="fr")
+    actions = await play(session, "Anna", "yes", "yes", "yes", lang="fr")
     assert any(isinstance(a, Result) for a in actions)
     await session.handle(KEY, ChangeTone("brief"))
-    await play(session, "skip", "no", "no", "no", "no", fresh=True)
+    await play(session, "skip", "no", fresh=True)
     history = await session.history(KEY)
     assert [(d.outcome, d.client, d.lang, d.platform) for d in history] == [
         ("no_reply", None, "fr", "test"),  # the language carries over to the next conversation
@@ -212,7 +220,7 @@ async def test_finished_conversations_go_to_the_journal_once(session: Session) -
 async def test_changing_an_answer_after_the_result_revises_the_journal_entry(
     session: Session,
 ) -> None:
-    await play(session, "Anna", "yes", "yes")
+    await play(session, "Anna", "yes", "yes", "yes")
     await session.handle(KEY, Back())
     await session.handle(KEY, Answer("no", today=TODAY))
     await session.handle(KEY, Answer("fee", today=TODAY))
@@ -220,7 +228,7 @@ async def test_changing_an_answer_after_the_result_revises_the_journal_entry(
     # One conversation, one entry: the decision it ended with.
     assert [d.outcome for d in await session.history(KEY)] == ["negotiate_fee"]
     # A new conversation is a new entry.
-    await play(session, "Bob", "no", "no", "no", "no", fresh=True)
+    await play(session, "Bob", "no", fresh=True)
     assert [d.outcome for d in await session.history(KEY)] == ["no_reply", "negotiate_fee"]
 
 

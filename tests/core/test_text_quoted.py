@@ -18,8 +18,9 @@ def test_bidi_controls_and_zero_width_characters_are_dropped(ch: str) -> None:
 
 
 def test_lines_are_kept_blank_runs_collapsed() -> None:
+    # The writer's own no-break space stays (issue 10: French typography is theirs to keep).
     text = "\n\n  Hello\u00a0 there \r\n\n\n\nCan you\u2028help?\n  \n"
-    assert clean_lines(text) == "Hello there\n\nCan you\nhelp?"
+    assert clean_lines(text) == "Hello\u00a0there\n\nCan you\nhelp?"
 
 
 def test_joiners_in_emoji_and_words_stay() -> None:

@@ -81,7 +81,7 @@ async def test_french_client_gets_french_unless_the_option_says_otherwise(h: Har
     await bob.slash(in_guild=True, locale="fr", language="en")
 
     assert h.reply(start)["content"].startswith(h.q.ui("fr", "continue_in_dm"))
-    assert alice.last()["content"].startswith("**De qui vient cette demande ?")
+    assert alice.last()["content"].startswith("**De qui vient cette demande\u202f?")
     labels = [b["label"] for b in buttons(alice.last())]
     assert labels == ["✎ Saisir ma réponse", "Passer", "Recommencer", "Annuler", "Aide"]
     assert bob.last()["content"].startswith("**Who is this request from?")
@@ -90,7 +90,7 @@ async def test_french_client_gets_french_unless_the_option_says_otherwise(h: Har
 async def test_a_bare_command_offers_to_resume(h: Harness) -> None:
     alice = h.user(ALICE, "alice")
     await alice.slash()
-    for answer in ("ACME", "yes"):
+    for answer in ("ACME", "yes", "yes"):
         await alice.type(answer)
 
     await alice.slash()
@@ -110,7 +110,7 @@ async def test_a_new_request_mid_way_asks_first_and_starting_over_takes_it(
 ) -> None:
     alice = h.user(ALICE, "alice")
     await alice.slash()
-    for answer in ("ACME", "yes"):
+    for answer in ("ACME", "yes", "yes"):
         await alice.type(answer)
 
     if how == "note":
@@ -144,7 +144,7 @@ async def test_a_new_request_mid_way_asks_first_and_starting_over_takes_it(
 # --- the reply ------------------------------------------------------------------------------
 async def test_tone_and_language_buttons_rewrite_the_reply_in_place(h: Harness) -> None:
     alice = h.user(ALICE, "alice")
-    await reach_result(alice, "yes", "yes")
+    await reach_result(alice, "yes", "yes", "yes")
     result = alice.last()
     count = len(alice.messages())
 
@@ -157,12 +157,13 @@ async def test_tone_and_language_buttons_rewrite_the_reply_in_place(h: Harness) 
     await alice.click(result, button(result, Kind.LANGUAGE, "fr"))
     result = h.fake.messages[int(result["id"])]
     assert (
-        "(Formel, Français), prêt à envoyer :\n```\nBonjour ACME,\n\nJe vous" in result["content"]
+        "(Formel, Français), prêt à envoyer\u00a0:\n```\nBonjour ACME,\n\nJe vous"
+        in result["content"]
     )
     assert result["embeds"][0]["title"] == h.q.outcome_text("fr", "accept", "title")
     assert [b["label"] for b in buttons(result)] == [
-        "Ton : Chaleureux",
-        "Ton : Concis",
+        "Ton\u00a0: Chaleureux",
+        "Ton\u00a0: Concis",
         "English",
         "← Retour",
         "Recommencer",
@@ -176,7 +177,7 @@ async def test_tone_and_language_buttons_rewrite_the_reply_in_place(h: Harness) 
 
 async def test_start_over_from_the_reply(h: Harness) -> None:
     alice = h.user(ALICE, "alice")
-    await reach_result(alice, "yes", "yes")
+    await reach_result(alice, "yes", "yes", "yes")
     result = alice.last()
     await alice.click(result, button(result, Kind.RESTART))
     assert h.fake.messages[int(result["id"])]["components"] == []  # the reply stays, for copying
@@ -185,7 +186,7 @@ async def test_start_over_from_the_reply(h: Harness) -> None:
 
 async def test_back_from_the_reply(h: Harness) -> None:
     alice = h.user(ALICE, "alice")
-    await reach_result(alice, "yes", "yes")
+    await reach_result(alice, "yes", "yes", "yes")
     result = alice.last()
     await alice.click(result, button(result, Kind.BACK))
     kept = h.fake.messages[int(result["id"])]
@@ -200,7 +201,7 @@ async def test_the_reply_of_a_finished_conversation_leaves_the_next_one_alone(
     h: Harness, kind: Kind
 ) -> None:
     alice = h.user(ALICE, "alice")
-    await reach_result(alice, "yes", "yes")
+    await reach_result(alice, "yes", "yes", "yes")
     old = copy.deepcopy(alice.last())
     await alice.slash()  # the last one is finished: this starts a new one
     await alice.type("Globex")
@@ -213,14 +214,14 @@ async def test_the_reply_of_a_finished_conversation_leaves_the_next_one_alone(
     assert h.fake.messages[int(old["id"])]["content"] == old["content"]
     assert len(alice.messages()) == count
     now = await alice.conversation()
-    assert (now.status, now.step, now.values["client"]) == ("active", "time", "Globex")
+    assert (now.status, now.step, now.values["client"]) == ("active", "respond", "Globex")
 
 
 # --- moving around ---------------------------------------------------------------------------
 async def test_back_shows_the_previous_answer(h: Harness) -> None:
     alice = h.user(ALICE, "alice")
     await alice.slash()
-    for answer in ("ACME", "yes"):
+    for answer in ("ACME", "yes", "yes"):
         await alice.answer_with_buttons(answer)
     terms = alice.last()
     await alice.click(terms, button(terms, Kind.BACK))
@@ -290,7 +291,7 @@ async def test_double_click_advances_once(h: Harness) -> None:
 
     assert [len(h.fake.interactions[c["token"]].responses) for c in clicks] == [1, 1]
     asked = [ask_of(m) for m in alice.messages() if m["components"]]
-    assert asked.count("terms") == 1
+    assert asked.count("time") == 1
     notices = [m["content"] for c in clicks for m in h.followups(c) if m["flags"] & EPHEMERAL]
     assert notices == [h.q.ui("en", "stale")]
 
@@ -304,7 +305,7 @@ async def test_buttons_on_a_question_answered_by_typing_are_stale(
 ) -> None:
     alice = h.user(ALICE, "alice")
     await alice.slash()
-    for answer in ("ACME", "yes"):
+    for answer in ("ACME", "yes", "yes"):
         await alice.type(answer)
     # A typed answer cannot say which message held the question (nothing is kept in memory
     # to find it), so the time question still shows its buttons: every one of them is stale.
@@ -323,7 +324,7 @@ async def test_buttons_on_a_question_answered_by_typing_are_stale(
 async def test_a_date_the_form_could_not_read_leaves_the_question_open(h: Harness) -> None:
     alice = h.user(ALICE, "alice")
     await alice.slash()
-    for answer in ("ACME", "no", "yes", "timeline"):
+    for answer in ("ACME", "yes", "no", "yes", "timeline"):
         await alice.answer_with_buttons(answer)
     question = copy.deepcopy(alice.last())
     assert ask_of(question) == "free_from"
@@ -392,7 +393,7 @@ async def test_help_history_and_forget(h: Harness) -> None:
     empty = h.reply(await alice.command("discord_history_name", locale="fr"))
     assert empty["content"] == h.q.ui("fr", "history_empty")
 
-    await reach_result(alice, "yes", "yes")
+    await reach_result(alice, "yes", "yes", "yes")
     history = h.reply(await alice.command("discord_history_name", in_guild=True))
     assert history["content"] == "**Your recent decisions**\n• Nov 27, 2026 — Take it on (ACME)"
     confirm = h.reply(await alice.command("discord_forget_name", in_guild=True))
@@ -422,8 +423,8 @@ async def test_buttons_and_forms_work_after_a_restart(start_bot: StartBot, tmp_p
         after = await start_bot(store)
         alice.h = after
         await alice.submit(question, form, "ACME")  # ...and is sent after the restart
-        assert ask_of(alice.last()) == "time"
-        for answer in ("yes", "yes"):
+        assert ask_of(alice.last()) == "respond"
+        for answer in ("yes", "yes", "yes"):
             await alice.answer_with_buttons(answer)
         [decision] = await alice.decisions()
         assert (decision.outcome, decision.client) == ("accept", "ACME")
@@ -447,7 +448,7 @@ async def test_racing_clicks_from_two_processes_advance_once(
             harness.bot._connection.parse_interaction_create(click)  # type: ignore[arg-type]
         await settle()
         asked = [ask_of(m) for m in alice.messages() if m["components"]]
-        assert asked.count("terms") == 1
+        assert asked.count("time") == 1
     finally:
         for store in stores:
             await store.close()
@@ -489,7 +490,7 @@ async def test_an_unreachable_store_gets_an_apology_and_nothing_is_lost(
 
     store.down = False
     await alice.click(question, button(question, Kind.ANSWER, "skip"))
-    assert ask_of(alice.last()) == "time"
+    assert ask_of(alice.last()) == "respond"
     logged = {r.name for r in no_errors.records}
     assert logged == {"should_i_take_it.turn", "should_i_take_it.discord"}
     no_errors.records.clear()  # expected here

@@ -132,7 +132,7 @@ async def test_runs_registers_the_commands_and_stops_on_sigterm(
     assert start["name_localizations"] == {"fr": "dois-je-accepter"}
     assert [o["name_localizations"] for o in start["options"]] == [{"fr": "langue"}, {"fr": "note"}]
     assert by_name["Should I take it?"]["name_localizations"] == {
-        "fr": "Dois-je accepter ce client ?"
+        "fr": "Dois-je accepter ce client\u202f?"
     }
 
 

@@ -33,7 +33,7 @@ def outside_code_blocks(content: str) -> str:
 async def test_typed_mentions_never_ping(h: Harness) -> None:
     alice = h.user(ALICE, "alice")
     await alice.slash(in_guild=True, note=f"@everyone {ROLE} {USER} please reply")
-    for answer in (f"@here {ROLE} {USER}", "yes", "yes"):
+    for answer in (f"@here {ROLE} {USER}", "yes", "yes", "yes"):
         await alice.type(answer)
 
     sent = [r for r in h.fake.requests if isinstance(r.body, dict) and "content" in r.body]
@@ -52,7 +52,7 @@ async def test_typed_mentions_never_ping(h: Harness) -> None:
 async def test_a_typed_fence_cannot_break_out_of_the_draft(h: Harness) -> None:
     alice = h.user(ALICE, "alice")
     await alice.slash()
-    for answer in ("ACME ``` **bold** ```", "yes", "yes"):
+    for answer in ("ACME ``` **bold** ```", "yes", "yes", "yes"):
         await alice.type(answer)
     content = alice.last()["content"]
     assert content.count("```") == 2
@@ -78,7 +78,7 @@ async def test_very_long_input_stays_within_limits(h: Harness) -> None:
 
     # The longest answers the form allows, everywhere they can land.
     longest = "ACME " + "🙂" * (h.q.max_text - 5)
-    for answer in (longest, "no", "yes", "fee", "€" * h.q.max_text):
+    for answer in (longest, "yes", "yes", "no", "fee", "€" * h.q.max_text):
         await alice.answer_with_buttons(answer)
     result = alice.last()
     assert text.length(result["content"]) <= text.CONTENT

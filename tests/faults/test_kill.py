@@ -136,7 +136,7 @@ async def test_a_click_whose_turn_died_with_the_process_can_be_clicked_again(
     await turn(slack, user, slack.command(user=user))
     await answer(slack, user, "skip")
     question = slack.question(user)
-    assert asked(question) == "time"
+    assert asked(question) == "respond"
     yes = next(a for a, r in refs(question).items() if r.value == "yes")
 
     # Hold the conversations table: the click's turn blocks on it, and dies there.
@@ -153,13 +153,13 @@ async def test_a_click_whose_turn_died_with_the_process_can_be_clicked_again(
         await transaction.rollback()
     finally:
         await blocker.close()
-    assert state_of(await store.load(key(user))).step == "time"  # the turn was lost
+    assert state_of(await store.load(key(user))).step == "respond"  # the turn was lost
 
     web.start()
     web.wait_healthy()
     # The person sees no answer and clicks Yes again on the same message.
     await turn(slack, user, slack.click(question, yes, user=user))
-    assert state_of(await store.load(key(user))).step == "terms"
+    assert state_of(await store.load(key(user))).step == "time"
 
 
 async def _until_waiting_on_lock(connection: asyncpg.Connection) -> int:
@@ -183,7 +183,7 @@ async def test_the_last_answer_and_its_decision_survive_a_kill_together_or_not_a
     slack.point_at(web.url)
     (user,) = users(1, "UD")
     await turn(slack, user, slack.command(user=user))
-    for value in ("skip", "yes"):
+    for value in ("skip", "yes", "yes"):
         await answer(slack, user, value)
     question = slack.question(user)
     assert asked(question) == "terms"

@@ -85,7 +85,7 @@ async def test_a_double_click_advances_once(slack: Slack) -> None:
     await slack.click(question, yes)  # and once more, later, from the same old message
     assert len(slack.api.to("chat.update")) == updates + 1
     assert len(slack.api.to("chat.postMessage")) == posts + 1
-    assert slack.q.question_text("en", "terms") in slack.last()["text"]
+    assert slack.q.question_text("en", "time") in slack.last()["text"]
     # The extra clicks only get a private "already answered" notice.
     notices = slack.api.to("respond")[responses:]
     assert [n.args["text"] for n in notices] == [slack.q.ui("en", "stale")] * 2
@@ -102,13 +102,14 @@ async def test_a_stale_click_gets_a_friendly_private_notice(slack: Slack) -> Non
     (notice,) = [c.args for c in slack.api.calls[calls:]]
     assert notice["response_type"] == "ephemeral" and notice["replace_original"] is False
     assert notice["text"] == slack.q.ui("en", "stale")
-    assert slack.q.question_text("en", "terms") in slack.last()["text"]  # nothing moved
+    assert slack.q.question_text("en", "time") in slack.last()["text"]  # nothing moved
 
 
 @pytest.mark.parametrize("kind", [Kind.RESTART, Kind.CANCEL, Kind.BACK])
 async def test_navigation_buttons_of_an_older_message_are_stale(slack: Slack, kind: Kind) -> None:
     await slack.command()
     await slack.choose(SKIP)
+    await slack.dm("yes")  # it deserves a reply
     await slack.dm("no")  # typed: the time question's message keeps its buttons
     old = next(m for m in slack.shown() if slack.q.question_text("en", "time") in m["text"])
     await slack.dm("yes")
@@ -139,14 +140,14 @@ async def test_someone_elses_buttons_are_refused_politely(slack: Slack) -> None:
 
 async def test_typed_mentions_stay_text(slack: Slack) -> None:
     # Slack sends "@here" typed in the composer as <!here>, and a typed "<" as &lt;.
-    client = "<!channel> &lt;!here&gt; <@U0999|boss> Acme &amp; Co <https://evil.example|click>"
+    client = "<!channel> &lt;!here&gt; <@U0999|boss> Acme &amp; Sons <https://evil.example|click>"
     await slack.command()
     await slack.dm(client)
-    for value in ["no", "no", "yes"]:
+    for value in ["yes", "no", "no", "yes"]:
         await slack.dm(value)
     await slack.dm("<!everyone> Sam <@U0999>")
     reply = draft(slack.last()) or ""
-    assert reply.startswith("Hi @channel <!here> @boss Acme & Co click,")  # verbatim in rich text
+    assert reply.startswith("Hi @channel <!here> @boss Acme & Sons click,")  # verbatim in rich text
     assert "@everyone Sam @U0999" in reply
     assert "&lt;!here&gt;" in slack.last()["text"]  # escaped where Slack parses mrkdwn
     await slack.dm("back")

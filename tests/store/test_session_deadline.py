@@ -45,7 +45,7 @@ async def test_the_deadline_moves_only_when_it_must(questionnaire: Questionnaire
     assert [w.expires_at for w in store.writes] == [start + TTL, None]
 
     clock.now = start + EXPIRY_STEP  # far enough: the deadline follows the last turn
-    await session.handle(KEY, Answer("yes", today=TODAY, question="time"))
+    await session.handle(KEY, Answer("yes", today=TODAY, question="respond"))
     assert store.writes[-1].expires_at == clock.now + TTL
     stored = await store.load(KEY)
     assert stored is not None and stored.expires_at == clock.now + TTL
@@ -64,7 +64,7 @@ async def test_a_kept_deadline_still_ends_an_idle_conversation_within_the_ttl(
 
     # Idle for a full ttl after the last turn: over.
     clock.now = last_turn + TTL
-    turn = await session.handle(KEY, Answer("yes", today=TODAY, question="time"))
+    turn = await session.handle(KEY, Answer("yes", today=TODAY, question="respond"))
     assert any(getattr(a, "kind", None) == "ended" for a in turn.actions)
 
 

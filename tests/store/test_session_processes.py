@@ -53,7 +53,7 @@ async def test_two_processes_interleave_turns_of_one_conversation(backend_url: s
     assert row is not None
     state = ConversationState.from_json(row.data)
     assert (state.status, state.outcome) == ("done", "booked")
-    assert state.history == ("time", "not_yet", "refer", "respond", "free_from")
+    assert state.history == ("respond", "time", "not_yet", "refer", "free_from")
     assert sum(r["advanced"] for r in reports) == 5
     assert [d.outcome for d in await session.history(KEY)] == ["booked"]
     # A late click from either process changes nothing.

@@ -77,11 +77,11 @@ def test_one_ctrl_c_at_a_prompt_saves_and_ends(lang: str, saved: str, env: dict[
     # Saved indeed: the next run offers to resume at question 1.
     again = run(["--json", "--lang", lang], "\n", env)
     said = [json.loads(line) for line in again.stdout.splitlines()]
-    assert said[0]["question"] == "resume" and said[1]["question"] == "time"
+    assert said[0]["question"] == "resume" and said[1]["question"] == "respond"
 
 
 def test_enter_at_the_resume_question_continues(env: dict[str, str]) -> None:
-    assert run(["--json"], "Anna\nno\n", env).returncode == 1
+    assert run(["--json"], "Anna\nyes\nno\n", env).returncode == 1
     said = [json.loads(line) for line in run(["--json"], "\n", env).stdout.splitlines()]
     assert [s["type"] for s in said] == ["ask", "ask"]
     assert said[0]["question"] == "resume" and said[1]["question"] == "not_yet"
@@ -102,14 +102,14 @@ def test_a_closed_pipe_ends_quietly(env: dict[str, str]) -> None:
 
 
 def test_forget_asks_first_and_yes_skips_the_question(env: dict[str, str]) -> None:
-    run(["--json", "--client", "Anna"], "yes\nyes\n", env)
+    run(["--json", "--client", "Anna"], "yes\nyes\nyes\n", env)
     kept = run(["forget"], "n\n", env)
     assert kept.returncode == 1 and "Nothing was deleted." in kept.stdout
     assert "cannot be undone" in kept.stderr
     assert "Anna" in run(["history"], "", env).stdout
     asked = run(["forget"], "y\n", env)
     assert asked.returncode == 0 and "deleted: 1" in asked.stdout
-    run(["--json", "--client", "Bob"], "yes\nyes\n", env)
+    run(["--json", "--client", "Bob"], "yes\nyes\nyes\n", env)
     assert run(["forget", "--yes"], "", env).returncode == 0
     assert run(["history", "--json"], "", env).stdout == ""
 
@@ -146,7 +146,7 @@ def test_top_level_help_lists_the_commands_as_a_table(capsys: pytest.CaptureFixt
 def test_a_reprompt_shows_the_choices_once(env: dict[str, str]) -> None:
     done = run(["--client", "Anna"], "maybe\n", env)
     after = done.stdout.split("Sorry, I didn't catch that")[1]
-    assert after.count("No, not really") == 1, done.stdout
+    assert after.count("No, I'll let it go") == 1, done.stdout
     json_mode = run(["--json", "--client", "Anna", "--fresh"], "maybe\n", env).stdout
     kinds = [json.loads(line)["type"] for line in json_mode.splitlines()]
     assert kinds == ["ask", "say", "ask"]  # scripts still get the question again

@@ -68,7 +68,7 @@ def test_every_outcome_through_json_mode(outcome: str, lang: str, env: dict[str,
 
 
 def test_human_mode_shows_numbered_choices_and_the_reply_to_copy(env: dict[str, str]) -> None:
-    done = run(["--signature", "Camille"], "Anna\n2\nhelp\nmaybe\n2\n1\nSam Lee\n", env)
+    done = run(["--signature", "Camille"], "Anna\n1\n2\nhelp\nmaybe\n2\n1\nSam Lee\n", env)
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert (
@@ -96,6 +96,7 @@ def test_json_lines_hold_a_conversation_through_pipes(env: dict[str, str]) -> No
     )
     assert proc.stdin and proc.stdout
     replies = {
+        "respond": "yes",
         "time": "no",
         "not_yet": "yes",
         "what_would_work": "timeline",
@@ -116,7 +117,7 @@ def test_json_lines_hold_a_conversation_through_pipes(env: dict[str, str]) -> No
 
 
 def test_after_a_result_a_tone_or_language_word_rewrites_it(env: dict[str, str]) -> None:
-    done = run(["--json", "--client", "Anna"], "yes\nyes\nbrief\nfr\n", env)
+    done = run(["--json", "--client", "Anna"], "yes\nyes\nyes\nbrief\nfr\n", env)
     assert done.returncode == 0, done.stderr
     results = [s for s in lines(done.stdout) if s["type"] == "result"]
     assert [(r["tone"], r["lang"]) for r in results] == [
@@ -160,7 +161,7 @@ def test_a_bad_setting_names_the_variable(env: dict[str, str]) -> None:
 
 
 def test_quitting_and_starting_again_offers_to_resume(env: dict[str, str]) -> None:
-    assert run(["--json"], "Anna\nno\n", env).returncode == 1
+    assert run(["--json"], "Anna\nyes\nno\n", env).returncode == 1
     again = lines(run(["--json"], "1\nyes\n", env).stdout)
     assert again[0]["question"] == "resume"
     assert again[1]["question"] == "not_yet"
@@ -178,7 +179,7 @@ def test_kill_9_mid_conversation_then_restart_resumes_at_the_same_question(
         env=env,
     )
     assert proc.stdin and proc.stdout
-    for answer in ("Anna", "no", "no"):
+    for answer in ("Anna", "yes", "no", "no"):
         assert json.loads(proc.stdout.readline())["type"] == "ask"
         proc.stdin.write(answer + "\n")
         proc.stdin.flush()
@@ -199,8 +200,8 @@ def test_kill_9_mid_conversation_then_restart_resumes_at_the_same_question(
 
 
 def test_history_and_forget(env: dict[str, str]) -> None:
-    run(["--json", "--client", "Anna"], "yes\nyes\n", env)
-    run(["--json", "--fresh"], "skip\nno\nno\nno\nno\n", env)
+    run(["--json", "--client", "Anna"], "yes\nyes\nyes\n", env)
+    run(["--json", "--fresh"], "skip\nno\n", env)
     history = subprocess.run(
         [*COMMAND, "history", "--json"], env=env, capture_output=True, text=True, timeout=60
     )
@@ -230,14 +231,15 @@ def test_the_console_script_is_installed() -> None:
 
 
 def test_after_a_result_back_restart_and_help_work_too(env: dict[str, str]) -> None:
-    done = run(["--json", "--client", "Anna"], "yes\nyes\nhelp\nback\nno\nfee\nskip\n", env)
+    done = run(["--json", "--client", "Anna"], "yes\nyes\nyes\nhelp\nback\nno\nfee\nskip\n", env)
     assert done.returncode == 0, done.stderr
     said = lines(done.stdout)
     assert [s["outcome"] for s in said if s["type"] == "result"] == ["accept", "negotiate_fee"]
     assert any(s["type"] == "say" and s["kind"] == "help" for s in said)
     # A restart after the result leaves a conversation open: input ends early, exit 1.
     assert (
-        run(["--json", "--client", "Anna", "--fresh"], "yes\nyes\nrestart\n", env).returncode == 1
+        run(["--json", "--client", "Anna", "--fresh"], "yes\nyes\nyes\nrestart\n", env).returncode
+        == 1
     )
 
 
@@ -254,7 +256,7 @@ def test_at_a_real_terminal_it_prompts_and_offers_to_rewrite(env: dict[str, str]
         close_fds=True,
     )
     os.close(secondary)
-    os.write(main, b"oui\noui\n\n")
+    os.write(main, b"oui\noui\noui\n\n")
     output = b""
     while True:  # read until the child closes the terminal
         try:
@@ -269,4 +271,4 @@ def test_at_a_real_terminal_it_prompts_and_offers_to_rewrite(env: dict[str, str]
     text = output.decode()
     assert proc.returncode == 0
     assert "> " in text
-    assert "« retour » pour modifier votre dernière réponse" in text
+    assert "«\u00a0retour\u00a0» pour modifier votre dernière réponse" in text
