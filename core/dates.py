@@ -7,9 +7,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-import dateparser
 from babel.dates import format_date as _babel_format_date
-from dateparser.search import search_dates
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _LANGUAGES = ("en", "fr")
@@ -46,6 +44,10 @@ def _parse(text: str, today: date, lang: str, order: str) -> date | None:
         # "April" means the 1st of April: the earliest day of what was said.
         "PREFER_DAY_OF_MONTH": "first",
     }
+    # Imported on first use: loading dateparser's language data is most of a cold start.
+    import dateparser
+    from dateparser.search import search_dates
+
     try:
         found = dateparser.parse(text, languages=languages, settings=settings)
         if found is None and len(text) <= _SEARCH_UP_TO:

@@ -144,3 +144,9 @@ async def test_the_migrations_can_be_walked_back_and_forth(blank_url: str) -> No
         assert await store.load(ALICE) is not None
     finally:
         await store.close()
+
+
+def test_the_schema_head_known_without_alembic_is_alembics_head() -> None:
+    from core.store import SCHEMA_HEAD
+
+    assert SCHEMA_HEAD == head_revision()
