@@ -33,6 +33,9 @@ class Settings:
     data_dir: Path | None = None
     prompts_dir: Path | None = None
     conversation_ttl: timedelta = timedelta(hours=24)
+    # How long an inbox row or outbox message is left to the process that wrote it before
+    # another (or the same, after a restart) takes it over.
+    redelivery_after: timedelta = timedelta(seconds=10)
     log_level: str = "INFO"
     port: int = 3000
     slack_bot_token: str | None = field(default=None, repr=False)
@@ -70,11 +73,15 @@ class Settings:
         if prompts and not Path(prompts).is_dir():
             raise ConfigError("PROMPTS_DIR", f"{prompts!r} is not a directory holding flow.yaml")
         shard_ids = get("DISCORD_SHARD_IDS")
+        redelivery = _number(get("SIT_REDELIVERY_SECONDS"), "SIT_REDELIVERY_SECONDS", 10.0, float)
+        if not redelivery > 0:
+            raise ConfigError("SIT_REDELIVERY_SECONDS", f"must be above 0, got {redelivery}")
         return cls(
             database_url=get("DATABASE_URL"),
             data_dir=Path(d).expanduser() if (d := get("SIT_DATA_DIR")) else None,
             prompts_dir=Path(prompts) if prompts else None,
             conversation_ttl=timedelta(hours=ttl_hours),
+            redelivery_after=timedelta(seconds=redelivery),
             log_level=level,
             port=port,
             slack_bot_token=get("SLACK_BOT_TOKEN"),
@@ -116,6 +123,7 @@ def _int_list(raw: str, name: str) -> tuple[int, ...]:
 VARIABLES = (
     "DATABASE_URL",
     "SIT_DATA_DIR",
+    "SIT_REDELIVERY_SECONDS",
     "CONVERSATION_TTL_HOURS",
     "LOG_LEVEL",
     "PORT",
