@@ -156,6 +156,12 @@ class SlackBot:
         if self.oauth is not None:
             await self.oauth.installation_store.create_tables()  # type: ignore[attr-defined]
             await self.oauth.state_store.create_tables()  # type: ignore[attr-defined]
+        try:
+            # Before serving: what a dead process left goes out before anything new for
+            # the same conversation.
+            await self.catch_up(takeover=True)
+        except StoreError:
+            log.warning("catching up at start-up skipped: store unavailable")
         self._pump = asyncio.create_task(self._catch_up_forever(), name="slack-catch-up")
 
     async def close(self) -> None:
@@ -178,14 +184,28 @@ class SlackBot:
             # Jittered, so several processes do not claim in step.
             await asyncio.sleep(self.lease.total_seconds() / 4 * (0.5 + random.random()))
 
-    async def catch_up(self) -> int:
-        """Replay the inbox rows and send the outbox messages whose claim ran out (their
-        process died, or failed), in order per conversation; returns how many."""
+    async def catch_up(self, *, takeover: bool = False) -> int:
+        """Send the outbox messages and replay the inbox rows whose claim ran out (their
+        process died, or failed), in order per conversation, older messages first; returns
+        how many. ``takeover`` (at start-up): also those still claimed, since a process
+        that just started holds none, and waiting for a dead one's claims to run out would
+        let new turns overtake them. (With several processes, a start-up can so take rows a
+        live one is working on: the inbox still changes a conversation once; a message may
+        go twice.)"""
         now = self.session.clock()
         for inbox_id in sorted(self._abandoned):
             await self.store.finish(inbox_id, (), now=now)
             self._abandoned.discard(inbox_id)
-        rows = await self.store.inbox_claim(now, claim_until=now + self.lease)
+        due = now + self.lease if takeover else now
+        unsent = await self.store.outbox_claim(due, claim_until=now + self.lease)
+        by_conversation: dict[str, list[OutboxMessage]] = {}
+        for message in unsent:
+            by_conversation.setdefault(message.key, []).append(message)
+        await asyncio.gather(
+            *(self.courier.deliver(group, in_order=True) for group in by_conversation.values())
+        )
+        self.courier.resent += len(unsent)
+        rows = await self.store.inbox_claim(due, claim_until=now + self.lease)
         by_key: dict[str, list[InboxRow]] = {}
         for row in rows:
             by_key.setdefault(row.key or f"#{row.id}", []).append(row)
@@ -195,14 +215,6 @@ class SlackBot:
                 await self._replay(row)
 
         await asyncio.gather(*(replay(group) for group in by_key.values()))
-        unsent = await self.store.outbox_claim(now, claim_until=now + self.lease)
-        by_conversation: dict[str, list[OutboxMessage]] = {}
-        for message in unsent:
-            by_conversation.setdefault(message.key, []).append(message)
-        await asyncio.gather(
-            *(self.courier.deliver(group, in_order=True) for group in by_conversation.values())
-        )
-        self.courier.resent += len(unsent)
         if rows or unsent:
             log.info(
                 "caught up: %d request(s) replayed, %d message(s) sent", len(rows), len(unsent)
@@ -247,6 +259,8 @@ class SlackBot:
         async def listener(args: AsyncArgs) -> None:
             context = args.context
             if context.get(box.REPLAY):
+                if args.ack is not None:  # unanswered, Bolt would log it as unhandled
+                    await args.ack()
                 await self._process(work, args, context.get(box.INBOX))
                 return
             if keep is not None and not keep(args):

@@ -2,7 +2,8 @@
 and its three retries, same ``event_id``, ``X-Slack-Retry-Num`` 1..3) and every click
 twice at once (a double click). Each turn still happens exactly once: one answer posted,
 one question frozen, one save, one journal entry; a redelivered event is dropped silently
-(by the inbox, before its ack) and the second click of a double click gets the private "no longer open" notice.
+(by the inbox, before its ack) and the second click of a double click gets the private
+"no longer open" notice.
 """
 
 from __future__ import annotations
