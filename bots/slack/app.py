@@ -93,9 +93,17 @@ class SlackBot:
     """The adapter: owns the Bolt app and its Web API client."""
 
     def __init__(
-        self, app: App, settings: Settings, *, http_session: aiohttp.ClientSession | None = None
+        self,
+        app: App,
+        settings: Settings,
+        *,
+        http_session: aiohttp.ClientSession | None = None,
+        durable: bool = True,
     ) -> None:
+        """``durable=False``: no inbox and no outbox (ack, then work and send directly), to
+        measure what they cost (``bench/slack_http.py``); never in production."""
         self.q = app.questionnaire
+        self.durable = durable
         self.q.check_words(WORDS)
         self.session = app.session
         self.store = app.store
@@ -263,9 +271,12 @@ class SlackBot:
                     await args.ack()
                 await self._process(work, args, context.get(box.INBOX))
                 return
-            if keep is not None and not keep(args):
+            if (keep is not None and not keep(args)) or not self.durable:
                 if args.ack is not None:
                     await args.ack()
+                if self.durable:
+                    return
+                self.work.spawn(work(args))
                 return
             inbox_id = None
             now = self.session.clock()
@@ -477,6 +488,12 @@ class SlackBot:
             return drawn[-1][1]
 
         inbox_id = context.get(box.INBOX)
+        if not self.durable:
+            turn = await self.session.handle(key, event)
+            await self.courier.send(
+                self._plan(turn, owner, channel, clicked, quote, url), args.client
+            )
+            return
         turn = await self.session.handle(key, event, inbox_id=inbox_id, draw=draw)
         context[box.SETTLED] = True
         if drawn and drawn[-1][0] is turn:

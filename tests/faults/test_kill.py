@@ -2,9 +2,10 @@
 the same database: every conversation resumes where the store says it is, with the
 answers given so far, and reaches the outcome its answers lead to.
 
-A turn in flight at the kill may be lost (Slack got its ack, the work died with the
-process) or saved without its next question being posted; either way the store is the
-truth and nothing it holds is lost or doubled.
+A turn in flight at the kill is replayed from the inbox, and a saved turn's messages are
+sent from the outbox, by the new process (``test_kill_counts.py`` counts that nothing
+acknowledged is lost); either way the store is the truth and nothing it holds is lost or
+doubled.
 """
 
 from __future__ import annotations
