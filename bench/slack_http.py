@@ -336,7 +336,7 @@ class Run:
 async def measure(app: str, users: int) -> Run:
     """Run ``users`` conversations against ``app`` served by a child process; its timings
     and the CPU the child spent on them. Every run starts from an empty database."""
-    user_flow = our_user if app.startswith("ours") else minimal_user
+    user_flow = our_user if app.startswith(("ours", "direct")) else minimal_user
     async with AsyncExitStack() as stack:
         pg_url = await stack.enter_async_context(pg_database(app.endswith("_postgresql")))
         api = FakeSlackApi(record=False)
@@ -494,6 +494,11 @@ def report(users: int, runs: dict[str, list[Run]]) -> list[Row]:
             rows.append(_row(f"{app}.u{users}.{metric} (best)", best, unit))
             rows.append(_row(f"{app}.u{users}.{metric} (median)", medians[app, metric], unit))
     for app in runs:
+        direct = app.replace("ours_", "direct_")
+        if app.startswith("ours_") and direct in runs:  # what the inbox and outbox cost
+            for metric in ("turns_per_s", "ack_p99", "turn_p99", "cpu_ms_per_request"):
+                ratio = medians[app, metric] / medians[direct, metric]
+                rows.append(_row(f"{app}.u{users}.{metric} / {direct}'s", ratio, "x"))
         for base in ("floor", "minimal"):
             if app == base or base not in runs or not app.startswith("ours"):
                 continue

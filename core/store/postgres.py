@@ -9,6 +9,8 @@ Theory of operation:
   (data-modifying CTEs), and only if the save won.
 - Statements run in autocommit: each is atomic by itself, and no BEGIN/COMMIT trips; a
   connection goes back to the pool without asyncpg's reset query (see ``keep_session``).
+  Each commit waits for its WAL flush (an inbox row is durable before Slack's ack), but
+  for marking outbox messages sent (``OUTBOX_SENT``).
 - The pool opens connections on demand. When one turns out dropped by the server (a
   restart), all pooled connections are let go and a read is tried once more; a write only
   when nothing was sent (it may have landed otherwise: the turn fails and the caller's
@@ -105,7 +107,12 @@ OUTBOX_CLAIM = (
     " WHERE sent_at IS NULL AND hold_until <= $1 ORDER BY seq LIMIT $3"
     " FOR UPDATE SKIP LOCKED) RETURNING seq, id, key, payload"
 )
-OUTBOX_SENT = "UPDATE outbox SET sent_at = $1 WHERE id = ANY($2::text[])"
+# Committed without waiting for the WAL flush: a mark lost to a database crash only sends
+# a message again (at least once anyway), and a turn is not kept waiting for a second fsync.
+OUTBOX_SENT = (
+    "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))"
+    " UPDATE outbox SET sent_at = $1 FROM relaxed WHERE id = ANY($2::text[])"
+)
 FORGET = (
     "WITH conversation AS (DELETE FROM conversations WHERE key = $1),"
     " journal AS (DELETE FROM decisions WHERE key = $1 RETURNING 1)"
