@@ -43,6 +43,9 @@ from core.store.sql import SqlStore, aware, translate_errors
 
 T = TypeVar("T")
 POOL_SIZE = 10  # connections per process at most; a turn holds one for one round trip
+# Inbox writes have connections of their own: they stand between a request and its ack,
+# and must not queue behind turns' reads and writes.
+INBOX_POOL_SIZE = 8
 
 LOAD = "SELECT data, version, expires_at FROM conversations WHERE key = $1"
 # The conversation write, as a CTE named "saved" that yields a row only if it won. {guard}:
@@ -209,31 +212,38 @@ class PostgresStore(SqlStore):
 
     def __init__(self, url: URL, engine: AsyncEngine | None = None) -> None:
         super().__init__(url, engine)
-        self._pool: asyncpg.Pool | None = None
+        self._pools: dict[bool, asyncpg.Pool] = {}  # inbox? → pool
 
-    async def _connection_pool(self) -> asyncpg.Pool:
-        if self._pool is None:
+    async def _connection_pool(self, inbox: bool = False) -> asyncpg.Pool:
+        if inbox not in self._pools:
             # min_size=0: creating the pool connects nothing; connections open on demand.
             pool = asyncpg.create_pool(
                 **connect_arguments(self.url),
                 min_size=0,
-                max_size=POOL_SIZE,
+                max_size=INBOX_POOL_SIZE if inbox else POOL_SIZE,
                 reset=keep_session,
             )
-            self._pool = await pool
-        return self._pool
+            self._pools[inbox] = await pool
+        return self._pools[inbox]
 
     async def _read(self, doing: str, query: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
         return await self._run(doing, query, may_repeat=True)
 
-    async def _write(self, doing: str, query: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
-        return await self._run(doing, query, may_repeat=False)
+    async def _write(
+        self, doing: str, query: Callable[[asyncpg.Pool], Awaitable[T]], *, inbox: bool = False
+    ) -> T:
+        return await self._run(doing, query, may_repeat=False, inbox=inbox)
 
     async def _run(
-        self, doing: str, query: Callable[[asyncpg.Pool], Awaitable[T]], *, may_repeat: bool
+        self,
+        doing: str,
+        query: Callable[[asyncpg.Pool], Awaitable[T]],
+        *,
+        may_repeat: bool,
+        inbox: bool = False,
     ) -> T:
         with translate_errors(doing):
-            pool = await self._connection_pool()
+            pool = await self._connection_pool(inbox)
             try:
                 return await query(pool)
             except _DROPPED as exc:
@@ -300,7 +310,9 @@ class PostgresStore(SqlStore):
             aware("received_at", item.received_at),
             aware("claim_until", claim_until),
         )
-        result = await self._write("inbox_put", lambda pool: pool.fetchval(INBOX_PUT, *params))
+        result = await self._write(
+            "inbox_put", lambda pool: pool.fetchval(INBOX_PUT, *params), inbox=True
+        )
         return None if result is None else int(result)
 
     async def inbox_claim(
@@ -346,7 +358,7 @@ class PostgresStore(SqlStore):
         await self._read("ping", lambda pool: pool.fetchval("SELECT 1"))
 
     async def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
             await pool.close()
         await super().close()
