@@ -27,6 +27,9 @@ The apps, each in a fresh process:
   the cheapest possible) + two Web API calls (``chat.update``, ``chat.postMessage``), the
   calls our bot makes for a click: what any bot that keeps state must at least spend;
 - ``ours_sqlite`` (the default), ``ours_postgresql``, ``ours_memory``: the real bot.
+- ``direct_sqlite``, ``direct_postgresql``: the real bot without its inbox and outbox
+  (``SlackBot(durable=False)``: ack, then work and send), to measure what they cost in
+  the same run (``--apps direct_sqlite,ours_sqlite``).
 
 Configurations alternate A B C … A B C … over ``--rounds`` rounds, and each figure is
 printed as the min and the median over the rounds. ``run()`` returns the rows for
@@ -86,6 +89,7 @@ DEADLINE = 300.0  # seconds for the whole run, whatever happens
 USERS = (50,)
 ROUNDS = 3
 APPS = ("minimal", "floor", "ours_sqlite", "ours_postgresql", "ours_memory")
+DIRECT = ("direct_sqlite", "direct_postgresql")  # not run unless named
 # After the rounds: one run of the default set-up under a heavier load, for its ack tail.
 CROWD = ("ours_sqlite", 200)
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -332,9 +336,9 @@ class Run:
 async def measure(app: str, users: int) -> Run:
     """Run ``users`` conversations against ``app`` served by a child process; its timings
     and the CPU the child spent on them. Every run starts from an empty database."""
-    user_flow = our_user if app.startswith("ours") else minimal_user
+    user_flow = our_user if app.startswith(("ours", "direct")) else minimal_user
     async with AsyncExitStack() as stack:
-        pg_url = await stack.enter_async_context(pg_database(app == "ours_postgresql"))
+        pg_url = await stack.enter_async_context(pg_database(app.endswith("_postgresql")))
         api = FakeSlackApi(record=False)
         await api.start()
         stack.push_async_callback(api.close)
@@ -394,8 +398,9 @@ async def serve(app: str, port: int, api_url: str, db: str | None) -> None:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with AsyncExitStack() as stack:
         http = await stack.enter_async_context(aiohttp.ClientSession())
-        if app.startswith("ours_"):
-            application = await ours(api_url, app.removeprefix("ours_"), db, http, stack)
+        if app.startswith(("ours_", "direct_")):
+            kind, store_kind = app.split("_", 1)
+            application = await ours(api_url, store_kind, db, http, stack, kind == "ours")
         else:
             application = await bolt_only(api_url, app, http, stack)
         runner = web.AppRunner(application, access_log=None)
@@ -412,6 +417,7 @@ async def ours(
     db: str | None,
     http: aiohttp.ClientSession,
     stack: AsyncExitStack,
+    durable: bool = True,
 ) -> web.Application:
     store: Store = MemoryStore()
     if store_kind != "memory":
@@ -421,7 +427,7 @@ async def ours(
         stack.push_async_callback(store.close)
     settings = Settings(slack_bot_token=TOKEN, slack_signing_secret=SECRET, slack_api_url=api_url)
     app = await bootstrap(settings, store=store, clock=lambda: NOW)
-    bot = SlackBot(app, settings, http_session=http)
+    bot = SlackBot(app, settings, http_session=http, durable=durable)
     stack.push_async_callback(bot.work.wait, 5)
     return web_app(bot)
 
@@ -488,6 +494,11 @@ def report(users: int, runs: dict[str, list[Run]]) -> list[Row]:
             rows.append(_row(f"{app}.u{users}.{metric} (best)", best, unit))
             rows.append(_row(f"{app}.u{users}.{metric} (median)", medians[app, metric], unit))
     for app in runs:
+        direct = app.replace("ours_", "direct_")
+        if app.startswith("ours_") and direct in runs:  # what the inbox and outbox cost
+            for metric in ("turns_per_s", "ack_p99", "turn_p99", "cpu_ms_per_request"):
+                ratio = medians[app, metric] / medians[direct, metric]
+                rows.append(_row(f"{app}.u{users}.{metric} / {direct}'s", ratio, "x"))
         for base in ("floor", "minimal"):
             if app == base or base not in runs or not app.startswith("ours"):
                 continue
@@ -531,10 +542,10 @@ async def run_async(users: tuple[int, ...], rounds: int, apps: tuple[str, ...]) 
     rows: list[Row] = []
     async with asyncio.timeout(DEADLINE):
         playing = list(apps)
-        if "ours_postgresql" in apps:
+        if any(app.endswith("_postgresql") for app in apps):
             async with pg_database(True) as pg_url:
                 if pg_url is None:
-                    playing.remove("ours_postgresql")
+                    playing = [app for app in playing if not app.endswith("_postgresql")]
         for count in users:
             runs: dict[str, list[Run]] = {app: [] for app in playing}
             for _ in range(rounds):
@@ -560,8 +571,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--users", default="50", help="numbers of concurrent users, e.g. 50,200")
     parser.add_argument("--rounds", type=int, default=ROUNDS)
-    parser.add_argument("--apps", default=",".join(APPS), help=f"some of {', '.join(APPS)}")
-    parser.add_argument("--serve", choices=APPS, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--apps", default=",".join(APPS), help=f"some of {', '.join(APPS + DIRECT)}"
+    )
+    parser.add_argument("--serve", choices=APPS + DIRECT, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--api", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)

@@ -347,7 +347,7 @@ def _positive(text: str) -> int:
 
 
 def _migrate() -> int:
-    from core.store import migrate
+    from core.store.migrate import migrate
 
     try:
         settings = _settings()

@@ -34,6 +34,9 @@ class Settings:
     prompts_dir: Path | None = None
     conversation_ttl: timedelta = timedelta(hours=24)
     sweep_interval: timedelta = timedelta(minutes=10)
+    # How long an inbox row or outbox message is left to the process that wrote it before
+    # another (or the same, after a restart) takes it over.
+    redelivery_after: timedelta = timedelta(seconds=10)
     log_level: str = "INFO"
     port: int = 3000
     slack_bot_token: str | None = field(default=None, repr=False)
@@ -77,12 +80,16 @@ class Settings:
         if prompts and not Path(prompts).is_dir():
             raise ConfigError("PROMPTS_DIR", f"{prompts!r} is not a directory holding flow.yaml")
         shard_ids = get("DISCORD_SHARD_IDS")
+        redelivery = _number(get("SIT_REDELIVERY_SECONDS"), "SIT_REDELIVERY_SECONDS", 10.0, float)
+        if not redelivery > 0:
+            raise ConfigError("SIT_REDELIVERY_SECONDS", f"must be above 0, got {redelivery}")
         return cls(
             database_url=get("DATABASE_URL"),
             data_dir=Path(d).expanduser() if (d := get("SIT_DATA_DIR")) else None,
             prompts_dir=Path(prompts) if prompts else None,
             conversation_ttl=timedelta(hours=ttl_hours),
             sweep_interval=timedelta(seconds=sweep),
+            redelivery_after=timedelta(seconds=redelivery),
             log_level=level,
             port=port,
             slack_bot_token=get("SLACK_BOT_TOKEN"),
@@ -124,6 +131,7 @@ def _int_list(raw: str, name: str) -> tuple[int, ...]:
 VARIABLES = (
     "DATABASE_URL",
     "SIT_DATA_DIR",
+    "SIT_REDELIVERY_SECONDS",
     "CONVERSATION_TTL_HOURS",
     "SWEEP_INTERVAL_SECONDS",
     "LOG_LEVEL",

@@ -4,9 +4,37 @@ never shared objects, and everything is lost when the process ends."""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from core.ports import ConversationKey, ConversationWrite, Decision, Store, StoredConversation
+from core.ports import (
+    INBOX_KEEP,
+    UNDELIVERED_KEEP,
+    ConversationKey,
+    ConversationWrite,
+    Decision,
+    InboxItem,
+    InboxRow,
+    OutboxMessage,
+    Store,
+    StoredConversation,
+)
+
+
+@dataclass
+class _Inbox:
+    row: InboxRow
+    claimed_until: datetime
+    done_at: datetime | None = None
+
+
+@dataclass
+class _Outbox:
+    message: OutboxMessage
+    created_at: datetime
+    sent_at: datetime | None = None
 
 
 class MemoryStore(Store):
@@ -14,6 +42,10 @@ class MemoryStore(Store):
         self._rows: dict[str, StoredConversation] = {}
         self._deliveries: dict[str, datetime] = {}
         self._decisions: dict[str, list[Decision]] = {}
+        self._inbox: dict[int, _Inbox] = {}  # insertion order is id order
+        self._inbox_ids: dict[str, int] = {}  # delivery id → row id
+        self._outbox: dict[str, _Outbox] = {}  # insertion order is queue order
+        self._next_id = itertools.count(1)
 
     async def load(self, key: ConversationKey) -> StoredConversation | None:
         return self._rows.get(key.as_string())
@@ -23,6 +55,8 @@ class MemoryStore(Store):
         name = write.key.as_string()
         current = self._rows.get(name)
         if (current.version if current else None) != write.expected_version:
+            return False
+        if write.inbox_id is not None and not self._is_open(write.inbox_id):
             return False
         expires_at = write.expires_at
         if expires_at is None:
@@ -34,7 +68,19 @@ class MemoryStore(Store):
             if write.replaces_decision and journal:
                 journal.remove(self._newest(journal, 1)[0])
             journal.append(write.decision)
+        if write.now is not None:
+            self._settle(write.inbox_id, write.outbox, write.now)
         return True
+
+    def _is_open(self, inbox_id: int) -> bool:
+        row = self._inbox.get(inbox_id)
+        return row is not None and row.done_at is None
+
+    def _settle(self, inbox_id: int | None, outbox: Sequence[OutboxMessage], now: datetime) -> None:
+        if inbox_id is not None:
+            self._inbox[inbox_id].done_at = now
+        for m in outbox:
+            self._outbox[m.id] = _Outbox(m, now)
 
     async def forget(self, key: ConversationKey) -> int:
         self._rows.pop(key.as_string(), None)
@@ -56,7 +102,76 @@ class MemoryStore(Store):
         old = [d for d, until in self._deliveries.items() if until <= now]
         for d in old:
             del self._deliveries[d]
-        return len(gone) + len(old)
+        done = [
+            i
+            for i, r in self._inbox.items()
+            if (r.done_at is not None and r.done_at <= now - INBOX_KEEP)
+            or r.row.received_at <= now - UNDELIVERED_KEEP
+        ]
+        for i in done:
+            self._inbox_ids.pop(self._find_delivery(i), None)
+            del self._inbox[i]
+        sent = [
+            m
+            for m, r in self._outbox.items()
+            if (r.sent_at is not None and r.sent_at <= now - INBOX_KEEP)
+            or r.created_at <= now - UNDELIVERED_KEEP
+        ]
+        for m in sent:
+            del self._outbox[m]
+        return len(gone) + len(old) + len(done) + len(sent)
+
+    def _find_delivery(self, inbox_id: int) -> str:
+        return next((d for d, i in self._inbox_ids.items() if i == inbox_id), "")
+
+    async def inbox_put(self, item: InboxItem, *, claim_until: datetime) -> int | None:
+        if item.delivery_id in self._inbox_ids:
+            return None
+        inbox_id = next(self._next_id)
+        row = InboxRow(inbox_id, item.key, item.payload, item.received_at)
+        self._inbox[inbox_id] = _Inbox(row, claim_until)
+        self._inbox_ids[item.delivery_id] = inbox_id
+        return inbox_id
+
+    async def inbox_claim(
+        self, now: datetime, *, claim_until: datetime, limit: int = 100
+    ) -> list[InboxRow]:
+        claimed: list[InboxRow] = []
+        for r in self._inbox.values():
+            if len(claimed) >= limit:
+                break
+            if r.done_at is None and r.claimed_until <= now:
+                r.claimed_until = claim_until
+                claimed.append(r.row)
+        return claimed
+
+    async def inbox_open(self, inbox_id: int) -> bool:
+        return self._is_open(inbox_id)
+
+    async def finish(
+        self, inbox_id: int | None, outbox: Sequence[OutboxMessage], *, now: datetime
+    ) -> bool:
+        if inbox_id is not None and not self._is_open(inbox_id):
+            return False
+        self._settle(inbox_id, outbox, now)
+        return True
+
+    async def outbox_claim(
+        self, now: datetime, *, claim_until: datetime, limit: int = 100
+    ) -> list[OutboxMessage]:
+        claimed: list[OutboxMessage] = []
+        for r in self._outbox.values():
+            if len(claimed) >= limit:
+                break
+            if r.sent_at is None and r.message.hold_until <= now:
+                r.message = replace(r.message, hold_until=claim_until)
+                claimed.append(r.message)
+        return claimed
+
+    async def outbox_sent(self, ids: Sequence[str], *, now: datetime) -> None:
+        for i in ids:
+            if i in self._outbox:
+                self._outbox[i].sent_at = now
 
     async def decisions(self, key: ConversationKey, limit: int = 20) -> list[Decision]:
         if limit < 0:

@@ -8,8 +8,16 @@ as JSON text so a store never needs to understand them.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+
+# How long a processed inbox row is kept: it answers a platform's redelivery of the same id
+# (Slack retries for about 5 minutes) with a no-op. A sent outbox row is kept as long.
+INBOX_KEEP = timedelta(minutes=15)
+# An inbox row or outbox message still open after this long is dropped by the sweep
+# (a payload that can never be processed, a channel that is gone).
+UNDELIVERED_KEEP = timedelta(hours=24)
 
 
 class StoreError(Exception):
@@ -52,6 +60,41 @@ class Decision:
 
 
 @dataclass(frozen=True, slots=True)
+class InboxItem:
+    """One event, command or click as the platform delivered it, written before its ack.
+
+    ``delivery_id`` is the platform's id for it (a redelivery has the same one); ``key`` is
+    the conversation it concerns (``ConversationKey.as_string()``, "" for none), so rows
+    replay in order per conversation; ``payload`` is the platform's JSON."""
+
+    delivery_id: str
+    key: str
+    payload: str
+    received_at: datetime  # timezone-aware UTC
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    id: int
+    key: str
+    payload: str
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A message a turn must show, already drawn for its platform (``payload``: JSON).
+
+    ``id`` is chosen by the writer, so it can mark the message sent without reading it
+    back; until ``hold_until`` the writer sends it itself and no sender claims it."""
+
+    id: str
+    key: str
+    payload: str
+    hold_until: datetime  # timezone-aware UTC
+
+
+@dataclass(frozen=True, slots=True)
 class ConversationWrite:
     """One write of a conversation, and of its journal entry when it has just finished.
 
@@ -60,6 +103,12 @@ class ConversationWrite:
     stored one (an update only: a new row needs a deadline). A ``decision`` goes into the
     journal in the same transaction; ``replaces_decision`` first removes the user's latest
     entry (the same conversation, decided again after going back).
+
+    ``inbox_id``: the inbox row this turn processes; it is marked done in the same
+    transaction, and the write lands only while that row is still open (a row processed
+    twice, by two processes whose claims overlapped, changes the conversation once).
+    ``outbox``: the messages the turn must show, queued in the same transaction.
+    ``now`` (needed with either) is when the row was processed and the messages queued.
     """
 
     key: ConversationKey
@@ -69,11 +118,19 @@ class ConversationWrite:
     expires_at: datetime | None
     decision: Decision | None = None
     replaces_decision: bool = False
+    inbox_id: int | None = None
+    outbox: tuple[OutboxMessage, ...] = ()
+    now: datetime | None = None
 
     def __post_init__(self) -> None:
+        if self.now is None and (self.inbox_id is not None or self.outbox):
+            raise ValueError("a write that settles an inbox row or queues messages needs now")
         if self.expires_at is None and self.expected_version is None:
             raise ValueError("a new conversation needs a deadline (expires_at)")
-        for name, value in (("expires_at", self.expires_at), ("decided_at", self._decided_at())):
+        times = [("expires_at", self.expires_at), ("decided_at", self._decided_at())]
+        times.append(("now", self.now))
+        times += [("hold_until", m.hold_until) for m in self.outbox]
+        for name, value in times:
             if value is not None and (value.tzinfo is None or value.utcoffset() is None):
                 # A naive datetime would be read as local time; refuse it rather than guess.
                 raise ValueError(f"{name} must be timezone-aware (UTC), got {value!r}")
@@ -82,6 +139,8 @@ class ConversationWrite:
                 f"decision made on {self.decision.platform!r} filed under a "
                 f"{self.key.platform!r} key"
             )
+        if any(m.key != self.key.as_string() for m in self.outbox):
+            raise ValueError("an outbox message filed under another conversation")
 
     def _decided_at(self) -> datetime | None:
         return None if self.decision is None else self.decision.decided_at
@@ -117,7 +176,45 @@ class Store(ABC):
 
     @abstractmethod
     async def sweep(self, now: datetime) -> int:
-        """Delete expired conversations and delivery ids; returns how many rows went."""
+        """Delete expired conversations and delivery ids, inbox rows processed and outbox
+        messages sent more than ``INBOX_KEEP`` ago, and those still open after
+        ``UNDELIVERED_KEEP``; returns how many rows went."""
+
+    # --- the inbox and the outbox (see docs in README "Where your data lives") ----------
+
+    @abstractmethod
+    async def inbox_put(self, item: InboxItem, *, claim_until: datetime) -> int | None:
+        """Write ``item`` (claimed by the caller until ``claim_until``); its row id, or None
+        when its delivery id is already in the inbox (a redelivery: nothing is written)."""
+
+    @abstractmethod
+    async def inbox_claim(
+        self, now: datetime, *, claim_until: datetime, limit: int = 100
+    ) -> list[InboxRow]:
+        """Claim until ``claim_until`` the oldest open rows whose claim ran out by ``now``
+        (their receiver died, or failed); oldest first."""
+
+    @abstractmethod
+    async def inbox_open(self, inbox_id: int) -> bool:
+        """True while the row exists and is not processed."""
+
+    @abstractmethod
+    async def finish(
+        self, inbox_id: int | None, outbox: Sequence[OutboxMessage], *, now: datetime
+    ) -> bool:
+        """For a turn that saves no conversation: mark the inbox row done and queue its
+        messages, in one transaction. False, writing nothing, when the row is already done."""
+
+    @abstractmethod
+    async def outbox_claim(
+        self, now: datetime, *, claim_until: datetime, limit: int = 100
+    ) -> list[OutboxMessage]:
+        """Claim until ``claim_until`` the oldest unsent messages whose hold ran out by
+        ``now``; in the order they were queued (``hold_until`` is the new claim)."""
+
+    @abstractmethod
+    async def outbox_sent(self, ids: Sequence[str], *, now: datetime) -> None:
+        """Mark messages sent."""
 
     @abstractmethod
     async def decisions(self, key: ConversationKey, limit: int = 20) -> list[Decision]:

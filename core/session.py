@@ -17,13 +17,19 @@ port and an injected clock. What it guarantees:
 * **A forget is confirmed once**: its button carries :meth:`Session.forget_version`, a
   fingerprint of what it would delete; once anything changed (a first click deleted it,
   a decision was made since), the button is no longer open.
+* **Acknowledged means durable, shown means delivered** (when the adapter passes
+  ``inbox_id`` and ``draw``): the inbox row the event was written to before its ack is
+  marked done in the same transaction as the turn's save, and the messages ``draw`` makes
+  of the turn are queued in that transaction too (a turn that saves nothing settles both
+  with :meth:`core.ports.Store.finish`). A row already processed (by another process whose
+  claim overlapped) changes nothing and gives a duplicate turn.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -36,6 +42,7 @@ from core.ports import (
     ConversationKey,
     ConversationWrite,
     Decision,
+    OutboxMessage,
     Store,
     StoredConversation,
     StoreError,
@@ -50,6 +57,8 @@ DEFAULT_TTL = timedelta(hours=24)
 # Slack retries within ~5 minutes; Discord never redelivers an interaction. Keep a margin.
 DELIVERY_TTL = timedelta(minutes=15)
 MAX_ATTEMPTS = 8
+# Draws a turn into the messages the platform must show (its outbox rows).
+Draw = Callable[[Turn], Sequence[OutboxMessage]]
 # The deadline is indexed, so it is rewritten only when it must move by at least this much
 # (or ttl/100 when that is shorter): an idle conversation then ends between ttl - step and
 # ttl after its last turn, and a four-question conversation rewrites the index about once.
@@ -88,12 +97,21 @@ class Session:
         self.serialiser: Serialiser = serialiser if serialiser is not None else _Unserialised()
 
     async def handle(
-        self, key: ConversationKey, event: Event, *, delivery_id: str | None = None
+        self,
+        key: ConversationKey,
+        event: Event,
+        *,
+        delivery_id: str | None = None,
+        inbox_id: int | None = None,
+        draw: Draw | None = None,
     ) -> Turn:
+        """The turn ``event`` makes. With ``draw``, the turn returned is the very object
+        whose drawn messages were queued (``is`` tells; a failed or duplicate turn is not)."""
         started = self.clock()
+        box = _Box(inbox_id, draw, started)
         try:
             async with self.serialiser.hold(key.as_string()):
-                turn = await self._handle(key, event, delivery_id, started)
+                turn = await self._handle(key, event, delivery_id, started, box)
         except StoreError:
             log.exception(
                 "store unavailable platform=%s event=%s", key.platform, type(event).__name__
@@ -112,8 +130,14 @@ class Session:
         return turn
 
     async def _handle(
-        self, key: ConversationKey, event: Event, delivery_id: str | None, now: datetime
+        self,
+        key: ConversationKey,
+        event: Event,
+        delivery_id: str | None,
+        now: datetime,
+        box: _Box | None = None,
     ) -> Turn:
+        box = box or _Box(None, None, now)
         q = self.questionnaire
         if delivery_id is not None:
             fresh = await self.store.remember_delivery(
@@ -126,22 +150,30 @@ class Session:
             state, notices, ev = self._prepare(stored, event, now)
             if ev is None:  # expired, and the event was not a start: say so and close it
                 assert state is not None and stored is not None
-                await self.store.save(
-                    ConversationWrite(
-                        key,
-                        state.to_json(),
-                        version=state.version,
-                        expected_version=stored.version,
-                        expires_at=self._deadline(stored, now),
+                turn = classify(event, None, state, tuple(notices), default_lang=state.lang)
+                saved = await self.store.save(
+                    box.settle(
+                        ConversationWrite(
+                            key,
+                            state.to_json(),
+                            version=state.version,
+                            expected_version=stored.version,
+                            expires_at=self._deadline(stored, now),
+                        ),
+                        turn,
                     )
                 )
-                return classify(event, None, state, tuple(notices), default_lang=state.lang)
+                if saved or not box.settles:
+                    return turn
+                continue  # its inbox row and messages must land: read again
             new_state, actions = step(q, state, ev)
             if new_state is None or new_state is state:
                 before = state if not notices else None  # a reset row counts as a change
-                return self._turn(ev, before, state, (*notices, *actions))
+                turn = self._turn(ev, before, state, (*notices, *actions))
+                return turn if await box.finish(self.store, turn) else duplicate(q.languages[0])
             finished = new_state.status == "done" and (state is None or state.status != "done")
-            saved = await self.store.save(
+            turn = self._turn(ev, state, new_state, (*notices, *actions))
+            write = box.settle(
                 ConversationWrite(
                     key,
                     new_state.to_json(),
@@ -151,10 +183,13 @@ class Session:
                     # Saved together: a crash cannot keep the result and lose the journal entry.
                     decision=self._decision(key, new_state, now) if finished else None,
                     replaces_decision=state is not None and state.decided,
-                )
+                ),
+                turn,
             )
-            if saved:
-                return self._turn(ev, state, new_state, (*notices, *actions))
+            if await self.store.save(write):
+                return turn
+            if write.inbox_id is not None and not await self.store.inbox_open(write.inbox_id):
+                return duplicate(q.languages[0])  # processed meanwhile, by another process
             # Someone else saved first: read again and re-apply this event to their result.
         raise StoreError(
             f"conversation {key.as_string()} kept changing under {MAX_ATTEMPTS} attempts"
@@ -257,6 +292,30 @@ class Session:
 
     async def sweep(self) -> int:
         return await self.store.sweep(self.clock())
+
+
+class _Box:
+    """What a turn settles besides the conversation: its inbox row and its messages."""
+
+    def __init__(self, inbox_id: int | None, draw: Draw | None, now: datetime) -> None:
+        self.inbox_id, self.draw, self.now = inbox_id, draw, now
+
+    @property
+    def settles(self) -> bool:
+        return self.inbox_id is not None or self.draw is not None
+
+    def settle(self, write: ConversationWrite, turn: Turn) -> ConversationWrite:
+        if not self.settles:
+            return write
+        outbox = tuple(self.draw(turn)) if self.draw is not None else ()
+        return replace(write, inbox_id=self.inbox_id, outbox=outbox, now=self.now)
+
+    async def finish(self, store: Store, turn: Turn) -> bool:
+        """For a turn that saves nothing; False when its inbox row was already done."""
+        outbox = tuple(self.draw(turn)) if self.draw is not None else ()
+        if self.inbox_id is None and not outbox:
+            return True
+        return await store.finish(self.inbox_id, outbox, now=self.now)
 
 
 def _closed(q: Questionnaire, state: ConversationState | None, version: int) -> ConversationState:

@@ -4,13 +4,16 @@ session, and draw the :class:`~core.turn.Turn` it returns (:mod:`bots.slack.bloc
 
 Rules every listener follows:
 
-* **Ack first, then work**: Slack's 3-second deadline never depends on the store or the
-  Web API. The work after the ack is counted in :attr:`SlackBot.work`, so a shutdown waits
-  for it.
-* **Exactly once**: an event's ``event_id`` is the session's delivery id, and so is a
-  command's or shortcut's ``trigger_id`` (a retried or replayed one does nothing); a
-  control carries its message's version, so a double click finds the conversation moved
-  on (stale).
+* **Inbox, ack, then work**: every request is written to the store's inbox (one write)
+  before the ack, so Slack's 3-second deadline depends on that write only, never on the
+  turn or the Web API; a redelivery (same ``event_id`` or ``trigger_id``) is acked and
+  dropped there. The work after the ack is counted in :attr:`SlackBot.work`, so a shutdown
+  waits for it; a row whose process died is claimed and replayed (:meth:`catch_up`).
+* **Outbox**: a turn is drawn before it is saved, and what it must show is queued with
+  the save; the courier sends it and marks it sent, and :meth:`catch_up` sends what a dead
+  process left unsent (at least once: see :mod:`bots.slack.outbox`).
+* **Exactly once**: an inbox row settles in the turn's own transaction; a control carries
+  its message's version, so a double click finds the conversation moved on (stale).
 * **Only the owner clicks**: every control carries its conversation's owner; anyone else
   is told politely, privately, that it is not theirs.
 * **The turn says what to do**: shown privately or posted, and what becomes of the clicked
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import re
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +35,7 @@ from typing import Any, assert_never
 import aiohttp
 from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -40,6 +45,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bots.bootstrap import App
 from bots.config import Settings
+from bots.slack import outbox as box
 from bots.slack.blocks import COMMAND, WORDS, Block, Drawer, Message
 from bots.slack.credentials import oauth_settings, uses_oauth
 from bots.slack.inflight import InFlight
@@ -53,8 +59,8 @@ from bots.slack.translate import (
 )
 from core import controls
 from core.controls import AppAction, Refusal
-from core.events import Answer, Start
-from core.ports import ConversationKey, StoreError
+from core.events import Answer, Event, Start
+from core.ports import ConversationKey, InboxRow, OutboxMessage, StoreError
 from core.turn import Effect, Source, Turn
 
 log = logging.getLogger("should_i_take_it.slack")
@@ -63,6 +69,7 @@ SHORTCUT_CALLBACK = "should_i_take_it_message"
 RATE_LIMIT_RETRIES = 3
 RESPOND_TIMEOUT = aiohttp.ClientTimeout(total=10)
 HISTORY_LIMIT = 20
+INBOX_TIMEOUT = 2.0  # seconds for the inbox write before the ack (Slack waits 3)
 _OURS = re.compile(r"^sit:")
 
 
@@ -86,9 +93,17 @@ class SlackBot:
     """The adapter: owns the Bolt app and its Web API client."""
 
     def __init__(
-        self, app: App, settings: Settings, *, http_session: aiohttp.ClientSession | None = None
+        self,
+        app: App,
+        settings: Settings,
+        *,
+        http_session: aiohttp.ClientSession | None = None,
+        durable: bool = True,
     ) -> None:
+        """``durable=False``: no inbox and no outbox (ack, then work and send directly), to
+        measure what they cost (``bench/slack_http.py``); never in production."""
         self.q = app.questionnaire
+        self.durable = durable
         self.q.check_words(WORDS)
         self.session = app.session
         self.store = app.store
@@ -108,6 +123,14 @@ class SlackBot:
             ],
         )
         self.profiles = Profiles(self.q.languages, self._users_info(client))
+        self.lease = settings.redelivery_after
+        self.courier = box.Courier(
+            self.store, self.session.clock, client, http_session, self._token_for
+        )
+        # Inbox rows whose turn failed and was apologised for: settled, not replayed, once
+        # the store is back (the person was told to try again).
+        self._abandoned: set[int] = set()
+        self._pump: asyncio.Task[None] | None = None
         # Bolt copies this logger's level to each of its own: at INFO and below they would
         # log whole request bodies (people's answers), so they stay at WARNING.
         bolt_logger = logging.getLogger("should_i_take_it.slack.bolt")
@@ -127,7 +150,7 @@ class SlackBot:
         bolt.command(COMMAND)(self._acked(self._on_command))
         bolt.shortcut(SHORTCUT_CALLBACK)(self._acked(self._on_shortcut))
         bolt.block_action(_OURS)(self._acked(self._on_click))
-        bolt.event("message")(self._acked(self._on_message))
+        bolt.event("message")(self._acked(self._on_message, keep=_from_a_person))
         bolt.event("app_home_opened")(self._acked(self._on_home_opened))
         if self.oauth:
             bolt.enable_token_revocation_listeners()
@@ -136,29 +159,168 @@ class SlackBot:
             bolt.event("tokens_revoked")(self._ignore)
 
     async def start(self) -> None:
-        """Create the installation and OAuth state tables when installs are multi-workspace."""
+        """Create the installation and OAuth state tables when installs are multi-workspace,
+        and start catching up with the inbox and outbox (now, then every few seconds)."""
         if self.oauth is not None:
             await self.oauth.installation_store.create_tables()  # type: ignore[attr-defined]
             await self.oauth.state_store.create_tables()  # type: ignore[attr-defined]
+        try:
+            # Before serving: what a dead process left goes out before anything new for
+            # the same conversation.
+            await self.catch_up(takeover=True)
+        except StoreError:
+            log.warning("catching up at start-up skipped: store unavailable")
+        self._pump = asyncio.create_task(self._catch_up_forever(), name="slack-catch-up")
 
     async def close(self) -> None:
-        return None  # the database engine and the HTTP session belong to whoever made them
+        # The database engine and the HTTP session belong to whoever made them.
+        if self._pump is not None:
+            self._pump.cancel()
+            await asyncio.gather(self._pump, return_exceptions=True)
+            self._pump = None
+
+    # --- the inbox and the outbox ---------------------------------------------------------
+
+    async def _catch_up_forever(self) -> None:
+        while True:
+            try:
+                await self.catch_up()
+            except StoreError:
+                log.warning("catching up skipped: store unavailable")
+            except Exception:
+                log.exception("catching up failed")
+            # Jittered, so several processes do not claim in step.
+            await asyncio.sleep(self.lease.total_seconds() / 4 * (0.5 + random.random()))
+
+    async def catch_up(self, *, takeover: bool = False) -> int:
+        """Send the outbox messages and replay the inbox rows whose claim ran out (their
+        process died, or failed), in order per conversation, older messages first; returns
+        how many. ``takeover`` (at start-up): also those still claimed, since a process
+        that just started holds none, and waiting for a dead one's claims to run out would
+        let new turns overtake them. (With several processes, a start-up can so take rows a
+        live one is working on: the inbox still changes a conversation once; a message may
+        go twice.)"""
+        now = self.session.clock()
+        for inbox_id in sorted(self._abandoned):
+            await self.store.finish(inbox_id, (), now=now)
+            self._abandoned.discard(inbox_id)
+        due = now + self.lease if takeover else now
+        unsent = await self.store.outbox_claim(due, claim_until=now + self.lease)
+        by_conversation: dict[str, list[OutboxMessage]] = {}
+        for message in unsent:
+            by_conversation.setdefault(message.key, []).append(message)
+        await asyncio.gather(
+            *(self.courier.deliver(group, in_order=True) for group in by_conversation.values())
+        )
+        self.courier.resent += len(unsent)
+        rows = await self.store.inbox_claim(due, claim_until=now + self.lease)
+        by_key: dict[str, list[InboxRow]] = {}
+        for row in rows:
+            by_key.setdefault(row.key or f"#{row.id}", []).append(row)
+
+        async def replay(group: list[InboxRow]) -> None:
+            for row in group:
+                await self._replay(row)
+
+        await asyncio.gather(*(replay(group) for group in by_key.values()))
+        if rows or unsent:
+            log.info(
+                "caught up: %d request(s) replayed, %d message(s) sent", len(rows), len(unsent)
+            )
+        return len(rows) + len(unsent)
+
+    async def _replay(self, row: InboxRow) -> None:
+        """Dispatch an inbox row through Bolt again, as the listener's work."""
+        request = AsyncBoltRequest(
+            body=row.payload, mode="socket_mode", context={box.INBOX: row.id, box.REPLAY: True}
+        )
+        try:
+            async with self.work:
+                await self.bolt.async_dispatch(request)
+        except Exception:
+            log.exception("replaying a request failed")
+        if row.id not in self._abandoned:
+            # Settled already by its turn, or by the listener; if no listener took it, here.
+            await self.store.finish(row.id, (), now=self.session.clock())
+
+    async def _token_for(self, call: dict[str, Any]) -> str | None:
+        """The bot token for the team an outbox message is for (None: the single token)."""
+        if self.oauth is None:
+            return None
+        bot = await self.oauth.installation_store.async_find_bot(
+            enterprise_id=call.get("enterprise"), team_id=call.get("team")
+        )
+        return None if bot is None else bot.bot_token
 
     # --- listeners (each takes Bolt's ``args``: ack, body, client, context, respond, ...) ---
 
-    def _acked(self, work: Callable[[AsyncArgs], Coroutine[Any, Any, None]]) -> Any:
-        """A Bolt listener that acks, then leaves ``work`` running on its own task."""
+    def _acked(
+        self,
+        work: Callable[[AsyncArgs], Coroutine[Any, Any, None]],
+        *,
+        keep: Callable[[AsyncArgs], bool] | None = None,
+    ) -> Any:
+        """A Bolt listener that writes the request to the inbox, acks, then leaves ``work``
+        running on its own task. ``keep``: whether the request is work at all (others are
+        acked and dropped). A replayed row runs ``work`` at once, awaited."""
 
         async def listener(args: AsyncArgs) -> None:
+            context = args.context
+            if context.get(box.REPLAY):
+                if args.ack is not None:  # unanswered, Bolt would log it as unhandled
+                    await args.ack()
+                await self._process(work, args, context.get(box.INBOX))
+                return
+            if (keep is not None and not keep(args)) or not self.durable:
+                if args.ack is not None:
+                    await args.ack()
+                if self.durable:
+                    return
+                self.work.spawn(work(args))
+                return
+            inbox_id = None
+            now = self.session.clock()
+            try:
+                put = self.store.inbox_put(box.inbox_item(args, now), claim_until=now + self.lease)
+                inbox_id = await asyncio.wait_for(put, INBOX_TIMEOUT)
+                if inbox_id is None:  # a redelivery
+                    if args.ack is not None:
+                        await args.ack()
+                    return
+            except (StoreError, TimeoutError):
+                # Not durable: acked and worked on as before the inbox (the turn apologises
+                # if the store is still away).
+                log.warning("inbox write failed (store unavailable): working without it")
             if args.ack is not None:
                 await args.ack()
-            self.work.spawn(work(args))
+            self.work.spawn(self._process(work, args, inbox_id))
 
         return listener
 
+    async def _process(
+        self,
+        work: Callable[[AsyncArgs], Coroutine[Any, Any, None]],
+        args: AsyncArgs,
+        inbox_id: int | None,
+    ) -> None:
+        """Run ``work``; then settle its inbox row unless its turn did (work without a
+        turn, such as help or a refused click, is at least once: harmless to repeat)."""
+        if inbox_id is None:
+            await work(args)
+            return
+        args.context[box.INBOX] = inbox_id
+        try:
+            await work(args)
+        finally:
+            if not args.context.get(box.SETTLED) and inbox_id not in self._abandoned:
+                try:
+                    await self.store.finish(inbox_id, (), now=self.session.clock())
+                except StoreError:
+                    log.warning("inbox row left open: store unavailable")
+
     async def _on_command(self, args: AsyncArgs) -> None:
         command = _part(args.command)
-        if not await self._first(command.get("trigger_id"), "command"):
+        if not await self._first(args, command.get("trigger_id"), "command"):
             return
         user, key = self._who(args, command["user_id"])
         request = parse_command(self.q, command.get("text") or "")
@@ -177,7 +339,7 @@ class SlackBot:
 
     async def _on_shortcut(self, args: AsyncArgs) -> None:
         shortcut = _part(args.shortcut)
-        if not await self._first(shortcut.get("trigger_id"), "shortcut"):
+        if not await self._first(args, shortcut.get("trigger_id"), "shortcut"):
             return
         _, key = self._who(args, shortcut["user"]["id"])
         here = (shortcut.get("channel") or {}).get("id")
@@ -193,11 +355,9 @@ class SlackBot:
         profile = await self.profiles.get(user)
         today = self.profiles.today(user, self.session.clock())
         answer = Answer(message_text(event), today, locale=profile.lang, signature=profile.name)
-        event_id = _part(args.body).get("event_id")
-        delivery = f"slack:event:{event_id}" if event_id else None
-        turn = await self.session.handle(key, answer, delivery_id=delivery)
-        # Typed in the DM: everything is answered there, nothing privately.
-        await self._show(args, turn, user, event["channel"], reply=False)
+        # The inbox recognises a redelivered event_id. Typed in the DM: everything is
+        # answered there, nothing privately.
+        await self._turn(args, key, answer, user, event["channel"], reply=False)
 
     async def _on_click(self, args: AsyncArgs) -> None:
         action, body = _part(args.action), _part(args.body)
@@ -219,8 +379,7 @@ class SlackBot:
                 channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
                 ts, message = container.get("message_ts"), body.get("message")
                 clicked = Clicked(channel, ts, message) if channel and ts and message else None
-                turn = await self.session.handle(key, meant)
-                await self._show(args, turn, user, channel, clicked=clicked)
+                await self._turn(args, key, meant, user, channel, clicked=clicked)
 
     async def _on_home_opened(self, args: AsyncArgs) -> None:
         event = _part(args.event)
@@ -241,12 +400,14 @@ class SlackBot:
 
     # --- conversation steps -------------------------------------------------------------
 
-    async def _first(self, trigger_id: Any, kind: str) -> bool:
+    async def _first(self, args: AsyncArgs, trigger_id: Any, kind: str) -> bool:
         """False for a command or shortcut already handled: Slack retried it, or its signed
         request was replayed (within the 5 minutes a signature is accepted). Its
-        ``trigger_id`` is unique to one invocation. When the store cannot say, it is
-        handled (showing something twice beats showing nothing)."""
-        if not isinstance(trigger_id, str) or not trigger_id:
+        ``trigger_id`` is unique to one invocation. The inbox already dropped redeliveries
+        of what it holds (and replays a row after a crash, which must not be refused here),
+        so this is for requests that could not go through it. When the store cannot say, it
+        is handled (showing something twice beats showing nothing)."""
+        if box.INBOX in args.context or not isinstance(trigger_id, str) or not trigger_id:
             return True
         try:
             return await self.session.first_delivery(f"slack:{kind}:{trigger_id}")
@@ -321,48 +482,89 @@ class SlackBot:
         await asyncio.gather(*steps)
 
     async def _begin(self, args: AsyncArgs, key: ConversationKey, dm: str, start: Start) -> None:
-        turn = await self.session.handle(key, start)
-        lead: tuple[list[Block], str] = ([], "")
-        if start.request and turn.effect is not Effect.FAILED:
-            lead = self.draw.request_quote(turn.lang, start.request)
-        await self._show(args, turn, key.user, dm, lead=lead, reply=False)
+        await self._turn(args, key, start, key.user, dm, quote=start.request, reply=False)
 
-    async def _show(
+    async def _turn(
         self,
         args: AsyncArgs,
-        turn: Turn,
+        key: ConversationKey,
+        event: Event,
         owner: str,
         channel: str | None,
         *,
         clicked: Clicked | None = None,
-        lead: tuple[Sequence[Block], str] = ((), ""),
+        quote: str | None = None,
         reply: bool = True,
     ) -> None:
-        """Draw ``turn``: privately to whoever clicked (``reply``: through the interaction's
-        response_url), or into the DM, after doing to the clicked message what the turn
-        says (freeze it, note the answer, replace it)."""
-        client = args.client
+        """Hand ``event`` to the session with the request's inbox row and a drawer, so what
+        the turn shows is queued with its save; then send that. A turn the store could not
+        take is shown at once (its apology), not queued."""
         respond = args.respond if reply and args.respond is not None else None
+        url = respond.response_url if respond is not None else None
+        context = args.context
+        team = {"team": context.team_id, "enterprise": context.enterprise_id}
+        drawn: list[tuple[Turn, list[OutboxMessage]]] = []
+
+        def draw(turn: Turn) -> list[OutboxMessage]:
+            calls = self._plan(turn, owner, channel, clicked, quote, url)
+            held = self.session.clock() + self.lease
+            drawn.append((turn, box.messages(key.as_string(), calls, team, held)))
+            return drawn[-1][1]
+
+        inbox_id = context.get(box.INBOX)
+        if not self.durable:
+            turn = await self.session.handle(key, event)
+            await self.courier.send(
+                self._plan(turn, owner, channel, clicked, quote, url), args.client
+            )
+            return
+        turn = await self.session.handle(key, event, inbox_id=inbox_id, draw=draw)
+        context[box.SETTLED] = True
+        if drawn and drawn[-1][0] is turn:
+            await self.courier.deliver(drawn[-1][1], args.client)
+        elif turn.effect is Effect.FAILED:
+            if inbox_id is not None:
+                self._abandoned.add(inbox_id)
+            await self.courier.send(
+                self._plan(turn, owner, channel, clicked, None, url), args.client
+            )
+
+    def _plan(
+        self,
+        turn: Turn,
+        owner: str,
+        channel: str | None,
+        clicked: Clicked | None,
+        quote: str | None,
+        url: str | None,
+    ) -> list[box.Payload]:
+        """The Web API calls that show ``turn``: privately to whoever clicked (``url``: the
+        interaction's response_url), or into the DM, after doing to the clicked message
+        what the turn says (freeze it, note the answer, replace it). ``quote``: the
+        request a new conversation is about, quoted before its first question."""
         replacement = turn.replacement
         if replacement is not None and clicked is not None:
             update = self.draw.result(replacement, owner).payload()
-            await self._call(client.chat_update, channel=clicked.channel, ts=clicked.ts, **update)
-            for say in turn.notices:
-                if respond is not None:
-                    await self._respond(respond, self.draw.notice(say.text, turn.lang))
-            return
+            calls = [box.update(clicked.channel, clicked.ts, update)]
+            if url:
+                calls += [
+                    box.respond(url, self.draw.notice(say.text, turn.lang).payload())
+                    for say in turn.notices
+                ]
+            return calls
+        lead: tuple[Sequence[Block], str] = ((), "")
+        if quote and turn.effect is not Effect.FAILED:
+            lead = self.draw.request_quote(turn.lang, quote)
         messages = self.draw.turn(turn.actions, owner, turn.lang, lead=lead[0], lead_text=lead[1])
-        steps = []
+        calls = []
         if clicked is not None and turn.source is not Source.KEEP:
             frozen = self.draw.frozen(dict(clicked.message), turn.answered, turn.lang).payload()
-            steps.append(
-                self._call(client.chat_update, channel=clicked.channel, ts=clicked.ts, **frozen)
-            )
-        if turn.private and respond is not None:
-            steps += [self._respond(respond, message) for message in messages]
+            calls.append(box.update(clicked.channel, clicked.ts, frozen))
+        if turn.private and url:
+            calls += [box.respond(url, message.payload()) for message in messages]
         elif channel:
-            steps.append(self._post(client, channel, messages))
-        await asyncio.gather(*steps)
+            calls += [box.post(channel, message.payload()) for message in messages]
+        return calls
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -386,10 +588,6 @@ class SlackBot:
             return None if response is None else (response.get("user") or {})
 
         return lookup
-
-    async def _post(self, client: AsyncWebClient, channel: str, messages: list[Message]) -> None:
-        for message in messages:
-            await self._call(client.chat_postMessage, channel=channel, **message.payload())
 
     async def _respond(
         self, respond: AsyncRespond | None, message: Message, *, replace: bool = False
@@ -433,6 +631,12 @@ class SlackBot:
             scope = str(needed or "im:write") if error == "missing_scope" else ""
             return None, scope
         return (response.get("channel") or {}).get("id"), ""
+
+
+def _from_a_person(args: AsyncArgs) -> bool:
+    """A message event worth a turn (and an inbox row): typed by a person in their DM with
+    the bot. The bot's own posts come back as message events too."""
+    return isinstance(args.event, dict) and is_user_dm(args.event)
 
 
 def _part(part: dict[str, Any] | None) -> dict[str, Any]:

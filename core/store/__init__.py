@@ -20,7 +20,7 @@ from core.store.postgres import PostgresStore
 from core.store.sql import SqlStore, ensure_data_directory, make_engine
 from core.store.sqlite import SqliteStore
 
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 """The newest migration (a test checks it is Alembic's head). A database already there is
 opened without importing Alembic at all, which costs more than the rest of a start-up."""
 
@@ -31,16 +31,8 @@ __all__ = [
     "connect_store",
     "database_url",
     "default_data_dir",
-    "migrate",
     "open_store",
 ]
-
-
-def migrate(url: str | None, *, data_dir: Path | None = None) -> None:
-    """``should-i-take-it migrate``: see :func:`core.store.migrate.migrate`."""
-    from core.store.migrate import migrate as run
-
-    run(url, data_dir=data_dir)
 
 
 def connect_store(url: URL, engine: AsyncEngine | None = None) -> SqlStore:

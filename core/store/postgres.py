@@ -9,6 +9,8 @@ Theory of operation:
   (data-modifying CTEs), and only if the save won.
 - Statements run in autocommit: each is atomic by itself, and no BEGIN/COMMIT trips; a
   connection goes back to the pool without asyncpg's reset query (see ``keep_session``).
+  Each commit waits for its WAL flush (an inbox row is durable before Slack's ack), but
+  for marking outbox messages sent (``OUTBOX_SENT``).
 - The pool opens connections on demand. When one turns out dropped by the server (a
   restart), all pooled connections are let go and a read is tried once more; a write only
   when nothing was sent (it may have landed otherwise: the turn fails and the caller's
@@ -18,7 +20,7 @@ Theory of operation:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -26,28 +28,44 @@ import asyncpg
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.ports import ConversationKey, ConversationWrite, Decision, StoredConversation
+from core.ports import (
+    INBOX_KEEP,
+    UNDELIVERED_KEEP,
+    ConversationKey,
+    ConversationWrite,
+    Decision,
+    InboxItem,
+    InboxRow,
+    OutboxMessage,
+    StoredConversation,
+)
 from core.store.sql import SqlStore, aware, translate_errors
 
 T = TypeVar("T")
 POOL_SIZE = 10  # connections per process at most; a turn holds one for one round trip
+# Inbox writes have connections of their own: they stand between a request and its ack,
+# and must not queue behind turns' reads and writes.
+INBOX_POOL_SIZE = 8
 
 LOAD = "SELECT data, version, expires_at FROM conversations WHERE key = $1"
-# The conversation write, as a CTE named "saved" that yields a row only if it won.
+# The conversation write, as a CTE named "saved" that yields a row only if it won. {guard}:
+# "TRUE", or that the inbox row the turn processes is still open.
 _INSERT = (
     "INSERT INTO conversations"
     " (key, platform, workspace, user_id, data, version, expires_at, updated_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, now()) ON CONFLICT (key) DO NOTHING RETURNING key"
+    " SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::int, $7::timestamptz, now()"
+    " WHERE {guard} ON CONFLICT (key) DO NOTHING RETURNING key"
 )
 _UPDATE = (
     "UPDATE conversations SET data = $3, version = $4, expires_at = $5, updated_at = now()"
-    " WHERE key = $1 AND version = $2 RETURNING key"
+    " WHERE key = $1 AND version = $2 AND {guard} RETURNING key"
 )
 # The deadline stays: no indexed column changes, so PostgreSQL can update in place (HOT).
 _UPDATE_KEEPING_DEADLINE = (
     "UPDATE conversations SET data = $3, version = $4, updated_at = now()"
-    " WHERE key = $1 AND version = $2 RETURNING key"
+    " WHERE key = $1 AND version = $2 AND {guard} RETURNING key"
 )
+_OPEN = "EXISTS (SELECT 1 FROM inbox WHERE id = ${}::int AND done_at IS NULL)"
 # After the write's own parameters come the journal's: n+1 … n+7.
 _RECORD = (
     "added AS (INSERT INTO decisions"
@@ -58,6 +76,45 @@ _RECORD = (
 _FORGET_LATEST = (
     "replaced AS (DELETE FROM decisions WHERE id = (SELECT id FROM decisions WHERE key = $1"
     " ORDER BY decided_at DESC, id DESC LIMIT 1) AND EXISTS (SELECT 1 FROM saved))"
+)
+# Then: now, the inbox id, and the outbox's ids, keys, payloads and holds (arrays).
+_DONE = (
+    "done AS (UPDATE inbox SET done_at = ${0}::timestamptz WHERE id = ${1}::int"
+    " AND done_at IS NULL AND {2} RETURNING 1)"
+)
+_QUEUE = (
+    "queued AS (INSERT INTO outbox (id, key, payload, created_at, hold_until)"
+    " SELECT i, k, p, ${0}::timestamptz, h FROM unnest(${1}::text[], ${2}::text[],"
+    " ${3}::text[], ${4}::timestamptz[]) WITH ORDINALITY AS t(i, k, p, h, n)"
+    " WHERE {5} ORDER BY n)"
+)
+FINISH = (
+    "WITH "
+    + _DONE.format(1, 2, "TRUE")
+    + ", "
+    + _QUEUE.format(1, 3, 4, 5, 6, "($2::int IS NULL OR EXISTS (SELECT 1 FROM done))")
+    + " SELECT $2::int IS NULL OR EXISTS (SELECT 1 FROM done)"
+)
+INBOX_PUT = (
+    "INSERT INTO inbox (delivery_id, key, payload, received_at, claimed_until)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (delivery_id) DO NOTHING RETURNING id"
+)
+INBOX_CLAIM = (
+    "UPDATE inbox SET claimed_until = $2 WHERE id IN (SELECT id FROM inbox"
+    " WHERE done_at IS NULL AND claimed_until <= $1 ORDER BY id LIMIT $3"
+    " FOR UPDATE SKIP LOCKED) RETURNING id, key, payload, received_at"
+)
+INBOX_OPEN = "SELECT 1 FROM inbox WHERE id = $1 AND done_at IS NULL"
+OUTBOX_CLAIM = (
+    "UPDATE outbox SET hold_until = $2 WHERE seq IN (SELECT seq FROM outbox"
+    " WHERE sent_at IS NULL AND hold_until <= $1 ORDER BY seq LIMIT $3"
+    " FOR UPDATE SKIP LOCKED) RETURNING seq, id, key, payload"
+)
+# Committed without waiting for the WAL flush: a mark lost to a database crash only sends
+# a message again (at least once anyway), and a turn is not kept waiting for a second fsync.
+OUTBOX_SENT = (
+    "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))"
+    " UPDATE outbox SET sent_at = $1 FROM relaxed WHERE id = ANY($2::text[])"
 )
 FORGET = (
     "WITH conversation AS (DELETE FROM conversations WHERE key = $1),"
@@ -71,8 +128,13 @@ REMEMBER = (
 )
 SWEEP = (
     "WITH gone AS (DELETE FROM conversations WHERE expires_at <= $1 RETURNING 1),"
-    " old AS (DELETE FROM deliveries WHERE keep_until <= $1 RETURNING 1)"
+    " old AS (DELETE FROM deliveries WHERE keep_until <= $1 RETURNING 1),"
+    " inbox AS (DELETE FROM inbox WHERE done_at <= $2"
+    " OR (done_at IS NULL AND received_at <= $3) RETURNING 1),"
+    " outbox AS (DELETE FROM outbox WHERE sent_at <= $2"
+    " OR (sent_at IS NULL AND created_at <= $3) RETURNING 1)"
     " SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM old)"
+    " + (SELECT count(*) FROM inbox) + (SELECT count(*) FROM outbox)"
 )
 JOURNAL = (
     "SELECT outcome, decided_at, lang, platform, client FROM decisions WHERE key = $1"
@@ -80,24 +142,49 @@ JOURNAL = (
 )
 
 
-def _save_statement(write: str, params: int, decision: bool, replaces: bool) -> str:
-    if not decision:
+def _save_statement(
+    write: str, params: int, decision: bool, replaces: bool, inbox: bool, outbox: bool
+) -> str:
+    n = params + (7 if decision else 0)  # the parameters so far
+    now, inbox_id, arrays = n + 1, n + 2, n + 3
+    write = write.format(guard=_OPEN.format(inbox_id) if inbox else "TRUE")
+    if not (decision or inbox or outbox):
         return write
     parts = [f"saved AS ({write})"]
     if replaces:
         parts.append(_FORGET_LATEST)
-    parts.append(_RECORD.format(*range(params + 1, params + 8)))
+    if decision:
+        parts.append(_RECORD.format(*range(params + 1, params + 8)))
+    won = "EXISTS (SELECT 1 FROM saved)"
+    if inbox:
+        parts.append(_DONE.format(now, inbox_id, won))
+    if outbox:
+        parts.append(_QUEUE.format(now, *range(arrays, arrays + 4), won))
     return f"WITH {', '.join(parts)} SELECT count(*) FROM saved"
 
 
-# (write, with decision, replacing the latest) → statement; built once.
+# (write, with decision, replacing the latest, settling an inbox row, queueing messages)
+# → statement; built once.
 _WRITES = {"insert": (_INSERT, 7), "update": (_UPDATE, 5), "keep": (_UPDATE_KEEPING_DEADLINE, 4)}
 SAVES = {
-    (kind, decision, replaces): _save_statement(sql, n, decision, replaces)
+    (kind, decision, replaces, inbox, outbox): _save_statement(
+        sql, n, decision, replaces, inbox, outbox
+    )
     for kind, (sql, n) in _WRITES.items()
     for decision in (False, True)
     for replaces in (False, True)
+    for inbox in (False, True)
+    for outbox in (False, True)
 }
+
+
+def _arrays(outbox: Sequence[OutboxMessage]) -> tuple[list[Any], ...]:
+    return (
+        [m.id for m in outbox],
+        [m.key for m in outbox],
+        [m.payload for m in outbox],
+        [m.hold_until for m in outbox],
+    )
 
 
 # What a connection the server has dropped raises: mid-operation, or (asyncpg, having read
@@ -125,31 +212,38 @@ class PostgresStore(SqlStore):
 
     def __init__(self, url: URL, engine: AsyncEngine | None = None) -> None:
         super().__init__(url, engine)
-        self._pool: asyncpg.Pool | None = None
+        self._pools: dict[bool, asyncpg.Pool] = {}  # inbox? → pool
 
-    async def _connection_pool(self) -> asyncpg.Pool:
-        if self._pool is None:
+    async def _connection_pool(self, inbox: bool = False) -> asyncpg.Pool:
+        if inbox not in self._pools:
             # min_size=0: creating the pool connects nothing; connections open on demand.
             pool = asyncpg.create_pool(
                 **connect_arguments(self.url),
                 min_size=0,
-                max_size=POOL_SIZE,
+                max_size=INBOX_POOL_SIZE if inbox else POOL_SIZE,
                 reset=keep_session,
             )
-            self._pool = await pool
-        return self._pool
+            self._pools[inbox] = await pool
+        return self._pools[inbox]
 
     async def _read(self, doing: str, query: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
         return await self._run(doing, query, may_repeat=True)
 
-    async def _write(self, doing: str, query: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
-        return await self._run(doing, query, may_repeat=False)
+    async def _write(
+        self, doing: str, query: Callable[[asyncpg.Pool], Awaitable[T]], *, inbox: bool = False
+    ) -> T:
+        return await self._run(doing, query, may_repeat=False, inbox=inbox)
 
     async def _run(
-        self, doing: str, query: Callable[[asyncpg.Pool], Awaitable[T]], *, may_repeat: bool
+        self,
+        doing: str,
+        query: Callable[[asyncpg.Pool], Awaitable[T]],
+        *,
+        may_repeat: bool,
+        inbox: bool = False,
     ) -> T:
         with translate_errors(doing):
-            pool = await self._connection_pool()
+            pool = await self._connection_pool(inbox)
             try:
                 return await query(pool)
             except _DROPPED as exc:
@@ -180,7 +274,12 @@ class PostgresStore(SqlStore):
         d = w.decision
         if d is not None:
             params += (*w.key.parts(), d.outcome, d.decided_at, d.lang, d.client)
-        sql = SAVES[kind, d is not None, d is not None and w.replaces_decision]
+        inbox, outbox = w.inbox_id is not None, bool(w.outbox)
+        if inbox or outbox:
+            params += (w.now, w.inbox_id)
+        if outbox:
+            params += _arrays(w.outbox)
+        sql = SAVES[kind, d is not None, d is not None and w.replaces_decision, inbox, outbox]
         result = await self._write("save", lambda pool: pool.fetchval(sql, *params))
         return bool(result)
 
@@ -200,7 +299,50 @@ class PostgresStore(SqlStore):
 
     async def sweep(self, now: datetime) -> int:
         at = aware("now", now)
-        return int(await self._write("sweep", lambda pool: pool.fetchval(SWEEP, at)))
+        params = (at, at - INBOX_KEEP, at - UNDELIVERED_KEEP)
+        return int(await self._write("sweep", lambda pool: pool.fetchval(SWEEP, *params)))
+
+    async def inbox_put(self, item: InboxItem, *, claim_until: datetime) -> int | None:
+        params = (
+            item.delivery_id,
+            item.key,
+            item.payload,
+            aware("received_at", item.received_at),
+            aware("claim_until", claim_until),
+        )
+        result = await self._write(
+            "inbox_put", lambda pool: pool.fetchval(INBOX_PUT, *params), inbox=True
+        )
+        return None if result is None else int(result)
+
+    async def inbox_claim(
+        self, now: datetime, *, claim_until: datetime, limit: int = 100
+    ) -> list[InboxRow]:
+        params = (aware("now", now), aware("claim_until", claim_until), limit)
+        rows = await self._write("inbox_claim", lambda pool: pool.fetch(INBOX_CLAIM, *params))
+        return sorted((InboxRow(r[0], r[1], r[2], r[3]) for r in rows), key=lambda r: r.id)
+
+    async def inbox_open(self, inbox_id: int) -> bool:
+        row = await self._read("inbox_open", lambda pool: pool.fetchval(INBOX_OPEN, inbox_id))
+        return row is not None
+
+    async def finish(
+        self, inbox_id: int | None, outbox: Sequence[OutboxMessage], *, now: datetime
+    ) -> bool:
+        params = (aware("now", now), inbox_id, *_arrays(outbox))
+        return bool(await self._write("finish", lambda pool: pool.fetchval(FINISH, *params)))
+
+    async def outbox_claim(
+        self, now: datetime, *, claim_until: datetime, limit: int = 100
+    ) -> list[OutboxMessage]:
+        until = aware("claim_until", claim_until)
+        params = (aware("now", now), until, limit)
+        rows = await self._write("outbox_claim", lambda pool: pool.fetch(OUTBOX_CLAIM, *params))
+        return [OutboxMessage(r[1], r[2], r[3], until) for r in sorted(rows, key=lambda r: r[0])]
+
+    async def outbox_sent(self, ids: Sequence[str], *, now: datetime) -> None:
+        at, sent = aware("now", now), list(ids)
+        await self._write("outbox_sent", lambda pool: pool.execute(OUTBOX_SENT, at, sent))
 
     async def decisions(self, key: ConversationKey, limit: int = 20) -> list[Decision]:
         if limit < 0:
@@ -216,7 +358,7 @@ class PostgresStore(SqlStore):
         await self._read("ping", lambda pool: pool.fetchval("SELECT 1"))
 
     async def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
             await pool.close()
         await super().close()

@@ -70,3 +70,32 @@ decisions = Table(
     Column("client", Text, nullable=True),
     Index("ix_decisions_key_decided_at", "key", "decided_at"),
 )
+
+# Every event, command and click, written before it is acknowledged (see core.ports).
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", Text, nullable=False, unique=True),
+    Column("key", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("claimed_until", UtcDateTime, nullable=False),
+    Column("done_at", UtcDateTime, nullable=True),
+    # Open rows (done_at NULL) in id order; processed rows by age, for the sweep.
+    Index("ix_inbox_done_at_id", "done_at", "id"),
+)
+
+# The messages turns must show, queued with the turn, until they are sent.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", Text, nullable=False, unique=True),
+    Column("key", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("hold_until", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=True),
+    Index("ix_outbox_sent_at_seq", "sent_at", "seq"),
+)

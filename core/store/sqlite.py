@@ -31,14 +31,24 @@ import contextlib
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.ports import ConversationKey, ConversationWrite, Decision, StoredConversation
+from core.ports import (
+    INBOX_KEEP,
+    UNDELIVERED_KEEP,
+    ConversationKey,
+    ConversationWrite,
+    Decision,
+    InboxItem,
+    InboxRow,
+    OutboxMessage,
+    StoredConversation,
+)
 from core.store.sql import SqlStore, aware, configure_sqlite, translate_errors
 
 T = TypeVar("T")
@@ -79,6 +89,25 @@ REMEMBER = (
     "INSERT INTO deliveries (id, keep_until) VALUES (?, ?) ON CONFLICT (id)"
     " DO UPDATE SET keep_until = excluded.keep_until WHERE deliveries.keep_until <= ?"
 )
+
+INBOX_PUT = (
+    "INSERT INTO inbox (delivery_id, key, payload, received_at, claimed_until)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (delivery_id) DO NOTHING"
+)
+INBOX_IS_OPEN = "SELECT 1 FROM inbox WHERE id = ? AND done_at IS NULL"
+INBOX_DONE = "UPDATE inbox SET done_at = ? WHERE id = ? AND done_at IS NULL"
+INBOX_CLAIMABLE = (
+    "SELECT id, key, payload, received_at FROM inbox"
+    " WHERE done_at IS NULL AND claimed_until <= ? ORDER BY id LIMIT ?"
+)
+QUEUE = "INSERT INTO outbox (id, key, payload, created_at, hold_until) VALUES (?, ?, ?, ?, ?)"
+OUTBOX_CLAIMABLE = (
+    "SELECT id, key, payload FROM outbox"
+    " WHERE sent_at IS NULL AND hold_until <= ? ORDER BY seq LIMIT ?"
+)
+
+INBOX_SWEEP = "DELETE FROM inbox WHERE done_at <= ? OR (done_at IS NULL AND received_at <= ?)"
+OUTBOX_SWEEP = "DELETE FROM outbox WHERE sent_at <= ? OR (sent_at IS NULL AND created_at <= ?)"
 
 
 def to_text(value: datetime) -> str:
@@ -190,8 +219,14 @@ def write(connection: sqlite3.Connection, body: Callable[[sqlite3.Connection], T
 
 
 def save_in(connection: sqlite3.Connection, w: ConversationWrite) -> bool:
-    """The body of a save: the compare-and-set, then the journal entry if it won."""
+    """The body of a save: the compare-and-set, then the inbox, outbox and journal entry if
+    it won."""
     name = w.key.as_string()
+    if (
+        w.inbox_id is not None
+        and connection.execute(INBOX_IS_OPEN, (w.inbox_id,)).fetchone() is None
+    ):
+        return False
     if w.expected_version is None:
         assert w.expires_at is not None  # ConversationWrite guarantees it
         platform, workspace, user = w.key.parts()
@@ -215,6 +250,8 @@ def save_in(connection: sqlite3.Connection, w: ConversationWrite) -> bool:
         )
     if cursor.rowcount != 1:
         return False
+    if w.now is not None:
+        settle_in(connection, w.inbox_id, w.outbox, w.now)
     if w.decision is not None:
         if w.replaces_decision:
             connection.execute(FORGET_LATEST, (name,))
@@ -224,6 +261,22 @@ def save_in(connection: sqlite3.Connection, w: ConversationWrite) -> bool:
             RECORD,
             (name, platform, workspace, user, d.outcome, to_text(d.decided_at), d.lang, d.client),
         )
+    return True
+
+
+def settle_in(
+    connection: sqlite3.Connection,
+    inbox_id: int | None,
+    outbox: Sequence[OutboxMessage],
+    now: datetime,
+) -> bool:
+    """Mark the inbox row done (False if it was already) and queue the messages."""
+    at = to_text(now)
+    if inbox_id is not None and connection.execute(INBOX_DONE, (at, inbox_id)).rowcount != 1:
+        return False
+    connection.executemany(
+        QUEUE, [(m.id, m.key, m.payload, at, to_text(m.hold_until)) for m in outbox]
+    )
     return True
 
 
@@ -303,12 +356,85 @@ class SqliteStore(SqlStore):
     async def sweep(self, now: datetime) -> int:
         params = (to_text(aware("now", now)),)
 
+        kept = (to_text(now - INBOX_KEEP), to_text(now - UNDELIVERED_KEEP))
+
         def sweep(connection: sqlite3.Connection) -> int:
             gone = connection.execute("DELETE FROM conversations WHERE expires_at <= ?", params)
             old = connection.execute("DELETE FROM deliveries WHERE keep_until <= ?", params)
-            return gone.rowcount + old.rowcount
+            inbox = connection.execute(INBOX_SWEEP, kept)
+            outbox = connection.execute(OUTBOX_SWEEP, kept)
+            return gone.rowcount + old.rowcount + inbox.rowcount + outbox.rowcount
 
         return await self._run("sweep", lambda c: write(c, sweep), writes=True)
+
+    async def inbox_put(self, item: InboxItem, *, claim_until: datetime) -> int | None:
+        params = (
+            item.delivery_id,
+            item.key,
+            item.payload,
+            to_text(aware("received_at", item.received_at)),
+            to_text(aware("claim_until", claim_until)),
+        )
+
+        def put(connection: sqlite3.Connection) -> int | None:
+            cursor = connection.execute(INBOX_PUT, params)
+            return cursor.lastrowid if cursor.rowcount == 1 else None
+
+        return await self._run("inbox_put", lambda c: write(c, put), writes=True)
+
+    async def inbox_claim(
+        self, now: datetime, *, claim_until: datetime, limit: int = 100
+    ) -> list[InboxRow]:
+        at, until = to_text(aware("now", now)), to_text(aware("claim_until", claim_until))
+
+        def claim(connection: sqlite3.Connection) -> list[InboxRow]:
+            rows = connection.execute(INBOX_CLAIMABLE, (at, limit)).fetchall()
+            connection.executemany(
+                "UPDATE inbox SET claimed_until = ? WHERE id = ?", [(until, r[0]) for r in rows]
+            )
+            return [InboxRow(i, k, p, from_text(r)) for i, k, p, r in rows]
+
+        return await self._run("inbox_claim", lambda c: write(c, claim), writes=True)
+
+    async def inbox_open(self, inbox_id: int) -> bool:
+        row = await self._run(
+            "inbox_open", lambda c: c.execute(INBOX_IS_OPEN, (inbox_id,)).fetchone()
+        )
+        return row is not None
+
+    async def finish(
+        self, inbox_id: int | None, outbox: Sequence[OutboxMessage], *, now: datetime
+    ) -> bool:
+        at = aware("now", now)
+        return await self._run(
+            "finish",
+            lambda c: write(c, lambda c: settle_in(c, inbox_id, outbox, at)),
+            writes=True,
+        )
+
+    async def outbox_claim(
+        self, now: datetime, *, claim_until: datetime, limit: int = 100
+    ) -> list[OutboxMessage]:
+        at, until = to_text(aware("now", now)), to_text(aware("claim_until", claim_until))
+        held = from_text(until)
+
+        def claim(connection: sqlite3.Connection) -> list[OutboxMessage]:
+            rows = connection.execute(OUTBOX_CLAIMABLE, (at, limit)).fetchall()
+            connection.executemany(
+                "UPDATE outbox SET hold_until = ? WHERE id = ?", [(until, r[0]) for r in rows]
+            )
+            return [OutboxMessage(i, k, p, held) for i, k, p in rows]
+
+        return await self._run("outbox_claim", lambda c: write(c, claim), writes=True)
+
+    async def outbox_sent(self, ids: Sequence[str], *, now: datetime) -> None:
+        at = to_text(aware("now", now))
+        marks = [(at, i) for i in ids]
+
+        def sent(connection: sqlite3.Connection) -> None:
+            connection.executemany("UPDATE outbox SET sent_at = ? WHERE id = ?", marks)
+
+        await self._run("outbox_sent", lambda c: write(c, sent), writes=True)
 
     async def decisions(self, key: ConversationKey, limit: int = 20) -> list[Decision]:
         if limit < 0:

@@ -2,9 +2,10 @@
 the same database: every conversation resumes where the store says it is, with the
 answers given so far, and reaches the outcome its answers lead to.
 
-A turn in flight at the kill may be lost (Slack got its ack, the work died with the
-process) or saved without its next question being posted; either way the store is the
-truth and nothing it holds is lost or doubled.
+A turn in flight at the kill is replayed from the inbox, and a saved turn's messages are
+sent from the outbox, by the new process (``test_kill_counts.py`` counts that nothing
+acknowledged is lost); either way the store is the truth and nothing it holds is lost or
+doubled.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ async def test_kill_9_under_load_then_restart_resumes_every_conversation(
 
 
 @pytest.mark.postgres
-async def test_a_click_whose_turn_died_with_the_process_can_be_clicked_again(
+async def test_a_click_whose_turn_died_with_the_process_is_replayed_by_the_next_one(
     start_web: StartWeb, slack: RemoteSlack, store: Store, pg_url: str
 ) -> None:
     web = start_web()
@@ -153,12 +154,18 @@ async def test_a_click_whose_turn_died_with_the_process_can_be_clicked_again(
         await transaction.rollback()
     finally:
         await blocker.close()
-    assert state_of(await store.load(key(user))).step == "respond"  # the turn was lost
+    assert state_of(await store.load(key(user))).step == "respond"  # the turn died
 
+    before = slack.posts(user)
     web.start()
     web.wait_healthy()
-    # The person sees no answer and clicks Yes again on the same message.
-    await turn(slack, user, slack.click(question, yes, user=user))
+    # The click was in the inbox before its ack: the new process replays it at start-up.
+    await until(lambda: slack.posts(user) > before, what="the replayed click's answer")
+    assert state_of(await store.load(key(user))).step == "time"
+    assert asked(slack.question(user)) == "time"
+    # Clicking Yes again on the same message changes nothing: it is no longer open.
+    await slack.click(question, yes, user=user)
+    await asyncio.sleep(0.5)
     assert state_of(await store.load(key(user))).step == "time"
 
 
@@ -207,9 +214,11 @@ async def test_the_last_answer_and_its_decision_survive_a_kill_together_or_not_a
     assert state_of(await store.load(key(user))).step == "terms"
     assert await store.decisions(key(user)) == []
 
+    before = slack.posts(user)
     web.start()
     web.wait_healthy()
-    await turn(slack, user, slack.click(question, yes, user=user))  # clicked again
+    # Replayed from the inbox by the new process: the answer and its decision land together.
+    await until(lambda: slack.posts(user) > before, what="the replayed click's answer")
     assert state_of(await store.load(key(user))).status == "done"
     assert len(await store.decisions(key(user))) == 1
     assert slack.q.outcome_text("en", "accept", "title") in str(slack.last(user))

@@ -2,13 +2,15 @@
 and its three retries, same ``event_id``, ``X-Slack-Retry-Num`` 1..3) and every click
 twice at once (a double click). Each turn still happens exactly once: one answer posted,
 one question frozen, one save, one journal entry; a redelivered event is dropped silently
-and the second click of a double click gets the private "no longer open" notice.
+(by the inbox, before its ack) and the second click of a double click gets the private
+"no longer open" notice.
 """
 
 from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import pytest
 
 from core.actions import ControlKind as Kind
@@ -36,7 +38,11 @@ RETRIES = (None, 1, 2, 3)  # the first delivery, then Slack's retries
 
 @pytest.mark.postgres
 async def test_redelivered_events_and_double_clicks_advance_once(
-    start_web: StartWeb, slack: RemoteSlack, store: Store, questionnaire: Questionnaire
+    start_web: StartWeb,
+    slack: RemoteSlack,
+    store: Store,
+    questionnaire: Questionnaire,
+    pg_url: str,
 ) -> None:
     q = questionnaire
     web = start_web()
@@ -98,5 +104,14 @@ async def test_redelivered_events_and_double_clicks_advance_once(
     # The second click of a double click is told, privately, that nothing changed.
     notices = [c for c in slack.api.to("respond") if c.args.get("text") == stale]
     assert len(notices) == sum(clicks.values())
-    assert web.log().count("effect=duplicate") == duplicates  # each one reached the session
+    # Each redelivery was dropped by the inbox, before the ack: one row per event.
+    assert web.log().count("effect=duplicate") == 0
+    connection = await asyncpg.connect(pg_url)
+    try:
+        events = await connection.fetchval(
+            "SELECT count(*) FROM inbox WHERE delivery_id LIKE $1", f"slack:event:%{slack.tag}%"
+        )
+    finally:
+        await connection.close()
+    assert events == duplicates // (len(RETRIES) - 1)
     assert unexpected_errors(web.log()) == []

@@ -69,7 +69,9 @@ async def store(store_backend: str | None) -> AsyncIterator[Store]:
     if is_postgres(store_backend):
         async with opened.engine.begin() as connection:
             await connection.execute(
-                text("TRUNCATE conversations, deliveries, decisions RESTART IDENTITY")
+                text(
+                    "TRUNCATE conversations, deliveries, decisions, inbox, outbox RESTART IDENTITY"
+                )
             )
     yield opened
     await opened.close()

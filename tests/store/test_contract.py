@@ -9,7 +9,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.ports import ConversationKey, ConversationWrite, Decision, Store
+from core.ports import (
+    INBOX_KEEP,
+    UNDELIVERED_KEEP,
+    ConversationKey,
+    ConversationWrite,
+    Decision,
+    InboxItem,
+    OutboxMessage,
+    Store,
+)
 
 NOW = datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 LATER = NOW + timedelta(hours=24)
@@ -444,3 +453,109 @@ async def test_a_revised_decision_replaces_only_the_latest_entry(store: Store) -
         replaces_decision=True,
     )
     assert await store.decisions(ALICE) == [revised, first]
+
+
+# --- the inbox and the outbox --------------------------------------------------------
+
+
+def item(delivery: str, key: ConversationKey = ALICE, payload: str = '{"a": 1}') -> InboxItem:
+    return InboxItem(delivery, key.as_string(), payload, NOW)
+
+
+def message(name: str, key: ConversationKey = ALICE, hold: datetime = NOW) -> OutboxMessage:
+    return OutboxMessage(name, key.as_string(), json.dumps({"text": name}), hold)
+
+
+HELD = NOW + timedelta(seconds=10)
+
+
+async def test_an_inbox_item_is_written_once_per_delivery_id(store: Store) -> None:
+    first = await store.inbox_put(item("ev1"), claim_until=HELD)
+    assert first is not None
+    assert await store.inbox_put(item("ev1", payload="other"), claim_until=HELD) is None
+    second = await store.inbox_put(item("ev2"), claim_until=HELD)
+    assert second is not None and second > first
+    assert await store.inbox_open(first) and await store.inbox_open(second)
+
+
+async def test_open_inbox_rows_are_claimed_oldest_first_once_their_claim_runs_out(
+    store: Store,
+) -> None:
+    ids = [
+        await store.inbox_put(item(f"ev{i}", payload=f"p{i}"), claim_until=HELD) for i in (1, 2, 3)
+    ]
+    assert await store.inbox_claim(NOW, claim_until=HELD) == []  # the receiver holds them
+    rows = await store.inbox_claim(HELD, claim_until=HELD + timedelta(seconds=10), limit=2)
+    assert [r.id for r in rows] == ids[:2]
+    assert (rows[0].key, rows[0].payload, rows[0].received_at) == (ALICE.as_string(), "p1", NOW)
+    # Claimed again: nobody else gets them until that claim runs out too.
+    rest = await store.inbox_claim(HELD, claim_until=HELD + timedelta(seconds=10))
+    assert [r.id for r in rest] == ids[2:]
+    assert await store.inbox_claim(HELD + timedelta(seconds=5), claim_until=LATER) == []
+
+
+async def test_a_save_settles_its_inbox_row_and_queues_its_messages_together(
+    store: Store,
+) -> None:
+    inbox_id = await store.inbox_put(item("ev1"), claim_until=HELD)
+    outbox = (message("m1", hold=HELD), message("m2", hold=HELD))
+    write = ConversationWrite(
+        ALICE, "{}", 1, None, LATER, inbox_id=inbox_id, outbox=outbox, now=NOW
+    )
+    assert await store.save(write)
+    assert inbox_id is not None and not await store.inbox_open(inbox_id)
+    assert await store.inbox_claim(LATER, claim_until=LATER) == []  # processed: never replayed
+    # Unsent messages are claimed, in order, once the writer's hold runs out.
+    assert await store.outbox_claim(NOW, claim_until=HELD) == []
+    claimed = await store.outbox_claim(HELD, claim_until=LATER)
+    assert [(m.id, m.key, m.payload, m.hold_until) for m in claimed] == [
+        (m.id, m.key, m.payload, LATER) for m in outbox
+    ]
+    await store.outbox_sent(["m1"], now=HELD)
+    again = await store.outbox_claim(LATER, claim_until=LATER + timedelta(seconds=1))
+    assert [m.id for m in again] == ["m2"]
+
+
+async def test_a_save_for_a_processed_inbox_row_writes_nothing(store: Store) -> None:
+    inbox_id = await store.inbox_put(item("ev1"), claim_until=HELD)
+    assert await store.finish(inbox_id, (), now=NOW)
+    assert not await store.finish(inbox_id, (message("late"),), now=NOW)
+    write = ConversationWrite(
+        ALICE, "{}", 1, None, LATER, inbox_id=inbox_id, outbox=(message("m1"),), now=NOW
+    )
+    assert not await store.save(write)
+    assert await store.load(ALICE) is None
+    assert await store.outbox_claim(LATER, claim_until=LATER) == []
+
+
+async def test_a_lost_save_settles_nothing(store: Store) -> None:
+    await save_new(store, ALICE)
+    inbox_id = await store.inbox_put(item("ev1"), claim_until=HELD)
+    write = ConversationWrite(  # expects no row: loses the compare-and-set
+        ALICE, "{}", 1, None, LATER, inbox_id=inbox_id, outbox=(message("m1"),), now=NOW
+    )
+    assert not await store.save(write)
+    assert inbox_id is not None and await store.inbox_open(inbox_id)
+    assert await store.outbox_claim(LATER, claim_until=LATER) == []
+
+
+async def test_finish_queues_messages_without_an_inbox_row(store: Store) -> None:
+    assert await store.finish(None, (message("m1", BOB), message("m2", BOB)), now=NOW)
+    claimed = await store.outbox_claim(NOW, claim_until=HELD)
+    assert [(m.id, m.key) for m in claimed] == [("m1", BOB.as_string()), ("m2", BOB.as_string())]
+
+
+async def test_sweep_keeps_inbox_and_outbox_rows_while_they_are_needed(store: Store) -> None:
+    done = await store.inbox_put(item("done"), claim_until=HELD)
+    await store.inbox_put(item("open"), claim_until=HELD)
+    await store.finish(done, (message("sent"), message("unsent")), now=NOW)
+    await store.outbox_sent(["sent"], now=NOW)
+
+    assert await store.sweep(NOW + INBOX_KEEP - timedelta(seconds=1)) == 0
+    # Processed and sent rows go after INBOX_KEEP; a redelivery is then new again.
+    assert await store.sweep(NOW + INBOX_KEEP) == 2
+    assert await store.inbox_put(item("done"), claim_until=LATER) is not None
+    assert [m.id for m in await store.outbox_claim(LATER, claim_until=LATER)] == ["unsent"]
+    # What never got processed or sent goes after UNDELIVERED_KEEP.
+    assert await store.sweep(NOW + UNDELIVERED_KEEP) == 2 + 1  # open, unsent, and "done" again
+    assert await store.inbox_claim(LATER + UNDELIVERED_KEEP, claim_until=LATER) == []

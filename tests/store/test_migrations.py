@@ -11,8 +11,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect
 
 from core.ports import ConversationKey, ConversationWrite, Decision
-from core.store import SqlStore, connect_store, database_url, migrate, open_store
-from core.store.migrate import alembic_config, head_revision, run_locked, upgrade
+from core.store import SqlStore, connect_store, database_url, open_store
+from core.store.migrate import alembic_config, head_revision, migrate, run_locked, upgrade
 from core.store.schema import conversations, metadata
 
 EXPIRES = datetime(2030, 1, 1, tzinfo=UTC)
@@ -59,7 +59,7 @@ async def test_a_database_from_the_first_release_is_upgraded_keeping_its_convers
     try:
         assert await revision_and_tables(store) == (
             head_revision(),
-            {"alembic_version", "conversations", "deliveries", "decisions"},
+            {"alembic_version", "conversations", "deliveries", "decisions", "inbox", "outbox"},
         )
         stored = await store.load(ALICE)
         assert stored is not None
@@ -149,4 +149,4 @@ async def test_the_migrations_can_be_walked_back_and_forth(blank_url: str) -> No
 def test_the_schema_head_known_without_alembic_is_alembics_head() -> None:
     from core.store import SCHEMA_HEAD
 
-    assert SCHEMA_HEAD == head_revision()
+    assert head_revision() == SCHEMA_HEAD

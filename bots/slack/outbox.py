@@ -1,0 +1,215 @@
+"""Slack's side of the inbox and the outbox (see :mod:`core.ports`): what an inbox row holds
+for a Slack request, what an outbox message holds, and the courier that sends them.
+
+Theory of operation
+-------------------
+* **Inbox**: a listener writes the request (Bolt's parsed ``body``, as JSON) before it acks.
+  The delivery id is Slack's ``event_id`` for events (a retry carries the same one) and the
+  ``trigger_id`` of commands, shortcuts and clicks (unique per invocation; a replayed signed
+  request carries the same one). A row left open (its process died) is claimed later and
+  dispatched through Bolt again, as a Socket Mode request (Bolt checks no signature on those:
+  the row was checked when it came in), with the row id in the request context.
+* **Outbox**: the adapter draws a turn *before* it is saved, so each outbox message is
+  the finished Web API call: ``{"op": "post" | "update" | "respond", ...}`` and the team it
+  is for. Drawing first keeps platform code out of core (the session only calls the
+  adapter's ``draw``) and makes a replay a plain send, with no questionnaire or drawer
+  needed. The cost: a message redrawn after a prompt change is not redrawn; the rows live
+  minutes.
+* **At least once**: a message is marked sent after Slack answered. A crash between the two
+  sends it again: ``chat.postMessage`` and ``response_url`` posts take no idempotency key
+  (Slack dedupes only its own retries of events), so the person may see a question twice;
+  ``chat.update`` of the same ``ts`` is idempotent. The other choice (mark, then send)
+  would lose the message, which is the failure this exists to prevent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+from slack_bolt.kwargs_injection.async_args import AsyncArgs
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bots.slack.translate import conversation_key
+from core.ports import InboxItem, OutboxMessage, Store, StoreError
+
+log = logging.getLogger("should_i_take_it.slack")
+
+# Keys of Bolt's request context: the inbox row a listener works for, and whether the
+# session's turn settled it (otherwise the listener does when its work is done).
+INBOX = "sit_inbox_id"
+SETTLED = "sit_inbox_settled"
+REPLAY = "sit_replay"
+RESPOND_TIMEOUT = aiohttp.ClientTimeout(total=10)
+
+Payload = dict[str, Any]
+
+
+def inbox_item(args: AsyncArgs, now: datetime) -> InboxItem:
+    """The inbox row for the request ``args`` carries."""
+    body: Mapping[str, Any] = args.body or {}
+    event_id = body.get("event_id")
+    if isinstance(event_id, str) and event_id:
+        delivery = f"slack:event:{event_id}"
+    elif isinstance(trigger := body.get("trigger_id"), str) and trigger:
+        delivery = f"slack:trigger:{trigger}"
+    else:  # nothing to recognise a redelivery by: never taken for one
+        delivery = f"slack:none:{uuid.uuid4().hex}"
+    user = _user(args)
+    key = ""
+    if user:
+        context = args.context
+        key = conversation_key(context.team_id, context.enterprise_id, user).as_string()
+    return InboxItem(delivery, key, json.dumps(body, separators=(",", ":")), now)
+
+
+def _user(args: AsyncArgs) -> str | None:
+    body: Mapping[str, Any] = args.body or {}
+    event = args.event if isinstance(args.event, dict) else {}
+    user = body.get("user")
+    for part in (
+        event.get("user"),
+        body.get("user_id"),  # a slash command
+        user.get("id") if isinstance(user, dict) else None,
+    ):
+        if isinstance(part, str) and part:
+            return part
+    return None
+
+
+def post(channel: str, message: Payload) -> Payload:
+    return {"op": "post", "channel": channel, "message": message}
+
+
+def update(channel: str, ts: str, message: Payload) -> Payload:
+    return {"op": "update", "channel": channel, "ts": ts, "message": message}
+
+
+def respond(url: str, message: Payload, *, replace: bool = False) -> Payload:
+    body = {**message, "response_type": "ephemeral", "replace_original": replace}
+    return {"op": "respond", "url": url, "body": body}
+
+
+def messages(
+    key: str, calls: Sequence[Payload], team: Payload, hold_until: datetime
+) -> list[OutboxMessage]:
+    """Outbox rows for ``calls`` (each tagged with ``team``: whose token sends it)."""
+    return [
+        OutboxMessage(uuid.uuid4().hex, key, json.dumps({**call, **team}), hold_until)
+        for call in calls
+    ]
+
+
+class Courier:
+    """Sends outbox messages and marks them sent."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], datetime],
+        client: AsyncWebClient,
+        http: aiohttp.ClientSession | None,
+        token_for: Callable[[Payload], Any],
+    ) -> None:
+        self.store, self.clock, self.client, self.http = store, clock, client, http
+        self._token_for = token_for  # async: the bot token for a team (OAuth installs)
+        self.resent = 0  # messages sent by a claim, not by the turn that queued them
+
+    async def send(self, calls: Sequence[Payload], client: AsyncWebClient) -> None:
+        """Send ``calls`` now, outside the outbox (a turn the store could not take)."""
+        try:
+            await self._send_all(client, calls, in_order=False)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("sending failed: %s", type(exc).__name__)
+
+    async def deliver(
+        self,
+        outbox: Sequence[OutboxMessage],
+        client: AsyncWebClient | None = None,
+        *,
+        in_order: bool = False,
+    ) -> bool:
+        """Send ``outbox`` (posts in order; the edits and private answers alongside unless
+        ``in_order``), then mark it sent. False when something could not be sent: it is
+        left unsent, and goes again when its hold runs out."""
+        if not outbox:
+            return True
+        calls = [json.loads(m.payload) for m in outbox]
+        try:
+            if client is None:
+                client = await self._client(calls[0])
+            await self._send_all(client, calls, in_order=in_order)
+        except (aiohttp.ClientError, TimeoutError, OSError, StoreError) as exc:
+            log.warning("sending failed, will retry: %s", type(exc).__name__)
+            return False
+        try:
+            await self.store.outbox_sent([m.id for m in outbox], now=self.clock())
+        except StoreError:
+            # Sent but not marked: it goes again later (at least once, see the module doc).
+            log.warning("sent messages could not be marked sent: store unavailable")
+        return True
+
+    async def _send_all(
+        self, client: AsyncWebClient, calls: Sequence[Payload], *, in_order: bool
+    ) -> None:
+        if in_order:
+            for call in calls:
+                await self._send(client, call)
+            return
+        posts = [c for c in calls if c.get("op") == "post"]
+        others = [c for c in calls if c.get("op") != "post"]
+
+        async def chain() -> None:
+            for call in posts:
+                await self._send(client, call)
+
+        await asyncio.gather(chain(), *(self._send(client, c) for c in others))
+
+    async def _client(self, call: Payload) -> AsyncWebClient:
+        token = await self._token_for(call)
+        if token is None:
+            return self.client
+        base = self.client
+        return AsyncWebClient(
+            token=token,
+            base_url=base.base_url,
+            session=self.http,
+            retry_handlers=base.retry_handlers,
+        )
+
+    async def _send(self, client: AsyncWebClient, call: Payload) -> None:
+        """One call. Slack refusing it (an API error, an HTTP 4xx) is final: logged, and
+        counted as sent; a connection failure raises, so the message stays unsent."""
+        op = call.get("op")
+        try:
+            if op == "post":
+                await client.chat_postMessage(channel=call["channel"], **call["message"])
+            elif op == "update":
+                await client.chat_update(channel=call["channel"], ts=call["ts"], **call["message"])
+            elif op == "respond":
+                await self._respond(call["url"], call["body"])
+            else:
+                log.warning("unknown outbox message %r dropped", op)
+        except SlackApiError as exc:
+            error, needed = exc.response.get("error"), exc.response.get("needed")
+            log.warning("%s failed: %s%s", op, error, f" ({needed})" if needed else "")
+
+    async def _respond(self, url: str, body: Payload) -> None:
+        if self.http is None:
+            async with aiohttp.ClientSession() as http:
+                await _post_json(http, url, body)
+        else:
+            await _post_json(self.http, url, body)
+
+
+async def _post_json(http: aiohttp.ClientSession, url: str, body: Payload) -> None:
+    async with http.post(url, json=body, timeout=RESPOND_TIMEOUT) as response:
+        if response.status >= 400:
+            log.warning("response_url failed: HTTP %d", response.status)

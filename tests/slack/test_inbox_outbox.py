@@ -1,0 +1,68 @@
+"""The Slack adapter's inbox and outbox, in process: a request is in the inbox before it is
+acknowledged and settled by its turn; what a dead process left open is replayed or sent by
+:meth:`SlackBot.catch_up`, once."""
+
+from __future__ import annotations
+
+import json
+
+from bots.slack import outbox as box
+from bots.slack.blocks import COMMAND
+from bots.slack.translate import conversation_key
+from core.ports import InboxItem, OutboxMessage
+from tests.fakes.slack_api import TEAM
+from tests.slack.conftest import NOW, USER, Slack
+
+KEY = conversation_key(TEAM, None, USER).as_string()
+
+
+async def test_a_request_is_settled_by_its_turn_and_a_redelivery_does_nothing(
+    slack: Slack,
+) -> None:
+    store = slack.bot.store
+    await slack.command(user=USER)
+    await slack.dm("skip", user=USER, event_id="Ev-typed")
+    posted = len(slack.api.to("chat.postMessage"))
+    # Slack's retry of the same event: acked, dropped by the inbox, nothing shown.
+    response = await slack.dm("skip", user=USER, event_id="Ev-typed", retry=1)
+    assert response.status == 200
+    assert len(slack.api.to("chat.postMessage")) == posted
+    # Nothing is left to replay or to send.
+    lease = slack.bot.lease
+    assert await store.inbox_claim(NOW + lease, claim_until=NOW + 2 * lease) == []
+    assert await store.outbox_claim(NOW + lease, claim_until=NOW + 2 * lease) == []
+
+
+async def test_an_unsent_message_left_by_a_dead_process_is_sent_once(slack: Slack) -> None:
+    call = box.post(f"D{USER}", {"text": "left behind", "blocks": []})
+    message = OutboxMessage("m1", KEY, json.dumps({**call, "team": TEAM}), NOW)
+    assert await slack.bot.store.finish(None, [message], now=NOW)
+
+    assert await slack.bot.catch_up() == 1
+    assert await slack.bot.catch_up() == 0  # marked sent: not again
+    texts = [c.args.get("text") for c in slack.api.to("chat.postMessage")]
+    assert texts == ["left behind"]
+
+
+async def test_a_request_whose_process_died_is_replayed_and_answered(slack: Slack) -> None:
+    body = {
+        "token": "legacy",
+        "team_id": TEAM,
+        "channel_id": "C0001",
+        "user_id": USER,
+        "command": COMMAND,
+        "text": "",
+        "api_app_id": "A0001",
+        "response_url": slack.api.response_url("dead"),
+        "trigger_id": "trigger.dead",
+    }
+    store = slack.bot.store
+    inbox_id = await store.inbox_put(
+        InboxItem("slack:trigger:trigger.dead", KEY, json.dumps(body), NOW), claim_until=NOW
+    )
+    assert inbox_id is not None
+
+    assert await slack.bot.catch_up() >= 1
+    assert slack.question(USER)  # the first question was posted in the DM
+    assert not await store.inbox_open(inbox_id)
+    assert await slack.bot.catch_up() == 0  # settled: never replayed twice
