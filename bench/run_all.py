@@ -171,6 +171,12 @@ def targets(rows: list[Row]) -> list[Row]:
             "x",
         ),
         (
+            "core step for a clicked choice < 30 µs",
+            _find(rows, "core", r"^clicked choice"),
+            lambda v: max(v) < 30,
+            "µs",
+        ),
+        (
             "bytes stored per open conversation ≤ 1,024",
             _find(rows, "store", r"\.bytes_per_conversation$"),
             lambda v: max(v) <= 1024,

@@ -20,7 +20,6 @@ Theory of operation
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import date
 from typing import Any, assert_never
 
@@ -357,11 +356,13 @@ def _record(q: Questionnaire, state: ConversationState, answer: str) -> Step:
     history = (*state.history, state.step)
     path = _path_answers(history, answers)
     target = _first_applicable(question.branch(answer), path)
-    moved = state.bump(answers=answers, history=history)
     if target.kind == "outcome":
-        done = replace(moved, status="done", outcome=target.id, decided=True)
+        done = state.bump(
+            answers=answers, history=history, status="done", outcome=target.id, decided=True
+        )
         return done, [_result(q, done)]
-    return _enter(q, moved, target.id)
+    # One copy of the state per step: it moves to the next question at once.
+    return _enter(q, state.bump(answers=answers, history=history, step=target.id), target.id)
 
 
 def _enter(q: Questionnaire, state: ConversationState, qid: str) -> Step:
@@ -374,11 +375,11 @@ def _enter(q: Questionnaire, state: ConversationState, qid: str) -> Step:
         if (
             target.kind == "outcome"
         ):  # pragma: no cover - flow.yaml never ends on a context question
-            done = replace(state, step=qid, status="done", outcome=target.id)
+            done = state.evolve(step=qid, status="done", outcome=target.id)
             return done, [_result(q, done)]
         return _enter(q, state, target.id)
     if state.step != qid:
-        state = replace(state, step=qid)
+        state = state.evolve(step=qid)
     return state, [_ask(q, state)]
 
 
@@ -448,43 +449,15 @@ def _ask(q: Questionnaire, state: ConversationState) -> Ask:
     qid, lang = state.step, state.lang
     question = q.questions[qid]
     offered = _offered(q, state)
-    ids = offered + ((SKIP,) if question.optional and question.input == "choice" else ())
-    choices = tuple(Choice(c, q.choice_label(lang, qid, c)) for c in ids)
-    hints = [q.question_hint(lang, qid)]
-    if question.input == "date":
-        hints.append(q.ui(lang, "date_hint"))
+    # What a question shows depends on little but its id, language and choices on offer:
+    # built once, then only the version (and any previous answer) changes per turn.
+    key = ("ask", qid, lang, offered, bool(state.history))
+    static = q.memo.get(key)
+    if static is None:
+        static = q.memo[key] = _ask_parts(q, qid, lang, offered, bool(state.history))
+    choices, hint, shown_controls = static
     previous = state.answers.get(qid)
-    answers = [
-        _control(q, lang, ControlKind.ANSWER, c.label, qid, state.version, c.id, str(i))
-        for i, c in enumerate(choices, 1)
-    ]
-    if question.input != "choice":
-        # The form's language travels with it (Discord opens it without a turn).
-        answers.append(
-            _control(q, lang, ControlKind.TYPE, q.ui(lang, "type_answer"), qid, state.version, lang)
-        )
-        if question.input == "date":
-            answers.append(
-                _control(
-                    q, lang, ControlKind.DATE, q.ui(lang, "date_placeholder"), qid, state.version
-                )
-            )
-        if question.optional:
-            skip_word = str(q.ui_map(lang, "commands")["skip"][0])
-            answers.append(
-                _control(
-                    q,
-                    lang,
-                    ControlKind.ANSWER,
-                    q.ui(lang, "skip"),
-                    qid,
-                    state.version,
-                    SKIP,
-                    skip_word,
-                )
-            )
-    navigation = _navigation(q, state, qid, back=bool(state.history), restart=True)
-    shown = None if previous is None else _show_answer(q, state, qid, previous)
+    version = state.version
     return Ask(
         question=qid,
         text=q.question_text(lang, qid),
@@ -493,12 +466,43 @@ def _ask(q: Questionnaire, state: ConversationState) -> Ask:
         progress=_progress(q, state),
         optional=question.optional,
         lang=lang,
-        version=state.version,
+        version=version,
         can_go_back=bool(state.history),
-        hint=" ".join(h for h in hints if h),
-        previous=shown,
-        controls=(*answers, *navigation),
+        hint=hint,
+        previous=None if previous is None else _show_answer(q, state, qid, previous),
+        controls=tuple(
+            Control(c.kind, c.label, c.question, version, c.value, c.style, c.row, c.word)
+            for c in shown_controls
+        ),
     )
+
+
+def _ask_parts(
+    q: Questionnaire, qid: str, lang: str, offered: tuple[str, ...], can_go_back: bool
+) -> tuple[tuple[Choice, ...], str, tuple[Control, ...]]:
+    """A question's choices, hint and controls (at version 0)."""
+    question = q.questions[qid]
+    ids = offered + ((SKIP,) if question.optional and question.input == "choice" else ())
+    choices = tuple(Choice(c, q.choice_label(lang, qid, c)) for c in ids)
+    hints = [q.question_hint(lang, qid)]
+    if question.input == "date":
+        hints.append(q.ui(lang, "date_hint"))
+    answers = [
+        _control(q, lang, ControlKind.ANSWER, c.label, qid, 0, c.id, str(i))
+        for i, c in enumerate(choices, 1)
+    ]
+    if question.input != "choice":
+        # The form's language travels with it (Discord opens it without a turn).
+        answers.append(_control(q, lang, ControlKind.TYPE, q.ui(lang, "type_answer"), qid, 0, lang))
+        if question.input == "date":
+            placeholder = q.ui(lang, "date_placeholder")
+            answers.append(_control(q, lang, ControlKind.DATE, placeholder, qid, 0))
+        if question.optional:
+            skip_word = str(q.ui_map(lang, "commands")["skip"][0])
+            skip = q.ui(lang, "skip")
+            answers.append(_control(q, lang, ControlKind.ANSWER, skip, qid, 0, SKIP, skip_word))
+    navigation = _navigation(q, lang, 0, qid, back=can_go_back, restart=True)
+    return choices, " ".join(h for h in hints if h), (*answers, *navigation)
 
 
 def _ask_resume(q: Questionnaire, state: ConversationState) -> Ask:
@@ -524,7 +528,7 @@ def _ask_resume(q: Questionnaire, state: ConversationState) -> Ask:
                 for i, c in enumerate(RESUME_CHOICES, 1)
             ),
             # "Start over" is one of the choices: no second one among the navigation.
-            *_navigation(q, state, RESUME, back=False, restart=False),
+            *_navigation(q, lang, state.version, RESUME, back=False, restart=False),
         ),
     )
 
@@ -628,7 +632,7 @@ def _result(q: Questionnaire, state: ConversationState) -> Result:
         heading=heading,
         controls=(
             *switches,
-            *_navigation(q, state, "", back=True, restart=True, cancel=False, help=False),
+            *_navigation(q, lang, version, "", back=True, restart=True, cancel=False, help=False),
         ),
     )
 
@@ -668,7 +672,8 @@ _NAVIGATION = (
 
 def _navigation(
     q: Questionnaire,
-    state: ConversationState,
+    lang: str,
+    version: int,
     question: str,
     *,
     back: bool,
@@ -679,15 +684,15 @@ def _navigation(
     """Back / Start over / Cancel / Help, each typed as the command's first word."""
     wanted = {ControlKind.BACK: back, ControlKind.RESTART: restart}
     wanted |= {ControlKind.CANCEL: cancel, ControlKind.HELP: help}
-    words = q.ui_map(state.lang, "commands")
+    words = q.ui_map(lang, "commands")
     return [
         _control(
             q,
-            state.lang,
+            lang,
             kind,
-            q.ui(state.lang, label),
+            q.ui(lang, label),
             question,
-            state.version,
+            version,
             word=str(words[command][0]),
             row=Row.NAVIGATION,
         )
@@ -752,12 +757,25 @@ def _progress(q: Questionnaire, state: ConversationState) -> Progress | None:
         return None
     current = 1 + sum(1 for qid in state.history if q.questions[qid].progress)
     total = current - 1 + _longest(q, state.step, _path_answers(state.history, state.answers))
-    label = q.ui(state.lang, "progress", current=current, total=total)
-    return Progress(current, total, label)
+    key = ("progress", state.lang, current, total)
+    found = q.memo.get(key)
+    if found is None:
+        label = q.ui(state.lang, "progress", current=current, total=total)
+        found = q.memo[key] = Progress(current, total, label)
+    return found
 
 
-def _longest(q: Questionnaire, qid: str, answers: dict[str, str], depth: int = 0) -> int:
-    """How many counted questions the longest way from ``qid`` (included) still asks."""
+def _longest(q: Questionnaire, qid: str, answers: dict[str, str]) -> int:
+    """How many counted questions the longest way from ``qid`` (included) still asks;
+    remembered per question and deciding answers (a walk of the flow is most of a step)."""
+    key = ("longest", qid, tuple(answers.get(d) for d in q.deciding))
+    found = q.memo.get(key)
+    if found is None:
+        found = q.memo[key] = _walk_longest(q, qid, answers)
+    return int(found)
+
+
+def _walk_longest(q: Questionnaire, qid: str, answers: dict[str, str], depth: int = 0) -> int:
     question = q.questions[qid]
     own = 1 if question.progress else 0
     if depth > len(q.questions):  # pragma: no cover - the loader refuses endless loops
@@ -771,7 +789,7 @@ def _longest(q: Questionnaire, qid: str, answers: dict[str, str], depth: int = 0
         given = {**answers, qid: choice}
         target = _first_applicable(question.branch(choice), given)
         if target.kind == "ask":
-            best = max(best, _longest(q, target.id, given, depth + 1))
+            best = max(best, _walk_longest(q, target.id, given, depth + 1))
     return own + best
 
 
@@ -800,6 +818,8 @@ def _match_labels(
     text: str, ids: tuple[str, ...], label: Callable[[str, str], str], q: Questionnaire
 ) -> str | None:
     """A choice by its number, its id, or its label in any language (loosely compared)."""
+    if text in ids:  # a button's value: no need to compare loosely
+        return text
     key = fold(text)
     if not key:
         return None

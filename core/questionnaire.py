@@ -192,6 +192,8 @@ class Questionnaire:
     outcomes: Mapping[str, Outcome]
     texts: Mapping[str, Language]
     _commands: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # Results of pure functions of the questionnaire (it never changes once loaded).
+    memo: dict[object, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # --- wording -------------------------------------------------------------------
     def ui(self, lang: str, key: str, /, **values: object) -> str:
@@ -233,6 +235,21 @@ class Questionnaire:
 
     def tone_label(self, lang: str, tone: str) -> str:
         return str(self.ui_map(lang, "tones")[tone])
+
+    @property
+    def deciding(self) -> tuple[str, ...]:
+        """The questions whose answers some branch or hidden choice depends on: the only
+        answers that can change where a path may still go."""
+        found = self.memo.get("deciding")
+        if found is None:
+            ids: set[str] = set()
+            for question in self.questions.values():
+                for branch in question.next.values():
+                    ids.update(qid for target in branch for qid, _ in target.when)
+                for when in question.hide.values():
+                    ids.update(qid for qid, _ in when)
+            found = self.memo["deciding"] = tuple(sorted(ids))
+        return found
 
     def check_words(self, words: Mapping[str, frozenset[str]]) -> None:
         """Check an adapter's own texts (``slack_*``, ``discord_*`` keys of ``ui``) in every

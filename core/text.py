@@ -30,6 +30,8 @@ def _kept(ch: str) -> str:
 def clean(text: str) -> str:
     """NFC-normalise, drop control/format characters, collapse ordinary whitespace to single
     spaces (keeping non-breaking ones) and trim."""
+    if text.isascii() and text.isprintable() and "  " not in text and text == text.strip():
+        return text  # nothing to clean: a button's value, most typed answers
     text = unicodedata.normalize("NFC", text)
     text = re.sub(" {2,}", " ", "".join(_kept(ch) for ch in text))
     # A non-breaking space next to an ordinary one is the one that was meant.
