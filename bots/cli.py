@@ -25,6 +25,16 @@ PROG = "should-i-take-it"
 SUBCOMMANDS = ("history", "forget", "migrate", "sweep", "check", "slack", "discord")
 
 
+def default_locale(env: dict[str, str] | None = None) -> str | None:
+    """The terminal's locale from LC_ALL / LC_MESSAGES / LANG (``en_GB.UTF-8``)."""
+    env = dict(os.environ) if env is None else env
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name)
+        if value:
+            return None if value.split(".")[0].lower() in ("c", "posix") else value
+    return None
+
+
 def default_lang(env: dict[str, str] | None = None) -> str | None:
     """The terminal's language from LC_ALL / LC_MESSAGES / LANG (``fr_FR.UTF-8`` → ``fr``)."""
     env = dict(os.environ) if env is None else env
@@ -224,6 +234,7 @@ def _terminal(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         client=args.client,
         signature=args.signature,
         fresh=args.fresh,
+        locale=default_locale(),
     )
 
     async def go() -> int:

@@ -54,6 +54,7 @@ class TerminalOptions:
     client: str | None = None
     signature: str | None = None
     fresh: bool = False
+    locale: str | None = None  # the terminal's locale (LANG): how dates are written
 
 
 class Renderer:
@@ -194,6 +195,7 @@ async def run_terminal(
                     client=options.client,
                     signature=options.signature,
                     fresh=options.fresh,
+                    locale=options.locale,
                 )
             )
             if turn.effect is Effect.FAILED:

@@ -67,7 +67,8 @@ class DiscordAdapter:
             event = Start(
                 today=self._today(),
                 lang=lang,
-                locale=locale_lang(self.q.languages, interaction.locale),
+                # The whole locale: "en-GB" also says how dates are written.
+                locale=interaction.locale.value,
                 request=request,
                 signature=user.global_name,
             )

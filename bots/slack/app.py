@@ -354,7 +354,7 @@ class SlackBot:
         # Language and signature, in case this message starts a conversation.
         profile = await self.profiles.get(user)
         today = self.profiles.today(user, self.session.clock())
-        answer = Answer(message_text(event), today, locale=profile.lang, signature=profile.name)
+        answer = Answer(message_text(event), today, locale=profile.locale, signature=profile.name)
         # The inbox recognises a redelivered event_id. Typed in the DM: everything is
         # answered there, nothing privately.
         await self._turn(args, key, answer, user, event["channel"], reply=False)
@@ -471,7 +471,7 @@ class SlackBot:
         start = Start(
             today=self.profiles.today(key.user, self.session.clock()),
             lang=lang,
-            locale=profile.lang,
+            locale=profile.locale,
             request=request,
             signature=profile.name,
         )

@@ -24,6 +24,7 @@ class Profile:
     lang: str | None = None
     name: str | None = None
     tz_offset: int | None = None  # seconds east of UTC
+    locale: str | None = None  # "en-GB": the language and how dates are written
 
 
 def profile_from(user: Mapping[str, Any], languages: tuple[str, ...]) -> Profile:
@@ -35,7 +36,8 @@ def profile_from(user: Mapping[str, Any], languages: tuple[str, ...]) -> Profile
     )
     offset = user.get("tz_offset")
     tz = offset if isinstance(offset, int) and abs(offset) <= 14 * 3600 else None
-    return Profile(code if code in languages else None, name.strip() or None, tz)
+    known = code in languages
+    return Profile(code if known else None, name.strip() or None, tz, locale if known else None)
 
 
 class Profiles:

@@ -302,3 +302,22 @@ def test_at_a_real_terminal_it_prompts_and_offers_to_rewrite(env: dict[str, str]
     assert proc.returncode == 0
     assert "> " in text
     assert "«\u00a0retour\u00a0» pour modifier votre dernière réponse" in text
+
+
+@pytest.mark.parametrize(
+    ("lang_env", "written"), [("en_GB.UTF-8", "15 March 2027"), ("en_US.UTF-8", "March 15, 2027")]
+)
+def test_dates_are_written_the_way_the_terminals_locale_writes_them(
+    lang_env: str,
+    written: str,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    answers = ["Anna", *PATHS["booked"]]
+    status, out = run_here(
+        ["--json"], "\n".join(answers) + "\n", {**env, "LANG": lang_env}, monkeypatch, capsys
+    )
+    result = lines(out)[-1]
+    assert status == 0 and result["outcome"] == "booked"
+    assert written in result["draft"]
