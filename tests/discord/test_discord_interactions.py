@@ -512,3 +512,17 @@ async def test_a_cancel_that_failed_can_be_clicked_again(
     await alice.click(question, button(question, Kind.CANCEL))
     assert alice.last()["content"] == h.q.ui("en", "cancelled")
     no_errors.records.clear()  # the failure was logged, as expected
+
+
+async def test_triage_comes_first_and_dismisses_spam_in_one_click(h: Harness) -> None:
+    alice = h.user(ALICE, "alice")
+    await alice.slash()
+    await alice.answer_with_buttons("skip")
+    question = alice.with_buttons()
+    assert ask_of(question) == "respond"
+    count = len(alice.messages())
+    await alice.answer_with_buttons("no")
+    assert len(alice.messages()) == count + 1  # one answer, the result
+    result = alice.last()
+    assert result["embeds"][0]["title"] == h.q.outcome_text("en", "no_reply", "title")
+    assert "```" not in result["content"]  # no draft: no reply is owed

@@ -356,3 +356,18 @@ async def test_dates_are_read_on_the_users_own_calendar_day(slack: Slack) -> Non
     assert past in str(slack.last())
     await slack.dm((users_today + timedelta(days=1)).isoformat())
     assert slack.q.outcome_text("en", "negotiate_timeline", "title") in str(slack.last())
+
+
+async def test_triage_comes_first_and_dismisses_spam_in_one_click(slack: Slack) -> None:
+    await slack.command()
+    await slack.choose(SKIP)  # the optional client name
+    question = slack.question()
+    offered = {r.value for r in refs(question).values() if r.kind is Kind.ANSWER}
+    assert {r.question for r in refs(question).values()} == {"respond"}
+    assert offered == {"yes", "no"}
+    posts = len(slack.api.to("chat.postMessage"))
+    await slack.choose("no")
+    assert len(slack.api.to("chat.postMessage")) == posts + 1  # one answer, one result
+    result = slack.last()
+    assert header(result) == slack.q.outcome_text("en", "no_reply", "title")
+    assert draft(result) is None
