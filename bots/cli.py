@@ -211,10 +211,11 @@ def _fail(message: str, status: int = 2) -> int:
     return status
 
 
-def _terminal(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from bots.bootstrap import bootstrap, configure_logging
-    from bots.terminal import TerminalOptions, run_terminal
-
+def _load(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> tuple[Settings, Questionnaire] | int:
+    """The settings and the questionnaire, the options checked against it; or the exit
+    status, the problem already said."""
     try:
         settings = _settings()
         q = load_questionnaire(settings.prompts_dir)
@@ -225,6 +226,17 @@ def _terminal(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return _fail(str(exc))
     except InvalidDefinition as exc:
         return _fail(f"the questionnaire files are broken: {exc}", 1)
+    return settings, q
+
+
+def _terminal(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from bots.bootstrap import bootstrap, configure_logging
+    from bots.terminal import TerminalOptions, run_terminal
+
+    loaded = _load(parser, args)
+    if isinstance(loaded, int):
+        return loaded
+    settings, q = loaded
     configure_logging("WARNING" if settings.log_level == "INFO" else settings.log_level)
     lang = args.lang or default_lang()
     options = TerminalOptions(
@@ -277,17 +289,10 @@ def _journal(name: str, args: argparse.Namespace) -> int:
     from bots.terminal import confirm, local_key
     from core.journal import decision_line
 
-    p = subcommand_parser(name)
-    try:
-        settings = _settings()
-        q = load_questionnaire(settings.prompts_dir)
-        _check_choices(p, args, q)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    except ConfigError as exc:
-        return _fail(str(exc))
-    except InvalidDefinition as exc:
-        return _fail(f"the questionnaire files are broken: {exc}", 1)
+    loaded = _load(subcommand_parser(name), args)
+    if isinstance(loaded, int):
+        return loaded
+    settings, q = loaded
     _quiet_logging(settings)
     lang = args.lang or default_lang()
     lang = lang if lang in q.languages else q.languages[0]
