@@ -19,12 +19,12 @@ Theory of operation
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date
 from typing import Any, assert_never
 
-from core import money, names, templates
+from core import journal, money, names, templates
 from core.actions import (
     Action,
     Ask,
@@ -50,6 +50,7 @@ from core.events import (
     Restart,
     Start,
 )
+from core.ports import Decision
 from core.questionnaire import SKIP, Questionnaire, Target
 from core.state import ConversationState
 from core.text import clean, fold, french_typography, strip_trailing
@@ -280,7 +281,10 @@ def _restart(q: Questionnaire, state: State, event: Restart) -> Step:
         return state, [Say(q.ui(state.lang, "stale"), Notice.STALE)]
     # A start that brought a new request and is waiting on "continue or start over?"
     # starts over on that request.
-    context = state.incoming or state.context
+    # What the journal said is left behind: this conversation may have added to it since.
+    context = {
+        k: v for k, v in (state.incoming or state.context).items() if k != journal.CONTEXT_KEY
+    }
     fresh = ConversationState(
         lang=state.lang, tone=state.tone, step=q.start, version=state.version, context=context
     )
@@ -451,6 +455,8 @@ def _ask(q: Questionnaire, state: ConversationState) -> Ask:
     ids = offered + ((SKIP,) if question.optional and question.input == "choice" else ())
     choices = tuple(Choice(c, q.choice_label(lang, qid, c)) for c in ids)
     hints = [q.question_hint(lang, qid)]
+    if question.journal:
+        hints.insert(0, _journal_line(q, state))
     if question.input == "date":
         hints.append(q.ui(lang, "date_hint"))
     previous = state.answers.get(qid)
@@ -498,6 +504,68 @@ def _ask(q: Questionnaire, state: ConversationState) -> Ask:
         hint=" ".join(h for h in hints if h),
         previous=shown,
         controls=(*answers, *navigation),
+    )
+
+
+# --- the user's journal at the triage question ---------------------------------------
+
+
+def journal_client(q: Questionnaire, state: State) -> str | None:
+    """The client whose past decisions the open question shows and the state does not hold
+    yet (the session then reads the journal once and calls :func:`with_journal`); None when
+    there is nothing to look up."""
+    if state is None or state.status != "active" or state.pending is not None:
+        return None
+    if not q.questions[state.step].journal:
+        return None
+    client = _client(state)
+    if client is None:
+        return None
+    held = state.context.get(journal.CONTEXT_KEY)
+    recalled = journal.Recalled.decode(held) if held is not None else None
+    if recalled is not None and recalled.key == names.match_key(client):
+        return None
+    return client
+
+
+def with_journal(
+    q: Questionnaire, state: ConversationState, actions: Sequence[Action], found: Sequence[Decision]
+) -> Step:
+    """``state`` holding what ``found`` (the user's latest decisions) says about its client,
+    with the open question asked again so it shows it. Pure: the session did the reading."""
+    client = _client(state)
+    if client is None:
+        return state, list(actions)
+    recalled = journal.recall(found, client)
+    state = state.evolve(context={**state.context, journal.CONTEXT_KEY: recalled.encode()})
+    return state, [
+        _ask(q, state)
+        if isinstance(a, Ask) and a.question == state.step and a.version == state.version
+        else a
+        for a in actions
+    ]
+
+
+def _client(state: ConversationState) -> str | None:
+    """The client's name on the current path, or given by the start; None when unknown."""
+    value = _path_answers(state.history, state.answers).get("client") or state.context.get("client")
+    return None if not value or value == SKIP else value
+
+
+def _journal_line(q: Questionnaire, state: ConversationState) -> str:
+    """ "You declined Acme on 3 November 2026.", or "" when the journal knows nothing of
+    this client (or was not read for them)."""
+    client = _client(state)
+    held = state.context.get(journal.CONTEXT_KEY)
+    recalled = journal.Recalled.decode(held) if held is not None else None
+    if client is None or recalled is None or recalled.outcome is None or recalled.day is None:
+        return ""
+    if recalled.key != names.match_key(client):
+        return ""
+    lines = q.ui_map(state.lang, "journal")
+    text = str(lines.get(recalled.outcome, lines["other"]))
+    return text.format(
+        client=strip_trailing(client), date=format_date(recalled.day, _date_locale(state))
     )
 
 
