@@ -352,3 +352,17 @@ async def test_dates_are_read_on_the_users_own_calendar_day(slack: Slack) -> Non
     assert past in str(slack.last())
     await slack.dm((users_today + timedelta(days=1)).isoformat())
     assert slack.q.outcome_text("en", "negotiate_timeline", "title") in str(slack.last())
+
+
+async def test_a_second_request_from_the_same_client_recalls_the_first(slack: Slack) -> None:
+    await slack.command()
+    await slack.dm("ACME Inc.")
+    for value in ("yes", "yes", "no", "neither", "no"):  # a decline
+        await answer(slack, value, typed=False)
+    assert header(slack.last()) == slack.q.outcome_text("en", "decline", "title")
+    await slack.command()  # a new request, some days later
+    await slack.dm("acme")  # named at the who question, spelled differently
+    triage = slack.question()
+    day = format_date(NOW.date(), "en")
+    assert f"You declined acme on {day}." in texts(triage)
+    assert slack.q.question_text("en", "respond") in triage["text"]
