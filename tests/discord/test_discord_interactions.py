@@ -12,6 +12,7 @@ import pytest
 
 from core import controls
 from core.actions import ControlKind as Kind
+from core.dates import format_date
 from core.memory_store import MemoryStore
 from core.ports import ConversationKey, Decision, StoredConversation, StoreError
 from core.store import open_store
@@ -512,3 +513,16 @@ async def test_a_cancel_that_failed_can_be_clicked_again(
     await alice.click(question, button(question, Kind.CANCEL))
     assert alice.last()["content"] == h.q.ui("en", "cancelled")
     no_errors.records.clear()  # the failure was logged, as expected
+
+
+async def test_a_second_request_from_the_same_client_recalls_the_first(h: Harness) -> None:
+    alice = h.user(ALICE, "alice")
+    await reach_result(alice, "yes", "yes", "no", "neither", "no")
+    assert [d.outcome for d in await alice.decisions()] == ["decline"]
+    await alice.slash()
+    await alice.type("*Acme*")  # the same client, spelled another way, with markdown in it
+    triage = alice.last()
+    assert ask_of(triage) == "respond"
+    day = format_date(NOON.date(), "en_US")
+    # The name is shown as typed, never as formatting.
+    assert f"-# You declined \\*Acme\\* on {day}." in triage["content"]
