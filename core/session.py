@@ -23,6 +23,10 @@ port and an injected clock. What it guarantees:
   of the turn are queued in that transaction too (a turn that saves nothing settles both
   with :meth:`core.ports.Store.finish`). A row already processed (by another process whose
   claim overlapped) changes nothing and gives a duplicate turn.
+* **The journal at the triage question**: when a turn opens the question flagged
+  ``journal: true`` about a named client, the user's own journal is read once (this key's
+  decisions only) and handed to the engine (:func:`core.engine.with_journal`), which keeps
+  what it found in the conversation; no other turn reads it.
 """
 
 from __future__ import annotations
