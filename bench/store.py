@@ -181,7 +181,9 @@ def raw_asyncpg(pool: asyncpg.Pool, data: str) -> dict[str, Op]:
         assert await pool.fetchval(saves["insert", False, False, False, False], *params)
 
     async def save_update(key: ConversationKey) -> None:
-        assert await pool.fetchval(saves["keep", False, False, False, False], key.as_string(), 1, data, 2)
+        assert await pool.fetchval(
+            saves["keep", False, False, False, False], key.as_string(), 1, data, 2
+        )
 
     async def save_moving_deadline(key: ConversationKey) -> None:
         params = (key.as_string(), 2, data, 3, later)

@@ -19,11 +19,11 @@ Theory of operation
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, assert_never
 
-from core import money, names, templates
+from core import journal, money, names, templates
 from core.actions import (
     Action,
     Ask,
@@ -49,6 +49,7 @@ from core.events import (
     Restart,
     Start,
 )
+from core.ports import Decision
 from core.questionnaire import SKIP, Questionnaire, Target
 from core.state import ConversationState
 from core.text import clean, fold, french_typography, strip_trailing
@@ -279,7 +280,10 @@ def _restart(q: Questionnaire, state: State, event: Restart) -> Step:
         return state, [Say(q.ui(state.lang, "stale"), Notice.STALE)]
     # A start that brought a new request and is waiting on "continue or start over?"
     # starts over on that request.
-    context = state.incoming or state.context
+    # What the journal said is left behind: this conversation may have added to it since.
+    context = {
+        k: v for k, v in (state.incoming or state.context).items() if k != journal.CONTEXT_KEY
+    }
     fresh = ConversationState(
         lang=state.lang, tone=state.tone, step=q.start, version=state.version, context=context
     )
@@ -456,6 +460,8 @@ def _ask(q: Questionnaire, state: ConversationState) -> Ask:
     if static is None:
         static = q.memo[key] = _ask_parts(q, qid, lang, offered, bool(state.history))
     choices, hint, shown_controls = static
+    if question.journal:  # what the user's journal says about this client, if anything
+        hint = " ".join(h for h in (_journal_line(q, state), hint) if h)
     previous = state.answers.get(qid)
     version = state.version
     return Ask(
@@ -503,6 +509,68 @@ def _ask_parts(
             answers.append(_control(q, lang, ControlKind.ANSWER, skip, qid, 0, SKIP, skip_word))
     navigation = _navigation(q, lang, 0, qid, back=can_go_back, restart=True)
     return choices, " ".join(h for h in hints if h), (*answers, *navigation)
+
+
+# --- the user's journal at the triage question ---------------------------------------
+
+
+def journal_client(q: Questionnaire, state: State) -> str | None:
+    """The client whose past decisions the open question shows and the state does not hold
+    yet (the session then reads the journal once and calls :func:`with_journal`); None when
+    there is nothing to look up."""
+    if state is None or state.status != "active" or state.pending is not None:
+        return None
+    if not q.questions[state.step].journal:
+        return None
+    client = _client(state)
+    if client is None:
+        return None
+    held = state.context.get(journal.CONTEXT_KEY)
+    recalled = journal.Recalled.decode(held) if held is not None else None
+    if recalled is not None and recalled.key == names.match_key(client):
+        return None
+    return client
+
+
+def with_journal(
+    q: Questionnaire, state: ConversationState, actions: Sequence[Action], found: Sequence[Decision]
+) -> Step:
+    """``state`` holding what ``found`` (the user's latest decisions) says about its client,
+    with the open question asked again so it shows it. Pure: the session did the reading."""
+    client = _client(state)
+    if client is None:
+        return state, list(actions)
+    recalled = journal.recall(found, client)
+    state = state.evolve(context={**state.context, journal.CONTEXT_KEY: recalled.encode()})
+    return state, [
+        _ask(q, state)
+        if isinstance(a, Ask) and a.question == state.step and a.version == state.version
+        else a
+        for a in actions
+    ]
+
+
+def _client(state: ConversationState) -> str | None:
+    """The client's name on the current path, or given by the start; None when unknown."""
+    value = _path_answers(state.history, state.answers).get("client") or state.context.get("client")
+    return None if not value or value == SKIP else value
+
+
+def _journal_line(q: Questionnaire, state: ConversationState) -> str:
+    """ "You declined Acme on 3 November 2026.", or "" when the journal knows nothing of
+    this client (or was not read for them)."""
+    client = _client(state)
+    held = state.context.get(journal.CONTEXT_KEY)
+    recalled = journal.Recalled.decode(held) if held is not None else None
+    if client is None or recalled is None or recalled.outcome is None or recalled.day is None:
+        return ""
+    if recalled.key != names.match_key(client):
+        return ""
+    lines = q.ui_map(state.lang, "journal")
+    text = str(lines.get(recalled.outcome, lines["other"]))
+    return text.format(
+        client=strip_trailing(client), date=format_date(recalled.day, _date_locale(state))
+    )
 
 
 def _ask_resume(q: Questionnaire, state: ConversationState) -> Ask:

@@ -61,3 +61,20 @@ def _capitalise(word: str, *, first: bool) -> str:
                 return f"{head}{sep}{_capitalise(tail, first=True)}"
             return f"{_capitalise(head, first=first)}{sep}{_capitalise(tail, first=True)}"
     return word[:1].upper() + word[1:]
+
+
+# Civilities left out when two spellings of one client are compared ("Mme Dupont", "Dupont").
+_MATCH_CIVILITIES = {*_CIVILITIES, "madame", "monsieur", "mademoiselle", "miss", "mister"}
+
+
+def match_key(name: str) -> str:
+    """The key two spellings of one client share, for finding them in the journal: case,
+    accents, spacing, hyphens and punctuation folded, a leading civility and trailing legal
+    forms dropped ("Mme Anne-Marie Dupont" and "anne marie DUPONT", "ACME, Inc." and "Acme").
+    "" when nothing is left to compare."""
+    words = fold(name).replace("-", " ").split()
+    if len(words) > 1 and words[0] in _MATCH_CIVILITIES:
+        words = words[1:]
+    while len(words) > 1 and words[-1] in _COMPANY_FORMS:
+        words = words[:-1]
+    return " ".join(words)

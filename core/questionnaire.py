@@ -145,6 +145,8 @@ class Question:
     name: bool = False
     # The answer may hold an amount of money (read and rewritten by core.money).
     money: bool = False
+    # The user's journal is recalled here: what they last decided about this client.
+    journal: bool = False
 
     def branch(self, answer: str) -> Branch:
         return self.next.get(answer) or self.next["*"]
@@ -441,6 +443,7 @@ def _build_question(
             "hide",
             "name",
             "money",
+            "journal",
         ),
         ("input", "next"),
     )
@@ -461,8 +464,10 @@ def _build_question(
     progress = spec.get("progress", False)
     name = spec.get("name", False)
     money = spec.get("money", False)
+    journal = spec.get("journal", False)
     for flag, value in (
         ("money", money),
+        ("journal", journal),
         ("optional", optional),
         ("skip_if_known", skip_if_known),
         ("progress", progress),
@@ -523,7 +528,9 @@ def _build_question(
         nxt = {cid: branch(raw_next[cid], f"{key}.next.{cid}") for cid in branches}
     else:
         nxt = {"*": branch(raw_next, f"{key}.next")}
-    return Question(qid, kind, choices, optional, progress, skip_if_known, nxt, hide, name, money)
+    return Question(
+        qid, kind, choices, optional, progress, skip_if_known, nxt, hide, name, money, journal
+    )
 
 
 def _when(c: _Checker, raw: Any, key: str, all_questions: Mapping[str, Any]) -> When:
@@ -596,7 +603,7 @@ def _build_language(path: Path, lang: str, q: Questionnaire) -> Language:
     name = c.string(raw["language_name"], "language_name")
 
     ui = c.mapping(raw["ui"], "ui")
-    core_keys = [*UI_KEYS, *UI_MAPPINGS, "tones"]
+    core_keys = [*UI_KEYS, *UI_MAPPINGS, "tones", "journal"]
     platform_keys = [k for k in ui if isinstance(k, str) and k.startswith(PLATFORM_PREFIXES)]
     c.keys(ui, "ui", [*core_keys, *platform_keys], core_keys)
     for key, allowed in UI_KEYS.items():
@@ -613,6 +620,14 @@ def _build_language(path: Path, lang: str, q: Questionnaire) -> Language:
     c.keys(tones, "ui.tones", q.tones, q.tones)
     for t in q.tones:
         c.string(tones[t], f"ui.tones.{t}")
+    # The journal's line at a `journal: true` question: one per outcome, and "other" for an
+    # outcome recorded before it left the questionnaire.
+    lines = c.mapping(ui["journal"], "ui.journal")
+    outcome_lines = (*q.outcomes, "other")
+    c.keys(lines, "ui.journal", outcome_lines, outcome_lines)
+    for oid in outcome_lines:
+        line = c.string(lines[oid], f"ui.journal.{oid}")
+        _check_fields(c, f"ui.journal.{oid}", line, {"client", "date"})
 
     questions = c.mapping(raw["questions"], "questions")
     c.keys(questions, "questions", q.questions, q.questions)

@@ -23,6 +23,10 @@ port and an injected clock. What it guarantees:
   of the turn are queued in that transaction too (a turn that saves nothing settles both
   with :meth:`core.ports.Store.finish`). A row already processed (by another process whose
   claim overlapped) changes nothing and gives a duplicate turn.
+* **The journal at the triage question**: when a turn opens the question flagged
+  ``journal: true`` about a named client, the user's own journal is read once (this key's
+  decisions only) and handed to the engine (:func:`core.engine.with_journal`), which keeps
+  what it found in the conversation; no other turn reads it.
 """
 
 from __future__ import annotations
@@ -36,8 +40,9 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from core.actions import Action, Ask, Notice, Result, Say
-from core.engine import answered_note, is_consistent, step
+from core.engine import answered_note, is_consistent, journal_client, step, with_journal
 from core.events import Event, Start
+from core.journal import LOOKUP_LIMIT
 from core.ports import (
     ConversationKey,
     ConversationWrite,
@@ -167,6 +172,13 @@ class Session:
                     return turn
                 continue  # its inbox row and messages must land: read again
             new_state, actions = step(q, state, ev)
+            if new_state is not None and new_state is not state:
+                client = journal_client(q, new_state)
+                if client is not None:
+                    # The triage question is about to be asked about a named client: one read
+                    # of this user's own journal, kept in the state so it is not read again.
+                    found = await self.store.decisions(key, LOOKUP_LIMIT)
+                    new_state, actions = with_journal(q, new_state, actions, found)
             if new_state is None or new_state is state:
                 before = state if not notices else None  # a reset row counts as a change
                 turn = self._turn(ev, before, state, (*notices, *actions))

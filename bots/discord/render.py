@@ -112,8 +112,8 @@ class Renderer:
     def ask(self, ask: Ask, owner: int) -> Outgoing:
         lines = [f"-# {ask.progress.label}"] if ask.progress else []
         lines.append(f"**{ask.text}**")
-        if ask.hint:
-            lines.append(f"-# {ask.hint}")
+        if ask.hint:  # may name the client (the journal's line): no formatting from it
+            lines.append(f"-# {text.inert(ask.hint)}")
         if ask.previous:
             lines.append(f"-# {self.q.ui(ask.lang, 'answered', answer=text.inert(ask.previous))}")
         return Outgoing(text.fit("\n".join(lines), text.CONTENT), view=view(ask.controls, owner))

@@ -105,8 +105,8 @@ class Drawer:
         if ask.progress is not None:
             blocks.append(_context(md.fit(ask.progress.label, md.CONTEXT_TEXT, trimmed)))
         blocks.append(_section("*" + md.fit(ask.text, md.SECTION_TEXT - 2, trimmed) + "*"))
-        if ask.hint:
-            blocks.append(_context(md.fit(ask.hint, md.CONTEXT_TEXT, trimmed)))
+        if ask.hint:  # may name the client (the journal's line): plain text, never formatting
+            blocks.append(_context_plain(md.fit(ask.hint, md.CONTEXT_TEXT, trimmed, mrkdwn=False)))
         if ask.previous:  # what was typed before: plain text, never formatting
             previous = q.ui(lang, "answered", answer=ask.previous)
             blocks.append(_context_plain(md.fit(previous, md.CONTEXT_TEXT, trimmed, mrkdwn=False)))

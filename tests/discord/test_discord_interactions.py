@@ -12,6 +12,7 @@ import pytest
 
 from core import controls
 from core.actions import ControlKind as Kind
+from core.dates import format_date
 from core.memory_store import MemoryStore
 from core.ports import ConversationKey, Decision, StoredConversation, StoreError
 from core.store import open_store
@@ -526,3 +527,16 @@ async def test_triage_comes_first_and_dismisses_spam_in_one_click(h: Harness) ->
     result = alice.last()
     assert result["embeds"][0]["title"] == h.q.outcome_text("en", "no_reply", "title")
     assert "```" not in result["content"]  # no draft: no reply is owed
+
+
+async def test_a_second_request_from_the_same_client_recalls_the_first(h: Harness) -> None:
+    alice = h.user(ALICE, "alice")
+    await reach_result(alice, "yes", "yes", "no", "neither", "no")
+    assert [d.outcome for d in await alice.decisions()] == ["decline"]
+    await alice.slash()
+    await alice.type("*Acme*")  # the same client, spelled another way, with markdown in it
+    triage = alice.last()
+    assert ask_of(triage) == "respond"
+    day = format_date(NOON.date(), "en_US")
+    # The name is shown as typed, never as formatting.
+    assert f"-# You declined \\*Acme\\* on {day}." in triage["content"]

@@ -371,3 +371,17 @@ async def test_triage_comes_first_and_dismisses_spam_in_one_click(slack: Slack) 
     result = slack.last()
     assert header(result) == slack.q.outcome_text("en", "no_reply", "title")
     assert draft(result) is None
+
+
+async def test_a_second_request_from_the_same_client_recalls_the_first(slack: Slack) -> None:
+    await slack.command()
+    await slack.dm("ACME Inc.")
+    for value in ("yes", "yes", "no", "neither", "no"):  # a decline
+        await answer(slack, value, typed=False)
+    assert header(slack.last()) == slack.q.outcome_text("en", "decline", "title")
+    await slack.command()  # a new request, some days later
+    await slack.dm("acme")  # named at the who question, spelled differently
+    triage = slack.question()
+    day = format_date(NOW.date(), "en")
+    assert f"You declined acme on {day}." in texts(triage)
+    assert slack.q.question_text("en", "respond") in triage["text"]
