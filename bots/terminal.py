@@ -213,7 +213,7 @@ async def run_terminal(
                 if question == RESUME and not text.strip():
                     text = RESUME_DEFAULT  # Enter at "continue or start over?" continues
                 # Every line goes to the core, after a result too: it knows tone and language
-                # words, back, restart and help there, and anything else starts a new one.
+                # words, back, restart and help there, and says what can be typed otherwise.
                 turn = await send(Answer(text, today=day()))
                 if turn.effect is Effect.ENDED:
                     return EXIT_INCOMPLETE
