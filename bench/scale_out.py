@@ -162,6 +162,19 @@ class Shown:
                 self._changed[channel].clear()
                 await self._changed[channel].wait()
 
+    def version(self, channel: str) -> int:
+        """The version of the newest question (or result) shown; -1 before the first."""
+        message = self.question.get(channel)
+        return max((r.version for r, _ in refs(message).values()), default=-1) if message else -1
+
+    async def moved_past(self, channel: str, version: int) -> None:
+        """Wait for a question or result newer than ``version``: counting posts is not
+        enough, a message can be delivered twice (the outbox is at least once)."""
+        async with asyncio.timeout(TURN_TIMEOUT):
+            while self.version(channel) <= version:
+                self._changed[channel].clear()
+                await self._changed[channel].wait()
+
 
 def refs(message: dict[str, Any]) -> dict[str, tuple[ControlRef, str]]:
     """action_id → (what it means, its block_id)."""
@@ -197,10 +210,18 @@ class Load:
 
     async def send(self, body: str, content_type: str) -> None:
         headers = {"Content-Type": content_type, **sign(body)}
-        async with self.http.post(next(self._next), data=body, headers=headers) as response:
-            await response.read()
-            if response.status != 200:
-                raise RuntimeError(f"the bot answered {response.status}")
+        for attempt in (1, 2):
+            try:
+                async with self.http.post(next(self._next), data=body, headers=headers) as r:
+                    await r.read()
+                    if r.status != 200:
+                        raise RuntimeError(f"the bot answered {r.status}")
+                    return
+            except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError):
+                # A pooled connection the server had just closed as idle (its keep-alive
+                # is 5 s): sent again, as Slack itself retries.
+                if attempt == 2:
+                    raise
 
     async def command(self, user: str) -> None:
         fields = {
@@ -220,8 +241,11 @@ class Load:
         choices = refs(message)
         date = next((a for a, (r, _) in choices.items() if r.kind is Kind.DATE), None)
         action_id = date or next(
-            a for a, (r, _) in choices.items() if r.kind is Kind.ANSWER and r.value == value
+            (a for a, (r, _) in choices.items() if r.kind is Kind.ANSWER and r.value == value),
+            None,
         )
+        if action_id is None:
+            raise RuntimeError(f"no {value!r} among {[r for r, _ in choices.values()]}")
         action: dict[str, Any] = {"action_id": action_id, "block_id": choices[action_id][1]}
         action |= {"type": "datepicker", "selected_date": value} if date else {"type": "button"}
         payload = click_payload(user, message, action, self.respond)
@@ -241,19 +265,18 @@ class Load:
     async def conversation(self, n: int) -> None:
         user = f"U{self.tag}{n:05d}"
         channel = f"D{user}"
-        expected = 1
         started = time.perf_counter()
         await self.command(user)
-        await self.shown.wait(channel, expected)
+        await self.shown.moved_past(channel, -1)
         self.turns.append(time.perf_counter() - started)
         for step, value in enumerate(PATHS[n % len(PATHS)]):
-            expected += 1
+            shown = self.shown.version(channel)
             started = time.perf_counter()
             if isinstance(value, tuple):
                 await self.typed(user, value[1], step)
             else:
                 await self.click(user, value)
-            await self.shown.wait(channel, expected)
+            await self.shown.moved_past(channel, shown)
             self.turns.append(time.perf_counter() - started)
 
 
