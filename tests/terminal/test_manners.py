@@ -5,6 +5,7 @@ unknown options exit 2, ``migrate --help`` migrates nothing)."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pty
@@ -101,17 +102,32 @@ def test_a_closed_pipe_ends_quietly(env: dict[str, str]) -> None:
     assert done.stderr == "", done.stderr
 
 
-def test_forget_asks_first_and_yes_skips_the_question(env: dict[str, str]) -> None:
-    run(["--json", "--client", "Anna"], "yes\nyes\nyes\n", env)
-    kept = run(["forget"], "n\n", env)
-    assert kept.returncode == 1 and "Nothing was deleted." in kept.stdout
-    assert "cannot be undone" in kept.stderr
-    assert "Anna" in run(["history"], "", env).stdout
-    asked = run(["forget"], "y\n", env)
-    assert asked.returncode == 0 and "deleted: 1" in asked.stdout
-    run(["--json", "--client", "Bob"], "yes\nyes\nyes\n", env)
-    assert run(["forget", "--yes"], "", env).returncode == 0
-    assert run(["history", "--json"], "", env).stdout == ""
+def test_forget_asks_first_and_yes_skips_the_question(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bots.cli import main
+
+    for name in ("SIT_DATA_DIR", "LANG"):
+        monkeypatch.setenv(name, env[name])
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+    def cli(args: list[str], stdin: str = "") -> tuple[int, str, str]:
+        # In this process (the same code as the console script, less its start-up).
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        status = main(args)
+        said = capsys.readouterr()
+        return status, said.out, said.err
+
+    cli(["--json", "--client", "Anna"], "yes\nyes\nyes\n")
+    status, out, err = cli(["forget"], "n\n")
+    assert status == 1 and "Nothing was deleted." in out
+    assert "cannot be undone" in err
+    assert "Anna" in cli(["history"])[1]
+    status, out, _ = cli(["forget"], "y\n")
+    assert status == 0 and "deleted: 1" in out
+    cli(["--json", "--client", "Bob"], "yes\nyes\nyes\n")
+    assert cli(["forget", "--yes"])[0] == 0
+    assert cli(["history", "--json"])[1] == ""
 
 
 @pytest.mark.parametrize("command", ["history", "forget", "migrate", "check", "slack", "discord"])

@@ -229,28 +229,23 @@ def test_kill_9_mid_conversation_then_restart_resumes_at_the_same_question(
     )
 
 
-def test_history_and_forget(env: dict[str, str]) -> None:
-    run(["--json", "--client", "Anna"], "yes\nyes\nyes\n", env)
-    run(["--json", "--fresh"], "skip\nno\n", env)
-    history = subprocess.run(
-        [*COMMAND, "history", "--json"], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert [(h["outcome"], h["client"]) for h in lines(history.stdout)] == [
+def test_history_and_forget(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def cli(args: list[str], stdin: str = "") -> tuple[int, str]:
+        return run_here(args, stdin, env, monkeypatch, capsys)
+
+    cli(["--json", "--client", "Anna"], "yes\nyes\nyes\n")
+    cli(["--json", "--fresh"], "skip\nno\n")
+    status, out = cli(["history", "--json"])
+    assert [(h["outcome"], h["client"]) for h in lines(out)] == [
         ("no_reply", None),
         ("accept", "Anna"),
     ]
-    human = subprocess.run(
-        [*COMMAND, "history"], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert "Anna" in human.stdout
-    forget = subprocess.run(
-        [*COMMAND, "forget", "--yes"], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert forget.returncode == 0 and "2" in forget.stdout
-    history = subprocess.run(
-        [*COMMAND, "history", "--json"], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert history.stdout == ""
+    assert "Anna" in cli(["history"])[1]
+    status, out = cli(["forget", "--yes"])
+    assert status == 0 and "2" in out
+    assert cli(["history", "--json"])[1] == ""
 
 
 def test_the_console_script_is_installed() -> None:
