@@ -498,7 +498,8 @@ async def run_async(users: int = USERS, rounds: int = ROUNDS, quota: float = QUO
             "LOG_LEVEL": "INFO",  # as deployed: one line per turn
         }
         http = await stack.enter_async_context(
-            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+            # Idle connections are dropped before the server's 5 s keep-alive closes them.
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=2))
         )
         webs, urls = [], []
         for _ in range(2):
