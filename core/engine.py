@@ -568,9 +568,9 @@ def _journal_line(q: Questionnaire, state: ConversationState) -> str:
         return ""
     lines = q.ui_map(state.lang, "journal")
     text = str(lines.get(recalled.outcome, lines["other"]))
-    return text.format(
-        client=strip_trailing(client), date=format_date(recalled.day, _date_locale(state))
-    )
+    # Said the way a greeting would say it ("acme" → "Acme", "mme dupont" → "Madame Dupont").
+    shown = names.greeting_name(client) or strip_trailing(client)
+    return text.format(client=shown, date=format_date(recalled.day, _date_locale(state)))
 
 
 def _ask_resume(q: Questionnaire, state: ConversationState) -> Ask:

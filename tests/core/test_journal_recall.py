@@ -119,7 +119,7 @@ def test_no_lookup_without_a_client_name(questionnaire: Questionnaire) -> None:
 def test_french_wording_and_dates(questionnaire: Questionnaire) -> None:
     found = [decided("decline", "Mme Dupont", datetime(2026, 11, 1, tzinfo=UTC))]
     _, ask = triage(questionnaire, found, client="madame dupont", lang="fr")
-    assert ask.hint.startswith("Vous avez dit non à madame dupont le 1er novembre 2026.")
+    assert ask.hint.startswith("Vous avez dit non à Madame Dupont le 1er novembre 2026.")
     _, ask = triage(
         questionnaire, [decided("negotiate_timeline", "Acme")], client="Acme", lang="fr"
     )

@@ -91,7 +91,7 @@ async def test_a_second_request_from_the_same_client_is_recalled(
     clock.now += timedelta(days=20)
     turn = await session.handle(ME, Start(today=TODAY, client="acme", fresh=True))
     hint = triage_hint(turn.actions)
-    assert hint.startswith("You declined acme on November 3, 2026.")
+    assert hint.startswith("You declined Acme on November 3, 2026.")
     # Kept in the conversation: the same line after a language change, with no new read.
     reads = len(store.reads)
     turn = await session.handle(ME, ChangeLanguage("fr"))
@@ -132,5 +132,5 @@ async def test_the_line_over_sqlite_for_a_client_typed_at_the_who_question(
     await session.handle(ME, Start(today=TODAY, fresh=True, lang="fr"))
     turn = await session.handle(ME, Answer("elodie creme", today=TODAY))
     assert triage_hint(turn.actions).startswith(
-        "Vous négociez le tarif avec elodie creme depuis le 3 novembre 2026."
+        "Vous négociez le tarif avec Elodie Creme depuis le 3 novembre 2026."
     )

@@ -383,5 +383,5 @@ async def test_a_second_request_from_the_same_client_recalls_the_first(slack: Sl
     await slack.dm("acme")  # named at the who question, spelled differently
     triage = slack.question()
     day = format_date(NOW.date(), "en")
-    assert f"You declined acme on {day}." in texts(triage)
+    assert f"You declined Acme on {day}." in texts(triage)
     assert slack.q.question_text("en", "respond") in triage["text"]
