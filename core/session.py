@@ -144,12 +144,8 @@ class Session:
     ) -> Turn:
         box = box or _Box(None, None, now)
         q = self.questionnaire
-        if delivery_id is not None:
-            fresh = await self.store.remember_delivery(
-                delivery_id, now=now, keep_until=now + self.delivery_ttl
-            )
-            if not fresh:
-                return duplicate(q.languages[0])
+        if delivery_id is not None and not await self.first_delivery(delivery_id, now):
+            return duplicate(q.languages[0])
         for _ in range(MAX_ATTEMPTS):
             stored = await self.store.load(key)
             state, notices, ev = self._prepare(stored, event, now)
@@ -262,10 +258,10 @@ class Session:
             client=None if not client or client == SKIP else client,
         )
 
-    async def first_delivery(self, delivery_id: str) -> bool:
-        """Remember a platform delivery id handled outside a turn (a command that only
-        shows something); False when it was seen before (a redelivery or a replay)."""
-        now = self.clock()
+    async def first_delivery(self, delivery_id: str, now: datetime | None = None) -> bool:
+        """Remember a platform delivery id (a turn's, or a command's that only shows
+        something); False when it was seen before (a redelivery or a replay)."""
+        now = now or self.clock()
         return await self.store.remember_delivery(
             delivery_id, now=now, keep_until=now + self.delivery_ttl
         )
@@ -276,7 +272,7 @@ class Session:
     async def forget(self, key: ConversationKey) -> int:
         """Delete the user's journal and open conversation; returns how many decisions went."""
         async with self.serialiser.hold(key.as_string()):
-            return await self._forget(key)
+            return await self.store.forget(key)
 
     async def forget_version(self, key: ConversationKey) -> int:
         """What a forget would delete now, as a control version: the latest decision's time
@@ -297,10 +293,7 @@ class Session:
         async with self.serialiser.hold(key.as_string()):
             if version != await self.forget_version(key):
                 return None
-            return await self._forget(key)
-
-    async def _forget(self, key: ConversationKey) -> int:
-        return await self.store.forget(key)
+            return await self.store.forget(key)
 
     async def sweep(self) -> int:
         return await self.store.sweep(self.clock())
