@@ -174,15 +174,13 @@ async def run_terminal(
     day = today or (lambda: session.clock().astimezone().date())
     interactive = stdin.isatty() and not options.json
     lang = options.lang or q.languages[0]
-    question: str | None = None  # the question last asked
 
     async def send(event: Event) -> Turn:
-        nonlocal lang, question
+        nonlocal lang
         turn = await session.handle(key, event)
         for action in shown(turn.actions, options.json):
             renderer.render(action)
         lang = turn.lang
-        question = next((a.question for a in turn.actions if isinstance(a, Ask)), question)
         return turn
 
     with _interruptible() as reading:
@@ -210,8 +208,6 @@ async def run_terminal(
                 text = line.rstrip("\r\n")
                 if not line or (finished and not text.strip()):
                     break  # end of input, or Enter after a result
-                if question == RESUME and not text.strip():
-                    text = RESUME_DEFAULT  # Enter at "continue or start over?" continues
                 # Every line goes to the core, after a result too: it knows tone and language
                 # words, back, restart and help there, and says what can be typed otherwise.
                 turn = await send(Answer(text, today=day()))
@@ -219,7 +215,6 @@ async def run_terminal(
                     return EXIT_INCOMPLETE
                 if any(isinstance(a, Result) for a in turn.actions):
                     finished = True
-                    question = None
                     if interactive:
                         stdout.write(after_result_hint(q, turn.lang) + "\n")
                 elif any(isinstance(a, Ask) for a in turn.actions):
@@ -233,9 +228,6 @@ async def run_terminal(
                 stdout.flush()
             return EXIT_INTERRUPTED
     return EXIT_RESULT if finished else EXIT_INCOMPLETE
-
-
-RESUME, RESUME_DEFAULT = "resume", "continue"
 
 
 def shown(actions: tuple[Action, ...], as_json: bool) -> tuple[Action, ...]:

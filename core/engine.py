@@ -604,8 +604,13 @@ def _ask_resume(q: Questionnaire, state: ConversationState) -> Ask:
 def _answer_resume(q: Questionnaire, state: ConversationState, event: Answer, text: str) -> Step:
     if event.question not in (None, RESUME) or _stale(state, None, event.version):
         return state, [Say(q.ui(state.lang, "stale"), Notice.STALE)]
-    choice = _match_labels(
-        text, RESUME_CHOICES, lambda lang, c: str(q.ui_map(lang, "resume_choices")[c]), q
+    # An empty answer (Enter at a prompt) keeps what is under way: nothing is thrown away.
+    choice = (
+        "continue"
+        if not text
+        else _match_labels(
+            text, RESUME_CHOICES, lambda lang, c: str(q.ui_map(lang, "resume_choices")[c]), q
+        )
     )
     if choice == "continue":
         state = state.bump(pending=None, incoming={})

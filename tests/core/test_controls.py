@@ -150,3 +150,12 @@ def test_an_adapter_s_own_words_are_checked_at_start_up(questionnaire: Questionn
         questionnaire.check_words({"slack_nowhere": frozenset()})
     with pytest.raises(InvalidDefinition, match=r"ui.slack_home_how"):
         questionnaire.check_words({"slack_home_how": frozenset({"command"})})
+
+
+def test_an_empty_answer_at_the_resume_question_continues(questionnaire: Questionnaire) -> None:
+    state, _ = step(questionnaire, None, Start(today=TODAY))
+    state, _ = step(questionnaire, state, Answer("Anna", TODAY))
+    waiting, _ = step(questionnaire, state, Start(today=TODAY))
+    assert waiting is not None and waiting.pending == "resume"
+    resumed, (ask,) = step(questionnaire, waiting, Answer("", TODAY))
+    assert resumed is not None and resumed.pending is None and ask.question == state.step
