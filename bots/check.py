@@ -27,39 +27,29 @@ class Check:
     skipped: bool = False
 
 
-def manifest_scopes() -> frozenset[str]:
-    """The bot scopes bots/slack/manifest.yaml declares: what the app needs granted."""
-    from importlib import resources
-
-    import yaml
-
-    text = (resources.files("bots.slack") / "manifest.yaml").read_text("utf-8")
-    return frozenset(yaml.safe_load(text)["oauth_config"]["scopes"]["bot"])
-
-
 async def check_slack_token(settings: Settings) -> Check:
     if not settings.slack_bot_token:
         return Check(
             "Slack token", True, "SLACK_BOT_TOKEN not set (Slack not configured)", skipped=True
         )
+    from slack_sdk.errors import SlackApiError
+
     from bots.slack.preflight import NETWORK_ERRORS, Refused, check_bot_token, describe
 
     try:
         me = await check_bot_token(settings)
     except Refused as exc:
         return Check("Slack token", False, str(exc))
-    except Exception as exc:
-        if isinstance(exc, NETWORK_ERRORS) or type(exc).__name__ == "SlackApiError":
-            return Check(
-                "Slack token",
-                False,
-                f"could not reach Slack to check SLACK_BOT_TOKEN: {describe(exc)}",
-            )
-        raise
+    except (*NETWORK_ERRORS, SlackApiError) as exc:
+        return Check(
+            "Slack token", False, f"could not reach Slack to check SLACK_BOT_TOKEN: {describe(exc)}"
+        )
     where = f"bot {me.user} in {me.team}"
     if me.scopes is None:
         return Check("Slack token", True, f"auth.test ok: {where} (Slack did not list its scopes)")
-    missing = sorted(manifest_scopes() - me.scopes)
+    from bots.slack.credentials import bot_scopes
+
+    missing = sorted(set(bot_scopes()) - me.scopes)
     if missing:
         return Check(
             "Slack token",
@@ -77,20 +67,20 @@ async def check_slack_app_token(settings: Settings) -> Check:
         return Check(
             "Slack app token", True, "SLACK_APP_TOKEN not set (no Socket Mode)", skipped=True
         )
+    from slack_sdk.errors import SlackApiError
+
     from bots.slack.preflight import NETWORK_ERRORS, Refused, check_app_token, describe
 
     try:
         await check_app_token(settings)
     except Refused as exc:
         return Check("Slack app token", False, str(exc))
-    except Exception as exc:
-        if isinstance(exc, NETWORK_ERRORS) or type(exc).__name__ == "SlackApiError":
-            return Check(
-                "Slack app token",
-                False,
-                f"could not reach Slack to check SLACK_APP_TOKEN: {describe(exc)}",
-            )
-        raise
+    except (*NETWORK_ERRORS, SlackApiError) as exc:
+        return Check(
+            "Slack app token",
+            False,
+            f"could not reach Slack to check SLACK_APP_TOKEN: {describe(exc)}",
+        )
     return Check("Slack app token", True, "apps.connections.open ok: Socket Mode can connect")
 
 
