@@ -46,6 +46,8 @@ class ControlKind(StrEnum):
     START = "s"  # start a conversation (Slack's App Home)
     FORGET = "x"  # confirm deleting the user's journal
     KEEP = "k"  # decline deleting it
+    NEXT = "n"  # a next step on a journal entry: version = the entry's ref,
+    # question = the step id (core.followup), value = its argument (days to wait, ...)
 
 
 class Style(StrEnum):
@@ -58,7 +60,8 @@ class Row(IntEnum):
     """Controls are drawn in rows, in this order."""
 
     ANSWERS = 0
-    NAVIGATION = 1
+    NEXT_STEPS = 1  # what to do next about a decided request (core.followup)
+    NAVIGATION = 2
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,15 @@ class Refusal(StrEnum):
     OUTDATED = "outdated"  # a button from a version whose ids this one cannot read
 
 
+@dataclass(frozen=True, slots=True)
+class NextStep:
+    """A next step clicked on journal entry ``ref`` (see :mod:`core.followup`)."""
+
+    ref: int
+    step: str
+    value: str = ""
+
+
 class AppAction(StrEnum):
     """What a control means outside the questionnaire."""
 
@@ -105,7 +114,9 @@ def decode(text: str) -> ControlRef | None:
     )
 
 
-def read(text: str, user: str, today: date, typed: str = "") -> Event | AppAction | Refusal | None:
+def read(
+    text: str, user: str, today: date, typed: str = ""
+) -> Event | AppAction | NextStep | Refusal | None:
     """What a click on the control ``text`` by ``user`` means: the one way in from a
     platform id. None for an id that is not ours (another app's button)."""
     ref = decode(text)
@@ -118,7 +129,7 @@ def read(text: str, user: str, today: date, typed: str = "") -> Event | AppActio
     return event_for(ref, today, typed)
 
 
-def event_for(ref: ControlRef, today: date, typed: str = "") -> Event | AppAction:
+def event_for(ref: ControlRef, today: date, typed: str = "") -> Event | AppAction | NextStep:
     """The event a click means. ``typed`` is what the platform payload brings for a date
     picker or a submitted form."""
     question = ref.question or None
@@ -147,6 +158,8 @@ def event_for(ref: ControlRef, today: date, typed: str = "") -> Event | AppActio
             return AppAction.FORGET
         case ControlKind.KEEP:
             return AppAction.KEEP
+        case ControlKind.NEXT:
+            return NextStep(ref.version, ref.question, ref.value)
         case _:
             assert_never(ref.kind)
 

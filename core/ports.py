@@ -49,14 +49,63 @@ class StoredConversation:
 
 
 @dataclass(frozen=True, slots=True)
+class Step:
+    """One follow-up step recorded on a journal entry: ``name`` is a step id of
+    ``core.followup`` ("agreed", "couldnt", "snoozed", "intro", "reminded", ...)."""
+
+    name: str
+    at: datetime  # timezone-aware UTC
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """A follow-up to bring up at ``due_at``: ``kind`` is "answer" (did the client answer
+    the proposal?) or "reach_back" (the user is free again: write to the client)."""
+
+    kind: str
+    due_at: datetime  # timezone-aware UTC
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
-    """One finished conversation, kept in the user's decision journal."""
+    """One client request as decided, kept in the user's decision journal, with what
+    happened since (its follow-up ``steps`` and ``status``).
+
+    ``ref`` identifies the entry within the user's journal (chosen by the session when it
+    is decided; a control carries it). ``details`` are the answers a next-step draft needs
+    (tone, fee, dates, colleague, signature, time zone, a fingerprint of the request), as
+    sorted ``(name, value)`` pairs. ``status`` is where the request stands ("" as decided).
+    ``reminder`` is the entry's pending reminder (not yet sent), when it has one; a store
+    fills it in when reading, and ignores it when writing (see ``ConversationWrite``)."""
 
     outcome: str
     decided_at: datetime  # timezone-aware UTC
     lang: str
     platform: str
     client: str | None = None
+    ref: int = 0
+    details: tuple[tuple[str, str], ...] = ()
+    status: str = ""
+    steps: tuple[Step, ...] = ()
+    reminder: Reminder | None = None
+
+    def detail(self, name: str) -> str | None:
+        for k, v in self.details:
+            if k == name:
+                return v
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class DueReminder:
+    """A reminder a sender has claimed: ``id`` marks it sent; ``entry`` is its journal
+    entry as it stands (``entry.reminder`` is this reminder)."""
+
+    id: int
+    key: ConversationKey
+    kind: str
+    due_at: datetime
+    entry: Decision
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +158,8 @@ class ConversationWrite:
     twice, by two processes whose claims overlapped, changes the conversation once).
     ``outbox``: the messages the turn must show, queued in the same transaction.
     ``now`` (needed with either) is when the row was processed and the messages queued.
+    ``reminder`` (only with a ``decision``) is the entry's first reminder; a replaced
+    decision takes its pending reminders with it.
     """
 
     key: ConversationKey
@@ -121,6 +172,7 @@ class ConversationWrite:
     inbox_id: int | None = None
     outbox: tuple[OutboxMessage, ...] = ()
     now: datetime | None = None
+    reminder: Reminder | None = None  # scheduled for ``decision``, in the same transaction
 
     def __post_init__(self) -> None:
         if self.now is None and (self.inbox_id is not None or self.outbox):
@@ -130,6 +182,8 @@ class ConversationWrite:
         times = [("expires_at", self.expires_at), ("decided_at", self._decided_at())]
         times.append(("now", self.now))
         times += [("hold_until", m.hold_until) for m in self.outbox]
+        if self.reminder is not None:
+            times.append(("due_at", self.reminder.due_at))
         for name, value in times:
             if value is not None and (value.tzinfo is None or value.utcoffset() is None):
                 # A naive datetime would be read as local time; refuse it rather than guess.
@@ -141,6 +195,8 @@ class ConversationWrite:
             )
         if any(m.key != self.key.as_string() for m in self.outbox):
             raise ValueError("an outbox message filed under another conversation")
+        if self.reminder is not None and self.decision is None:
+            raise ValueError("a reminder is scheduled with the decision it follows up")
 
     def _decided_at(self) -> datetime | None:
         return None if self.decision is None else self.decision.decided_at
@@ -165,8 +221,8 @@ class Store(ABC):
 
     @abstractmethod
     async def forget(self, key: ConversationKey) -> int:
-        """Delete the user's conversation and journal together; returns how many journal
-        entries went."""
+        """Delete the user's conversation, journal, reminders and profile together; returns
+        how many journal entries went."""
 
     @abstractmethod
     async def remember_delivery(
@@ -219,6 +275,49 @@ class Store(ABC):
     @abstractmethod
     async def decisions(self, key: ConversationKey, limit: int = 20) -> list[Decision]:
         """The user's journal, newest first."""
+
+    # --- follow-through: journal entries, their reminders, the user's profile ----------
+
+    @abstractmethod
+    async def entry(self, key: ConversationKey, ref: int) -> Decision | None:
+        """The user's journal entry ``ref`` (with its pending reminder), or None when there
+        is none (never decided, or forgotten)."""
+
+    @abstractmethod
+    async def follow_up(
+        self,
+        key: ConversationKey,
+        ref: int,
+        step: Step,
+        *,
+        status: str | None = None,
+        reschedule: bool = False,
+        reminder: Reminder | None = None,
+    ) -> Decision | None:
+        """Record ``step`` on the entry and, when given, its new ``status``; with
+        ``reschedule``, replace its pending reminders by ``reminder`` (None: cancel them).
+        One transaction. The entry as it now stands, or None (writing nothing) when there
+        is no such entry."""
+
+    @abstractmethod
+    async def reminders_claim(
+        self, platform: str, now: datetime, *, claim_until: datetime, limit: int = 100
+    ) -> list[DueReminder]:
+        """Claim until ``claim_until`` the unsent reminders of ``platform`` due by ``now``
+        whose earlier claim (if any) ran out, earliest first. Atomic across processes: two
+        concurrent callers never claim the same reminder."""
+
+    @abstractmethod
+    async def reminders_sent(self, ids: Sequence[int], *, now: datetime) -> None:
+        """Mark claimed reminders sent: they are never claimed again."""
+
+    @abstractmethod
+    async def load_profile(self, key: ConversationKey) -> str | None:
+        """The user's saved profile (JSON text, see ``core.profile``), or None."""
+
+    @abstractmethod
+    async def save_profile(self, key: ConversationKey, data: str, *, now: datetime) -> None:
+        """Create or replace the user's profile."""
 
     @abstractmethod
     async def ping(self) -> None:
