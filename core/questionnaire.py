@@ -95,6 +95,73 @@ UI_MAPPINGS = {
     "commands": ("back", "restart", "cancel", "help", "skip", "history", "forget"),
     "quotes": ("open", "close"),
 }
+# The follow-through's wording (``followups:`` in <lang>.yaml, used by core.followup): each
+# group's texts with the placeholders each may use. Every text is a template: a name that
+# may be missing sits in a ``[[…||…]]`` section.
+FOLLOWUP_TEXTS: dict[str, dict[str, frozenset[str]]] = {
+    group: {key: frozenset(names) for key, names in texts.items()}
+    for group, texts in {
+        # The next-step buttons (keep them short: Discord cuts a button at 80 characters).
+        "steps": {
+            "agreed": set(),
+            "couldnt": set(),
+            "wait": {"days"},
+            "stop": set(),
+            "intro": set(),
+            "headsup": {"colleague_name"},
+            "reach": {"name"},
+        },
+        # Where a request stands, after its line in the history ("line" joins the two).
+        "status": {
+            "line": {"line", "status"},
+            "waiting": {"due", "name"},
+            "closed": set(),
+            "agreed": set(),
+            "couldnt": set(),
+            "refer_open": {"colleague_name"},
+            "intro_written": {"colleague_name"},
+            "headsup_written": {"colleague_name"},
+            "introduced": set(),
+            "booked": {"due", "free_from"},
+            "reach_open": {"free_from", "name"},
+            "reached": set(),
+        },
+        "notices": {
+            "answer_scheduled": {"due", "name"},
+            "reach_scheduled": {"due", "name"},
+            "snoozed": {"due", "name"},
+            "stopped": {"name"},
+            "reach_cancelled": {"name"},
+            "not_open": set(),
+        },
+        "reminders": {
+            "answer": {"name", "date"},
+            "answer_heading": set(),
+            "answer_advice": {"name"},
+            "reach": {"name", "free_from"},
+            "late": {"due"},
+        },
+        "results": {"heading": {"tone", "language"}},
+    }.items()
+}
+# The follow-up drafts, and the values their templates (and titles, advice) may use:
+# ``client`` as a greeting says it (absent for a company), ``name`` as a sentence does,
+# ``colleague`` as typed (with any contact details), ``colleague_name`` without them,
+# ``date`` the day the request was decided.
+FOLLOWUP_DRAFTS = ("confirm_timeline", "confirm_fee", "thanks", "intro", "headsup", "reach_back")
+FOLLOWUP_FIELDS = frozenset(
+    {
+        "client",
+        "name",
+        "colleague",
+        "colleague_name",
+        "fee_proposal",
+        "deadline",
+        "free_from",
+        "signature",
+        "date",
+    }
+)
 # Keys with these prefixes belong to one adapter: each declares the ones it needs
 # (:meth:`Questionnaire.check_words`) and they are checked when that adapter starts.
 PLATFORM_PREFIXES = ("slack_", "discord_", "terminal_")
@@ -181,6 +248,7 @@ class Language:
     ui: Mapping[str, Any]
     questions: Mapping[str, Mapping[str, Any]]
     outcomes: Mapping[str, Mapping[str, Any]]
+    followups: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -234,6 +302,20 @@ class Questionnaire:
         if variant is not None:
             spec = spec["variants"][variant]
         return str(spec["templates"][tone])
+
+    def followup_text(self, lang: str, group: str, key: str) -> str:
+        """A follow-through text (a template: see :data:`FOLLOWUP_TEXTS`)."""
+        return str(self.texts[lang].followups[group][key])
+
+    def followup_draft(
+        self, lang: str, draft: str, part: str, variant: str | None = None, tone: str = ""
+    ) -> str:
+        """A follow-up draft's ``title``, ``advice`` or (with ``tone``) ``templates``, in
+        ``variant``'s wording when it has its own."""
+        spec = self.texts[lang].followups["drafts"][draft]
+        chosen = spec.get("variants", {}).get(variant, {}) if variant is not None else {}
+        value = chosen.get(part, spec[part])
+        return str(value[tone] if part == "templates" else value)
 
     def tone_label(self, lang: str, tone: str) -> str:
         return str(self.ui_map(lang, "tones")[tone])
@@ -595,15 +677,15 @@ def _build_language(path: Path, lang: str, q: Questionnaire) -> Language:
     c.keys(
         raw,
         "",
-        ("lang", "language_name", "ui", "questions", "outcomes"),
-        ("lang", "language_name", "ui", "questions", "outcomes"),
+        ("lang", "language_name", "ui", "questions", "outcomes", "followups"),
+        ("lang", "language_name", "ui", "questions", "outcomes", "followups"),
     )
     if raw["lang"] != lang:
         raise c.fail("lang", f"expected {lang!r}, got {raw['lang']!r}")
     name = c.string(raw["language_name"], "language_name")
 
     ui = c.mapping(raw["ui"], "ui")
-    core_keys = [*UI_KEYS, *UI_MAPPINGS, "tones", "journal"]
+    core_keys = [*UI_KEYS, *UI_MAPPINGS, "tones", "journal", "journal_repeat"]
     platform_keys = [k for k in ui if isinstance(k, str) and k.startswith(PLATFORM_PREFIXES)]
     c.keys(ui, "ui", [*core_keys, *platform_keys], core_keys)
     for key, allowed in UI_KEYS.items():
@@ -621,13 +703,15 @@ def _build_language(path: Path, lang: str, q: Questionnaire) -> Language:
     for t in q.tones:
         c.string(tones[t], f"ui.tones.{t}")
     # The journal's line at a `journal: true` question: one per outcome, and "other" for an
-    # outcome recorded before it left the questionnaire.
-    lines = c.mapping(ui["journal"], "ui.journal")
-    outcome_lines = (*q.outcomes, "other")
-    c.keys(lines, "ui.journal", outcome_lines, outcome_lines)
-    for oid in outcome_lines:
-        line = c.string(lines[oid], f"ui.journal.{oid}")
-        _check_fields(c, f"ui.journal.{oid}", line, {"client", "date"})
+    # outcome recorded before it left the questionnaire; `journal_repeat` when the same
+    # request was seen before (by the outcome decided then).
+    for group in ("journal", "journal_repeat"):
+        lines = c.mapping(ui[group], f"ui.{group}")
+        outcome_lines = (*q.outcomes, "other")
+        c.keys(lines, f"ui.{group}", outcome_lines, outcome_lines)
+        for oid in outcome_lines:
+            line = c.string(lines[oid], f"ui.{group}.{oid}")
+            _check_fields(c, f"ui.{group}.{oid}", line, {"client", "date"})
 
     questions = c.mapping(raw["questions"], "questions")
     c.keys(questions, "questions", q.questions, q.questions)
@@ -679,7 +763,53 @@ def _build_language(path: Path, lang: str, q: Questionnaire) -> Language:
             c.keys(spec, key, ("title", "advice"), ("title", "advice"))
         for part in ("title", "advice"):
             _check_fields(c, f"{key}.{part}", c.string(spec[part], f"{key}.{part}"), set())
-    return Language(lang, name, ui, questions, outcomes)
+    followups = _check_followups(c, raw["followups"], q)
+    return Language(lang, name, ui, questions, outcomes, followups)
+
+
+def _check_followups(c: _Checker, raw: Any, q: Questionnaire) -> dict[str, Any]:
+    """The ``followups:`` section: every text of :data:`FOLLOWUP_TEXTS` with only its own
+    placeholders, and every draft of :data:`FOLLOWUP_DRAFTS` with a title, advice and one
+    template per tone; a draft's ``variants`` are named after the outcome variants of
+    ``flow.yaml`` (the entry's path picks one, as it picked the outcome's wording)."""
+    key = "followups"
+    spec = c.mapping(raw, key)
+    c.keys(spec, key, (*FOLLOWUP_TEXTS, "drafts"), (*FOLLOWUP_TEXTS, "drafts"))
+    for group, texts in FOLLOWUP_TEXTS.items():
+        gkey = f"{key}.{group}"
+        given = c.mapping(spec[group], gkey)
+        c.keys(given, gkey, texts, texts)
+        for tid, allowed in texts.items():
+            _check_template(c, f"{gkey}.{tid}", c.string(given[tid], f"{gkey}.{tid}"), allowed)
+    drafts = c.mapping(spec["drafts"], f"{key}.drafts")
+    c.keys(drafts, f"{key}.drafts", FOLLOWUP_DRAFTS, FOLLOWUP_DRAFTS)
+    variant_ids = {vid for outcome in q.outcomes.values() for vid, _ in outcome.variants}
+    fields = set(FOLLOWUP_FIELDS)
+    for did in FOLLOWUP_DRAFTS:
+        dkey = f"{key}.drafts.{did}"
+        draft = c.mapping(drafts[did], dkey)
+        parts = ("title", "advice", "templates")
+        c.keys(draft, dkey, (*parts, "variants"), parts)
+        variants = c.mapping(draft.get("variants", {}), f"{dkey}.variants")
+        for vid in variants:
+            if vid not in variant_ids:
+                raise c.fail(
+                    f"{dkey}.variants.{vid}",
+                    f"not an outcome variant of {FLOW_FILE} (known: {sorted(variant_ids)})",
+                )
+        for wording, wkey in [(draft, dkey)] + [
+            (c.mapping(v, f"{dkey}.variants.{vid}"), f"{dkey}.variants.{vid}")
+            for vid, v in variants.items()
+        ]:
+            if wording is not draft:
+                c.keys(wording, wkey, parts, ())
+            for part in ("title", "advice"):
+                if part in wording:
+                    text = c.string(wording[part], f"{wkey}.{part}")
+                    _check_template(c, f"{wkey}.{part}", text, fields)
+            if "templates" in wording:
+                _check_templates(c, wording["templates"], f"{wkey}.templates", q.tones, fields)
+    return spec
 
 
 def _check_templates(
@@ -689,14 +819,18 @@ def _check_templates(
     c.keys(tmpl, key, tones, tones)
     for tone in tones:
         tkey = f"{key}.{tone}"
-        text = c.string(tmpl[tone], tkey)
-        try:
-            names = templates.placeholders(text)
-        except templates.TemplateError as exc:
-            raise c.fail(tkey, str(exc)) from None
-        unknown = names - known
-        if unknown:
-            raise c.fail(tkey, f"unknown placeholder(s) {sorted(unknown)}; known: {sorted(known)}")
+        _check_template(c, tkey, c.string(tmpl[tone], tkey), known)
+
+
+def _check_template(c: _Checker, key: str, text: str, known: set[str] | frozenset[str]) -> None:
+    """A template (``[[…||…]]`` sections allowed) using only ``known`` placeholders."""
+    try:
+        names = templates.placeholders(text)
+    except templates.TemplateError as exc:
+        raise c.fail(key, str(exc)) from None
+    unknown = names - set(known)
+    if unknown:
+        raise c.fail(key, f"unknown placeholder(s) {sorted(unknown)}; known: {sorted(known)}")
 
 
 def _check_fields(c: _Checker, key: str, text: str, allowed: set[str] | frozenset[str]) -> None:
@@ -723,7 +857,15 @@ def _check_same_keys(texts: Mapping[str, Language], languages: tuple[str, ...]) 
         return {prefix}
 
     keys = {
-        lang: flatten({"ui": t.ui, "questions": t.questions, "outcomes": t.outcomes}, "")
+        lang: flatten(
+            {
+                "ui": t.ui,
+                "questions": t.questions,
+                "outcomes": t.outcomes,
+                "followups": t.followups,
+            },
+            "",
+        )
         for lang, t in texts.items()
     }
     for lang in languages:
