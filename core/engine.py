@@ -540,7 +540,7 @@ def with_journal(
     client = _client(state)
     if client is None:
         return state, list(actions)
-    recalled = journal.recall(found, client)
+    recalled = journal.recall(found, client, state.context.get("request"))
     state = state.evolve(context={**state.context, journal.CONTEXT_KEY: recalled.encode()})
     return state, [
         _ask(q, state)
@@ -566,11 +566,21 @@ def _journal_line(q: Questionnaire, state: ConversationState) -> str:
         return ""
     if recalled.key != names.match_key(client):
         return ""
-    lines = q.ui_map(state.lang, "journal")
-    text = str(lines.get(recalled.outcome, lines["other"]))
     # Said the way a greeting would say it ("acme" → "Acme", "mme dupont" → "Madame Dupont").
     shown = names.greeting_name(client) or strip_trailing(client)
-    return text.format(client=shown, date=format_date(recalled.day, _date_locale(state)))
+
+    def line(group: str, outcome: str, day: date) -> str:
+        lines = q.ui_map(state.lang, group)
+        text = str(lines.get(outcome, lines["other"]))
+        return text.format(client=shown, date=format_date(day, _date_locale(state)))
+
+    latest = line("journal", recalled.outcome, recalled.day)
+    if recalled.repeat is None or recalled.repeat_day is None:
+        return latest
+    # The same request seen before: said first; the latest decision too when it was another.
+    repeat = line("journal_repeat", recalled.repeat, recalled.repeat_day)
+    same = (recalled.repeat, recalled.repeat_day) == (recalled.outcome, recalled.day)
+    return repeat if same else f"{repeat} {latest}"
 
 
 def _ask_resume(q: Questionnaire, state: ConversationState) -> Ask:
