@@ -464,8 +464,8 @@ def status_line(
     """Where the request stands ("waiting for their answer · reminder on Mon, Dec 7"), or
     "" when there is nothing to follow up. ``show`` makes a name safe for the platform."""
     phrase = _PHRASES.get((entry.outcome, entry.status))
-    if phrase is None:
-        return ""
+    if phrase is None or (entry.status == "" and not offers(entry, now) and not entry.reminder):
+        return ""  # nothing was ever to follow up (booked without a date)
     lang = _lang(q, lang)
     done = _recorded(entry)
     if entry.outcome == "refer" and entry.status == "":

@@ -13,6 +13,7 @@ from core.actions import Ask, Result
 from core.engine import step
 from core.events import Answer, Start
 from core.questionnaire import SKIP, Questionnaire
+from core.state import ConversationState
 
 # A fixed "today", so that dates in drafts and files never move.
 TODAY = date(2026, 11, 27)
@@ -46,6 +47,7 @@ class Walk:
     choices: tuple[tuple[str, str], ...]  # (question, choice) for every choice question
     screens: list[Screen] = field(default_factory=list)
     result: Result | None = None
+    state: ConversationState | None = None  # as the result left it
 
     @property
     def slug(self) -> str:
@@ -82,16 +84,19 @@ def play(
     *,
     fill: bool,
     strict: bool = True,
+    request: str | None = None,
 ) -> Walk:
     """Answer along ``choices``; stop at a result, or (``strict=False``) at the first choice
     question the prefix does not cover."""
     walk = Walk(choices)
-    state, actions = step(q, None, Start(today=TODAY, lang=lang, tone=tone, signature=SIGNATURE))
+    start = Start(today=TODAY, lang=lang, tone=tone, signature=SIGNATURE, request=request)
+    state, actions = step(q, None, start)
     pending = list(choices)
     for _ in range(50):
         results = [a for a in actions if isinstance(a, Result)]
         if results:
             walk.result = results[-1]
+            walk.state = state
             return walk
         ask = next(a for a in reversed(actions) if isinstance(a, Ask))
         if ask.input == "choice":
