@@ -3,6 +3,7 @@ what the user last decided about the same client (matched by a normalised name).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -11,6 +12,7 @@ from core import journal
 from core.actions import Ask
 from core.engine import journal_client, step, with_journal
 from core.events import Answer, Back, ChangeLanguage, Restart, Start
+from core.followup import fingerprint
 from core.names import match_key
 from core.ports import Decision
 from core.questionnaire import Questionnaire
@@ -165,3 +167,77 @@ def test_the_recalled_value_round_trips() -> None:
     assert journal.Recalled.decode("acme") == journal.Recalled("acme")
     assert journal.Recalled.decode("a|b") is None
     assert journal.Recalled.decode("a|b|not a date") is None
+
+
+# --- the same request seen before (a repeat) -------------------------------------------
+
+REQUEST = "Hi! Could you build our online shop by Friday? We need it ASAP."
+
+
+def decided_about(
+    outcome: str, client: str, request: str | None, when: datetime = NOV3
+) -> Decision:
+    details = (("request", fingerprint(request)),) if request else ()
+    return replace(decided(outcome, client, when), details=details)
+
+
+def test_the_same_request_from_the_same_client_is_flagged(questionnaire: Questionnaire) -> None:
+    found = [decided_about("decline", "ACME inc.", REQUEST)]
+    # Pasted again, differently spaced and punctuated.
+    again = "hi could you build our ONLINE shop by friday  we need it asap"
+    _, ask = triage(questionnaire, found, client="Acme", request=again)
+    assert ask.hint.startswith(
+        "Acme sent you this same request on November 3, 2026, and you declined it. "
+        + questionnaire.question_hint("en", "respond")
+    )
+
+
+def test_a_repeat_says_the_latest_decision_too_when_it_was_another(
+    questionnaire: Questionnaire,
+) -> None:
+    found = [
+        decided_about("no_reply", "Acme", REQUEST, datetime(2026, 10, 1, tzinfo=UTC)),
+        decided_about("accept", "Acme", "A brand new logo", datetime(2026, 11, 20, tzinfo=UTC)),
+    ]
+    _, ask = triage(questionnaire, found, client="Acme", request=REQUEST, lang="fr")
+    assert " ".join(ask.hint.split()).startswith(
+        "Acme vous a déjà envoyé cette même demande le 1er octobre 2026, et vous avez choisi "
+        "de ne pas y répondre. Vous avez dit oui à Acme le 20 novembre 2026."
+    )
+
+
+@pytest.mark.parametrize(
+    ("found", "text"),
+    [
+        ([decided_about("decline", "Acme", "Another request entirely")], REQUEST),
+        ([decided_about("decline", "Globex", REQUEST)], REQUEST),  # another client
+        ([decided_about("decline", "Acme", REQUEST)], None),  # nothing to compare
+        ([decided("decline", "Acme")], REQUEST),  # decided before fingerprints were kept
+    ],
+)
+def test_no_repeat_without_the_same_request_from_the_same_client(
+    questionnaire: Questionnaire, found: list[Decision], text: str | None
+) -> None:
+    _, ask = triage(questionnaire, found, client="Acme", request=text)
+    assert "sent you this same request" not in ask.hint
+
+
+def test_the_recalled_repeat_round_trips_and_old_encodings_still_read() -> None:
+    found = journal.recall(
+        [
+            decided_about("decline", "Acme", REQUEST),
+            decided_about("accept", "Acme", "other", datetime(2026, 11, 9, tzinfo=UTC)),
+        ],
+        "acme",
+        REQUEST,
+    )
+    assert found == journal.Recalled(
+        "acme", "accept", date(2026, 11, 9), "decline", date(2026, 11, 3)
+    )
+    assert journal.Recalled.decode(found.encode()) == found
+    # What conversations saved before this change hold.
+    assert journal.Recalled.decode("acme|decline|2026-11-03") == journal.Recalled(
+        "acme", "decline", date(2026, 11, 3)
+    )
+    assert journal.Recalled.decode("acme|decline|2026-11-03|accept") is None
+    assert journal.Recalled.decode("acme|decline|2026-11-03|accept|soon") is None

@@ -1,7 +1,7 @@
-"""French typography, checked on every French string in prompts/fr.yaml and on every French
-draft the engine writes: a narrow no-break space (U+202F) before ; ! ?, a no-break space
-(U+00A0) before : and inside « », guillemets rather than straight quotes, and thousands
-separators in amounts."""
+"""French typography, checked on every French string in prompts/fr.yaml, on every French
+draft the engine writes and on everything the follow-through says: a narrow no-break space
+(U+202F) before ; ! ?, a no-break space (U+00A0) before : and inside « », guillemets rather
+than straight quotes, and thousands separators in amounts."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from core.events import Answer, Start
 from core.questionnaire import Questionnaire, default_prompts_dir
 from core.text import clean, french_typography
 from core.yaml_loading import load_yaml
+from tests.golden.regenerate_followups import followed_paths, story
 from tests.golden.walk import TODAY, choice_paths, play
 
 NBSP, NNBSP = "\u00a0", "\u202f"
@@ -73,6 +74,21 @@ def test_every_french_draft_follows_french_typography(questionnaire: Questionnai
                     assert not problems(text), (path, tone, problems(text))
                 checked += 1
     assert checked == len(choice_paths(questionnaire)) * 6
+
+
+def test_everything_the_follow_through_says_in_french_follows_french_typography(
+    questionnaire: Questionnaire,
+) -> None:
+    """Drafts, notices, buttons, reminders and history lines, with every answer given and
+    with the optional ones skipped (the [[…||…]] fallbacks)."""
+    checked = set()
+    for path in followed_paths(questionnaire):
+        for tone in questionnaire.tones:
+            for fill in (True, False):
+                for what, text in story(questionnaire, path, "fr", tone, fill=fill):
+                    assert not problems(text), (path, tone, fill, what, problems(text))
+                    checked.add(what.rsplit(": ", 1)[-1])
+    assert {"notice", "history", "draft", "title", "advice", "heading", "buttons", "why"} <= checked
 
 
 def test_the_checker_catches_what_it_should() -> None:
