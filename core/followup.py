@@ -216,7 +216,7 @@ def on_decided(
     fingerprint of the client's request (never its text)."""
     if state.status != "done" or state.outcome is None:
         raise ValueError("on_decided needs a conversation that reached an outcome")
-    zone = _zone(tz)
+    zone = time_zone(tz)
     days = DEFAULT_WAIT if wait is None else min(max(wait, 1), MAX_WAIT)
     path = {qid: state.answers[qid] for qid in state.history if qid in state.answers}
     found = {k: state.context[k] for k in ("client", "signature", "locale") if state.context.get(k)}
@@ -382,7 +382,7 @@ def answer_due(decided_at: datetime, tz: str | None, working_days: int) -> datet
     """When to ask "did they answer?": ``working_days`` (at least one) working days after
     ``decided_at`` where the user is, Saturday and Sunday skipped, at :data:`REMIND_AT`
     local time; in UTC."""
-    zone = _zone(tz)
+    zone = time_zone(tz)
     day = decided_at.astimezone(zone).date()
     left = max(working_days, 1)
     while left:
@@ -395,7 +395,7 @@ def answer_due(decided_at: datetime, tz: str | None, working_days: int) -> datet
 def reach_back_due(free_from: date, tz: str | None) -> datetime:
     """When to say "you're free again: write to them": ``free_from`` at :data:`REMIND_AT`
     local time; in UTC."""
-    return _at(free_from, _zone(tz))
+    return _at(free_from, time_zone(tz))
 
 
 def deliverable(due_at: datetime, now: datetime, tz: str | None) -> datetime | None:
@@ -404,7 +404,7 @@ def deliverable(due_at: datetime, now: datetime, tz: str | None) -> datetime | N
     :data:`CIVIL_HOURS`, any day of the week), the next :data:`REMIND_AT`."""
     if due_at > now:
         return due_at
-    zone = _zone(tz)
+    zone = time_zone(tz)
     local = now.astimezone(zone)
     start, end = CIVIL_HOURS
     if start <= local.time() < end:
@@ -585,8 +585,8 @@ def _cut(text: str) -> str:
 # --- dates and time zones -----------------------------------------------------------
 
 
-def _zone(tz: str | None) -> ZoneInfo:
-    """The user's time zone; UTC when it is missing or unknown."""
+def time_zone(tz: str | None) -> ZoneInfo:
+    """The user's time zone (an IANA name); UTC when it is missing or unknown."""
     if tz:
         try:
             return ZoneInfo(tz)
@@ -606,7 +606,7 @@ def _next_morning(now: datetime, zone: ZoneInfo) -> datetime:
 
 
 def _local(when: datetime, entry: Decision) -> datetime:
-    return when.astimezone(_zone(entry.detail("tz")))
+    return when.astimezone(time_zone(entry.detail("tz")))
 
 
 def _day(
