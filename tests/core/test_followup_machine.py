@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from core import controls
-from core.actions import Notice, Say
+from core.actions import Notice, Result, Say
 from core.controls import NextStep
 from core.followup import (
     ANSWER,
@@ -153,7 +153,7 @@ class FollowUpMachine(RuleBasedStateMachine):
         assert 8 <= self.now.astimezone(zone).hour < 20
         due = DueReminder(1, KEY, reminder.kind, reminder.due_at, self.entry)
         (message,) = reminder_actions(Q, due, self.now, self.entry.lang)
-        assert not isinstance(message, Say)
+        assert isinstance(message, Result)
         assert message.controls == next_controls(Q, self.entry, self.entry.lang, self.now)
         assert (message.draft is not None) == (reminder.kind == REACH_BACK)
         # Sent: the sender marks it, and records that it reminded.
