@@ -246,7 +246,7 @@ def on_decided(
     notice = None
     if reminder is not None:
         values = _values(q, entry, state.lang)
-        values["due"] = _day(q, entry, state.lang, reminder.due_at, now)
+        values["due"] = _day(entry, state.lang, reminder.due_at, now)
         text = _render(
             q, state.lang, q.followup_text(state.lang, "notices", _SCHEDULED[reminder.kind]), values
         )
@@ -346,7 +346,7 @@ def apply(
     if offer.notice is not None:
         values = _values(q, after, lang)
         if reminder is not None:
-            values["due"] = _day(q, after, lang, reminder.due_at, now)
+            values["due"] = _day(after, lang, reminder.due_at, now)
         text = q.followup_text(lang, "notices", offer.notice)
         actions.append(Say(_render(q, lang, text, values), Notice.NOTICE))
     return replace(result, actions=tuple(actions), controls=controls)
@@ -421,14 +421,14 @@ def reminder_actions(
     lang = _lang(q, lang)
     entry = due.entry
     values = _values(q, entry, lang)
-    values["date"] = _day(q, entry, lang, entry.decided_at, now, "MMMd")
+    values["date"] = _day(entry, lang, entry.decided_at, now, "MMMd")
     free_from = _detail_date(entry, "free_from")
     if free_from is not None:
-        values["free_from"] = _short(q, lang, free_from, _local(now, entry).date(), "MMMMd")
+        values["free_from"] = _short(entry, lang, free_from, now, "MMMMd")
     why = ""
     if now - due.due_at >= LATE:
         late = q.followup_text(lang, "reminders", "late")
-        why = _render(q, lang, late, {"due": _day(q, entry, lang, due.due_at, now)})
+        why = _render(q, lang, late, {"due": _day(entry, lang, due.due_at, now)})
     controls = next_controls(q, entry, lang, now)
     if due.kind == REACH_BACK:
         title = _render(q, lang, q.followup_text(lang, "reminders", "reach"), values)
@@ -473,12 +473,11 @@ def status_line(
     if any(o.opens and o.draft for o in offers(entry, now)):
         phrase = "reach_open"  # the date has come: what is left is to write
     values = {k: show(v) for k, v in _values(q, entry, lang).items()}
-    today = _local(now, entry).date()
     free_from = _detail_date(entry, "free_from")
     if free_from is not None:
-        values["free_from"] = _short(q, lang, free_from, today, "MMMMd")
+        values["free_from"] = show(_short(entry, lang, free_from, now, "MMMMd"))
     if entry.reminder is not None:
-        values["due"] = _day(q, entry, lang, entry.reminder.due_at, now)
+        values["due"] = show(_day(entry, lang, entry.reminder.due_at, now))
     return _render(q, lang, q.followup_text(lang, "status", phrase), values)
 
 
@@ -569,13 +568,13 @@ def _person(colleague: str) -> str | None:
     return names.greeting_name(head) or head
 
 
+# An abbreviated date ends a sentence with its own full stop ("le 2 déc.").
+_DOUBLE_STOP = re.compile(r"(?<!\.)\.\.(?!\.)")
+
+
 def _render(q: Questionnaire, lang: str, text: str, values: dict[str, str]) -> str:
-    # An abbreviated date ends a sentence with its own full stop ("le 2 déc.").
     rendered = _DOUBLE_STOP.sub(".", templates.render(text, values))
     return french_typography(rendered) if lang == "fr" else rendered
-
-
-_DOUBLE_STOP = re.compile(r"(?<!\.)\.\.(?!\.)")
 
 
 def _cut(text: str) -> str:
@@ -609,36 +608,25 @@ def _local(when: datetime, entry: Decision) -> datetime:
     return when.astimezone(time_zone(entry.detail("tz")))
 
 
-def _day(
-    q: Questionnaire,
-    entry: Decision,
-    lang: str,
-    when: datetime,
-    now: datetime,
-    skeleton: str = "MMMEd",
-) -> str:
-    """A short local date: "Mon, Dec 7" ("lun. 7 déc."), with the year when not this one."""
-    return _short(q, lang, _local(when, entry).date(), _local(now, entry).date(), skeleton, entry)
+def _day(entry: Decision, lang: str, when: datetime, now: datetime, skeleton: str = "MMMEd") -> str:
+    """The local day of ``when``, short: "Mon, Dec 7" ("lun. 7 déc.")."""
+    return _short(entry, lang, _local(when, entry).date(), now, skeleton)
 
 
-def _short(
-    q: Questionnaire,
-    lang: str,
-    day: date,
-    today: date,
-    skeleton: str,
-    entry: Decision | None = None,
-) -> str:
-    locale = _locale(entry, lang) if entry is not None else lang
-    text = format_skeleton(("y" if day.year != today.year else "") + skeleton, day, locale=locale)
+def _short(entry: Decision, lang: str, day: date, now: datetime, skeleton: str) -> str:
+    """``day`` in the user's locale, after a Babel skeleton, with the year when it is not
+    this year where the user is."""
+    locale = _locale(entry, lang)
+    this_year = _local(now, entry).year
+    text = format_skeleton(("y" if day.year != this_year else "") + skeleton, day, locale=locale)
     if locale.startswith("fr") and day.day == 1:
         text = re.sub(r"(?<!\d)1(?!\d)", "1er", text, count=1)  # French: the 1st is "1er"
     return text
 
 
-def _locale(entry: Decision | None, lang: str) -> str:
+def _locale(entry: Decision, lang: str) -> str:
     """The user's region when it speaks ``lang`` ("en_GB"), else the language."""
-    region = (entry.detail("locale") if entry is not None else None) or ""
+    region = entry.detail("locale") or ""
     return region if region.split("_")[0] == lang else lang
 
 

@@ -685,3 +685,14 @@ def test_names_in_the_history_are_made_safe_by_the_platform(questionnaire: Quest
     entry = replace(entry_for(questionnaire, REFER), steps=(Step("intro", NOW),))
     line = status_line(questionnaire, "en", entry, NOW, show=lambda name: f"<{name}>")
     assert "<Sam Lee>" in line
+
+
+def test_dates_follow_the_user_s_region(questionnaire: Questionnaire) -> None:
+    state = decided_state(questionnaire, FEE_NO_TIME)
+    state = state.evolve(context={**state.context, "locale": "en_GB"})
+    decided = on_decided(questionnaire, state, ref=REF, now=NOW, tz=PARIS)
+    assert decided.notice is not None
+    assert decided.notice.text == "I'll ask you on Wed 2 Dec whether Anna answered."
+    entry = replace(entry_for(questionnaire, FEE_NO_TIME), details=decided.details)
+    (draft,) = apply(questionnaire, entry, "agreed", "", NOW).actions
+    assert isinstance(draft, Result) and "15 March 2027" in (draft.draft or "")
