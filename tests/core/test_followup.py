@@ -139,7 +139,7 @@ NEGOTIATION = ["agreed", "couldnt", "wait:3", "wait:5", "stop"]
         (ACCEPT, "", NOW, []),
         (DECLINE, "", NOW, []),
         (NO_REPLY, "", NOW, []),
-        *[(path, status, NOW, []) for path in (FEE, REFER, BOOKED) for status in TERMINAL],
+        *[(path, status, NOW, []) for path in (FEE, REFER, BOOKED) for status in sorted(TERMINAL)],
     ],
 )
 def test_the_steps_offered_follow_outcome_status_and_date(
