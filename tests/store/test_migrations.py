@@ -59,7 +59,16 @@ async def test_a_database_from_the_first_release_is_upgraded_keeping_its_convers
     try:
         assert await revision_and_tables(store) == (
             head_revision(),
-            {"alembic_version", "conversations", "deliveries", "decisions", "inbox", "outbox"},
+            {
+                "alembic_version",
+                "conversations",
+                "deliveries",
+                "decisions",
+                "inbox",
+                "outbox",
+                "reminders",
+                "profiles",
+            },
         )
         stored = await store.load(ALICE)
         assert stored is not None
