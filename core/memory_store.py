@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from core.ports import (
     INBOX_KEEP,
@@ -71,6 +71,22 @@ class _Entry:
         return replace(self.decision, reminder=self.pending())
 
 
+def _utc(step: Step) -> Step:
+    return Step(step.name, step.at.astimezone(UTC))
+
+
+def _as_stored(d: Decision) -> Decision:
+    """The decision as the SQL stores read it back: times in UTC, details sorted, and no
+    reminder (the write's own is the one scheduled)."""
+    return replace(
+        d,
+        decided_at=d.decided_at.astimezone(UTC),
+        details=tuple(sorted(dict(d.details).items())),
+        steps=tuple(_utc(s) for s in d.steps),
+        reminder=None,
+    )
+
+
 def _aware(name: str, value: datetime) -> None:
     # Like the SQL stores: a naive datetime would be read as local time.
     if value.tzinfo is None or value.utcoffset() is None:
@@ -110,7 +126,7 @@ class MemoryStore(Store):
             if write.replaces_decision and journal:
                 self._drop(journal, self._newest(journal, 1)[0])
             # Ignored when written (see Decision): the write's own reminder is the one.
-            added = _Entry(next(self._next_id), replace(write.decision, reminder=None), [])
+            added = _Entry(next(self._next_id), _as_stored(write.decision), [])
             journal.append(added)
             if write.reminder is not None:
                 self._schedule(write.key, added, write.reminder, write.decision.decided_at)
@@ -136,7 +152,8 @@ class MemoryStore(Store):
     def _schedule(
         self, key: ConversationKey, entry: _Entry, reminder: Reminder, at: datetime
     ) -> None:
-        row = _Reminder(next(self._next_id), key, reminder.kind, reminder.due_at, at)
+        due_at = reminder.due_at.astimezone(UTC)
+        row = _Reminder(next(self._next_id), key, reminder.kind, due_at, at.astimezone(UTC))
         entry.reminders.append(row)
         self._reminders[row.id] = (entry, row)
 
@@ -283,7 +300,7 @@ class MemoryStore(Store):
             return None
         d = found.decision
         found.decision = replace(
-            d, steps=(*d.steps, step), status=d.status if status is None else status
+            d, steps=(*d.steps, _utc(step)), status=d.status if status is None else status
         )
         if reschedule:
             for r in [r for r in found.reminders if r.sent_at is None]:
