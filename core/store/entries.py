@@ -26,10 +26,14 @@ def steps_json(steps: Sequence[Step]) -> str:
 
 
 def read_details(text: str) -> tuple[tuple[str, str], ...]:
+    if text == "{}":  # most entries: no JSON to parse
+        return ()
     return tuple(sorted((str(k), str(v)) for k, v in json.loads(text).items()))
 
 
 def read_steps(text: str) -> tuple[Step, ...]:
+    if text == "[]":
+        return ()
     return tuple(
         Step(str(name), datetime.fromisoformat(at).astimezone(UTC)) for name, at in json.loads(text)
     )

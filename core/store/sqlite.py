@@ -563,20 +563,21 @@ class SqliteStore(SqlStore):
     ) -> list[DueReminder]:
         at, until = to_text(aware("now", now)), to_text(aware("claim_until", claim_until))
 
-        def claim(connection: sqlite3.Connection) -> list[DueReminder]:
+        def claim(connection: sqlite3.Connection) -> list[Any]:
             # BEGIN IMMEDIATE (write) holds the one write lock: no other process claims
             # between this SELECT and the UPDATE.
             rows = connection.execute(REMINDERS_DUE, (platform, at, at, limit)).fetchall()
             connection.executemany(REMINDER_CLAIMED, [(until, r[0]) for r in rows])
-            claimed = []
-            for reminder_id, kind, due, workspace, user, *columns in rows:
-                due_at = from_text(due)
-                entry = entry_from((reminder_id, *columns, kind, due))
-                key = ConversationKey(platform, workspace, user)
-                claimed.append(DueReminder(reminder_id, key, kind, due_at, entry))
-            return claimed
+            return rows
 
-        return await self._run("reminders_claim", lambda c: write(c, claim), writes=True)
+        claimed = []
+        # Read into entries once the lock is let go.
+        rows = await self._run("reminders_claim", lambda c: write(c, claim), writes=True)
+        for reminder_id, kind, due, workspace, user, *columns in rows:
+            entry = entry_from((reminder_id, *columns, kind, due))
+            key = ConversationKey(platform, workspace, user)
+            claimed.append(DueReminder(reminder_id, key, kind, from_text(due), entry))
+        return claimed
 
     async def reminders_sent(self, ids: Sequence[int], *, now: datetime) -> None:
         at = to_text(aware("now", now))
