@@ -274,9 +274,9 @@ class MemoryStore(Store):
         return sorted(journal, key=lambda e: (e.decision.decided_at, e.id), reverse=True)[:limit]
 
     def _find(self, key: ConversationKey, ref: int) -> _Entry | None:
-        # The newest entry with that ref, as the SQL stores pick it.
+        # The one recorded last with that ref, as the SQL stores pick it.
         found = [e for e in self._journal.get(key.as_string(), []) if e.decision.ref == ref]
-        return self._newest(found, 1)[0] if found else None
+        return max(found, key=lambda e: e.id) if found else None
 
     async def entry(self, key: ConversationKey, ref: int) -> Decision | None:
         found = self._find(key, ref)

@@ -164,10 +164,9 @@ JOURNAL = _WITH_PENDING.format(
     f"SELECT {_ENTRY_COLUMNS} FROM decisions WHERE key = $1"
     " ORDER BY decided_at DESC, id DESC LIMIT $2"
 )
-# An entry by its ref: the newest with it, should two ever share one.
-_BY_REF = (
-    "SELECT {} FROM decisions WHERE key = $1 AND ref = $2 ORDER BY decided_at DESC, id DESC LIMIT 1"
-)
+# An entry by its ref (ix_decisions_key_ref): the one recorded last, should two ever
+# share one.
+_BY_REF = "SELECT {} FROM decisions WHERE key = $1 AND ref = $2 ORDER BY id DESC LIMIT 1"
 ENTRY = _WITH_PENDING.format(_BY_REF.format(_ENTRY_COLUMNS))
 # The entry locked, the step appended (to the row as it stands when the lock is had, so two
 # follow-ups at once both land), the status set; with $5, its unsent reminders replaced by

@@ -100,14 +100,11 @@ JOURNAL = _WITH_PENDING.format(
     f"SELECT {_ENTRY_COLUMNS} FROM decisions WHERE key = ?"
     " ORDER BY decided_at DESC, id DESC LIMIT ?"
 )
-# An entry by its ref: the newest with it, should two ever share one.
-FIND_ENTRY = (
-    "SELECT id, steps FROM decisions WHERE key = ? AND ref = ?"
-    " ORDER BY decided_at DESC, id DESC LIMIT 1"
-)
+# An entry by its ref (ix_decisions_key_ref, whose rows are in id order for one ref): the
+# one recorded last, should two ever share one.
+FIND_ENTRY = "SELECT id, steps FROM decisions WHERE key = ? AND ref = ? ORDER BY id DESC LIMIT 1"
 ENTRY = _WITH_PENDING.format(
-    f"SELECT {_ENTRY_COLUMNS} FROM decisions WHERE key = ? AND ref = ?"
-    " ORDER BY decided_at DESC, id DESC LIMIT 1"
+    f"SELECT {_ENTRY_COLUMNS} FROM decisions WHERE key = ? AND ref = ? ORDER BY id DESC LIMIT 1"
 )
 ENTRY_BY_ID = _WITH_PENDING.format(f"SELECT {_ENTRY_COLUMNS} FROM decisions WHERE id = ?")
 FOLLOW_UP = "UPDATE decisions SET steps = ?, status = coalesce(?, status) WHERE id = ?"

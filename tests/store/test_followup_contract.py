@@ -153,9 +153,11 @@ async def test_the_reminder_on_a_written_decision_is_ignored(store: Store) -> No
     assert await claim(store, LATER) == []
 
 
-async def test_should_two_entries_share_a_ref_the_newest_is_the_one(store: Store) -> None:
-    await record(store, ALICE, entry(7, days=1, client="Older"))
-    await record(store, ALICE, entry(7, days=2, client="Newer"))
+async def test_should_two_entries_share_a_ref_the_one_recorded_last_is_the_one(
+    store: Store,
+) -> None:
+    await record(store, ALICE, entry(7, days=2, client="Older"))
+    await record(store, ALICE, entry(7, days=1, client="Newer"))  # recorded last
     found = await store.entry(ALICE, 7)
     assert found is not None and found.client == "Newer"
     step = Step("agreed", NOW + timedelta(days=3))
