@@ -5,8 +5,12 @@ Theory of operation:
 - Every store call is one statement, so one round trip: asyncpg prepares each statement
   once per connection and reuses it. A save is a compare-and-set (``UPDATE … WHERE
   version = $n RETURNING``, or ``INSERT … ON CONFLICT DO NOTHING RETURNING`` for a first
-  save); when it carries a journal entry, the entry is written by the same statement
-  (data-modifying CTEs), and only if the save won.
+  save); when it carries a journal entry, the entry (and its first reminder) is written by
+  the same statement (data-modifying CTEs), and only if the save won.
+- A claim (inbox rows, outbox messages, due reminders) is one ``UPDATE … WHERE id IN
+  (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``: concurrent claimers skip each other's rows
+  and never get the same one. Reminders go with their journal entry (``ON DELETE
+  CASCADE``), so a forget or a revised decision needs no statement of its own for them.
 - Statements run in autocommit: each is atomic by itself, and no BEGIN/COMMIT trips; a
   connection goes back to the pool without asyncpg's reset query (see ``keep_session``).
   Each commit waits for its WAL flush (an inbox row is durable before Slack's ack), but

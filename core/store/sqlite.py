@@ -15,6 +15,10 @@ Theory of operation:
   the lock; the event loop goes on meanwhile. ``BEGIN IMMEDIATE`` takes the write lock up
   front, so a writer waits rather than failing with "database is locked" on upgrade, and a
   busy attempt on the loop has changed nothing when it is handed over.
+- A claim (inbox rows, outbox messages, due reminders) is a SELECT and an UPDATE in one
+  such transaction: the write lock is the database's only one, so no other process can
+  claim in between. Reminders go with their journal entry (``ON DELETE CASCADE``; every
+  connection runs with ``foreign_keys = ON``).
 - Checkpoints (copying the WAL into the database file, with an fsync) run on the worker
   thread too, every ``CHECKPOINT_EVERY`` writes, never on the event loop.
 - ``synchronous=NORMAL``: in WAL mode a killed process loses nothing; a power cut may lose
