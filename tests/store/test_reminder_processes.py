@@ -31,7 +31,7 @@ CLAIMER = Path(__file__).with_name("reminder_claimer.py")
 ROOT = Path(__file__).resolve().parents[2]
 REMINDERS = 1000
 BATCH = 25
-LEASE_SECONDS = 2.0
+LEASE_SECONDS = 1.0
 
 pytestmark = pytest.mark.slow
 
