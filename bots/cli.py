@@ -22,7 +22,7 @@ from core.ports import StoreError
 from core.questionnaire import InvalidDefinition, Questionnaire, load_questionnaire
 
 PROG = "should-i-take-it"
-SUBCOMMANDS = ("history", "forget", "migrate", "sweep", "check", "slack", "discord")
+SUBCOMMANDS = ("history", "next", "forget", "migrate", "sweep", "check", "slack", "discord")
 
 
 def default_locale(env: dict[str, str] | None = None) -> str | None:
@@ -82,6 +82,14 @@ SUBCOMMAND_HELP = {
         "list your past decisions",
         "List your past decisions, newest first (only on this machine's database).",
     ),
+    "next": (
+        "take the next step on a past decision",
+        "Take the next step on one of your past decisions (NUMBER as `history` lists them, "
+        "1 = the latest) and print its draft: for instance `next 1 agreed` when the client "
+        "accepted your proposal, `next 1 couldnt` when they could not, `next 1 wait 5` to be "
+        "asked again in 5 working days, `next 1 stop` to stop the reminders. `history` shows "
+        "the steps each decision offers.",
+    ),
     "forget": (
         "delete your past decisions",
         "Delete your past decisions and any conversation in progress, after a confirmation.",
@@ -124,13 +132,18 @@ def subcommand_parser(name: str, parent: Any = None) -> argparse.ArgumentParser:
         p = argparse.ArgumentParser(prog=f"{PROG} {name}", description=long)
     else:
         p = parent.add_parser(name, help=short, description=long)
-    if name in ("history", "forget"):
+    if name in ("history", "forget", "next"):
         p.add_argument("--lang", help="language, e.g. en or fr (default: from LANG)")
     if name == "history":
         p.add_argument(
             "--json", action="store_true", help="one JSON object per decision and line, for scripts"
         )
         p.add_argument("--limit", type=_positive, default=20, help="how many (default 20)")
+    elif name == "next":
+        p.add_argument("number", type=_positive, help="which decision (1 = the latest)")
+        p.add_argument("step", help="the step, as `history` lists it (agreed, couldnt, ...)")
+        p.add_argument("value", nargs="?", default="", help="what the step takes (days to wait)")
+        p.add_argument("--json", action="store_true", help="print one JSON object per line")
     elif name == "forget":
         p.add_argument("-y", "--yes", action="store_true", help="delete without asking first")
     elif name == "slack":
@@ -265,7 +278,7 @@ def _terminal(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def _subcommand(name: str, args: argparse.Namespace, argv: list[str]) -> int:
-    if name in ("history", "forget"):
+    if name in ("history", "forget", "next"):
         return _journal(name, args)
     if name == "migrate":
         return _migrate()
@@ -287,6 +300,7 @@ def _subcommand(name: str, args: argparse.Namespace, argv: list[str]) -> int:
 def _journal(name: str, args: argparse.Namespace) -> int:
     from bots.bootstrap import bootstrap
     from bots.terminal import confirm, local_key
+    from core.followup import next_controls
     from core.journal import decision_line
 
     loaded = _load(subcommand_parser(name), args)
@@ -299,6 +313,7 @@ def _journal(name: str, args: argparse.Namespace) -> int:
 
     async def go() -> int:
         app = await bootstrap(settings, questionnaire=q)
+        now = app.session.clock()
         try:
             if name == "forget":
                 if not args.yes and not confirm(q, lang, sys.stdin, sys.stderr):
@@ -307,6 +322,8 @@ def _journal(name: str, args: argparse.Namespace) -> int:
                 count = await app.session.forget(local_key())
                 print(q.ui(lang, "forgotten", count=count))
                 return 0
+            if name == "next":
+                return await _next_step(app.session, q, lang, args)
             decisions = await app.session.history(local_key(), args.limit)
             if args.json:
                 for d in decisions:
@@ -318,6 +335,11 @@ def _journal(name: str, args: argparse.Namespace) -> int:
                                 "lang": d.lang,
                                 "platform": d.platform,
                                 "client": d.client,
+                                "status": d.status,
+                                "reminder": None
+                                if d.reminder is None
+                                else d.reminder.due_at.isoformat(),
+                                "next": [c.question for c in next_controls(q, d, lang, now)],
                             },
                             ensure_ascii=False,
                         )
@@ -327,8 +349,11 @@ def _journal(name: str, args: argparse.Namespace) -> int:
                 print(q.ui(lang, "history_empty"))
                 return 0
             print(q.ui(lang, "history_title"))
-            for d in decisions:
-                print("  " + decision_line(q, lang, d))
+            for number, d in enumerate(decisions, 1):
+                print(f"  {number}. " + decision_line(q, lang, d, now=now))
+                steps = " | ".join(c.word for c in next_controls(q, d, lang, now) if c.word)
+                if steps:
+                    print("     " + q.ui(lang, "terminal_next_steps", number=number, steps=steps))
             return 0
         finally:
             await app.close()
@@ -339,6 +364,22 @@ def _journal(name: str, args: argparse.Namespace) -> int:
         return _fail(str(exc), 1)
     except StoreError as exc:
         return _fail(friendly_store_error(exc, settings), 1)
+
+
+async def _next_step(session: Any, q: Questionnaire, lang: str, args: argparse.Namespace) -> int:
+    """``next NUMBER STEP [VALUE]``: the step taken on the NUMBERth latest decision."""
+    from bots.terminal import Renderer, local_key
+    from core.controls import NextStep
+
+    decisions = await session.history(local_key(), args.number)
+    if len(decisions) < args.number:
+        return _fail(q.ui(lang, "terminal_no_such_decision", number=args.number), 1)
+    entry = decisions[args.number - 1]
+    turn = await session.handle(local_key(), NextStep(entry.ref, args.step, args.value))
+    renderer = Renderer(q, sys.stdout, args.json)
+    for action in turn.actions:
+        renderer.render(action)
+    return 1 if turn.private else 0
 
 
 def _check_choices(

@@ -122,6 +122,8 @@ def _context(q: Questionnaire, event: Start) -> dict[str, str]:
     region = _locale_region(event.locale)
     if region:
         context["locale"] = region  # how dates are written: en_GB "15 March", en_US "March 15"
+    if event.tz and len(event.tz) <= 64:
+        context["tz"] = event.tz  # when a follow-up reminder is due (core.followup)
     return context
 
 
@@ -175,7 +177,13 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
             # typed too late must not silently throw the result away.
             return state, [Say(_after_result(q, state.lang, text), Notice.REPROMPT)]
         # Writing to the bot with nothing open starts a conversation.
-        start = Start(today=event.today, fresh=True, locale=event.locale, signature=event.signature)
+        start = Start(
+            today=event.today,
+            fresh=True,
+            locale=event.locale,
+            signature=event.signature,
+            tz=event.tz,
+        )
         return _start(q, state, start)
     if state.pending == RESUME:
         return _answer_resume(q, state, event, text)

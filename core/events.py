@@ -30,6 +30,7 @@ class Start:
     request: str | None = None
     signature: str | None = None
     fresh: bool = False
+    tz: str | None = None  # the user's time zone (IANA name), for follow-up reminders
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +43,8 @@ class Answer:
     version the question was asked at (a button knows it): an answer from an older message
     is stale even when the same question is open again.
 
-    Typed text with no conversation open starts one; ``locale`` and ``signature`` are then
-    used as a :class:`Start` would use them.
+    Typed text with no conversation open starts one; ``locale``, ``signature`` and ``tz``
+    are then used as a :class:`Start` would use them.
     """
 
     text: str
@@ -52,6 +53,7 @@ class Answer:
     version: int | None = None
     locale: str | None = None
     signature: str | None = None
+    tz: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,8 +37,11 @@ log = logging.getLogger("should_i_take_it.discord")
 Interaction = discord.Interaction[Any]
 
 
+PLATFORM = "discord"
+
+
 def conversation_key(user_id: int) -> ConversationKey:
-    return ConversationKey("discord", "dm", str(user_id))
+    return ConversationKey(PLATFORM, "dm", str(user_id))
 
 
 def locale_lang(languages: Sequence[str], locale: discord.Locale) -> str | None:
@@ -170,6 +173,10 @@ class DiscordAdapter:
             version = await self.session.forget_version(conversation_key(user))
             confirm = self.render.forget_confirmation(self._lang(interaction), user, version)
             await interaction.response.send_message(**confirm.fields(), ephemeral=True)
+
+    async def send_reminder(self, user: discord.User, turn: Turn) -> None:
+        """A due follow-up reminder, in the user's DM with the bot."""
+        await self._post(user, self.render.turn(turn.actions, user.id))
 
     # --- after a click or a form -----------------------------------------------------
     async def _show(self, interaction: Interaction, turn: Turn) -> None:

@@ -45,12 +45,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bots.bootstrap import App
 from bots.config import Settings
+from bots.reminders import ReminderSender
 from bots.slack import outbox as box
 from bots.slack.blocks import COMMAND, WORDS, Block, Drawer, Message
 from bots.slack.credentials import oauth_settings, uses_oauth
 from bots.slack.inflight import InFlight
 from bots.slack.profiles import Profiles
 from bots.slack.translate import (
+    PLATFORM,
     conversation_key,
     dm_link,
     is_user_dm,
@@ -58,9 +60,9 @@ from bots.slack.translate import (
     parse_command,
 )
 from core import controls
-from core.controls import AppAction, Refusal
+from core.controls import AppAction, NextStep, Refusal
 from core.events import Answer, Event, Start
-from core.ports import ConversationKey, InboxRow, OutboxMessage, StoreError
+from core.ports import ConversationKey, DueReminder, InboxRow, OutboxMessage, StoreError
 from core.turn import Effect, Source, Turn
 
 log = logging.getLogger("should_i_take_it.slack")
@@ -131,6 +133,7 @@ class SlackBot:
         # the store is back (the person was told to try again).
         self._abandoned: set[int] = set()
         self._pump: asyncio.Task[None] | None = None
+        self.reminders = ReminderSender(self.session, PLATFORM, self._send_reminder)
         # Bolt copies this logger's level to each of its own: at INFO and below they would
         # log whole request bodies (people's answers), so they stay at WARNING.
         bolt_logger = logging.getLogger("should_i_take_it.slack.bolt")
@@ -171,9 +174,11 @@ class SlackBot:
         except StoreError:
             log.warning("catching up at start-up skipped: store unavailable")
         self._pump = asyncio.create_task(self._catch_up_forever(), name="slack-catch-up")
+        self.reminders.start()
 
     async def close(self) -> None:
         # The database engine and the HTTP session belong to whoever made them.
+        await self.reminders.close()
         if self._pump is not None:
             self._pump.cancel()
             await asyncio.gather(self._pump, return_exceptions=True)
@@ -228,6 +233,18 @@ class SlackBot:
                 "caught up: %d request(s) replayed, %d message(s) sent", len(rows), len(unsent)
             )
         return len(rows) + len(unsent)
+
+    async def _send_reminder(self, reminder: DueReminder, turn: Turn) -> bool:
+        """A due reminder, into the user's DM with the app (a user id as the channel), through
+        the outbox like every turn."""
+        key, now = reminder.key, self.session.clock()
+        calls = self._plan(turn, key.user, key.user, None, None, None)
+        team = {"team": key.workspace, "enterprise": None}
+        queued = box.messages(key.as_string(), calls, team, now + self.lease)
+        await self.store.finish(None, queued, now=now)
+        # No client: the courier finds the team's token (one per workspace with OAuth).
+        await self.courier.deliver(queued)
+        return True
 
     async def _replay(self, row: InboxRow) -> None:
         """Dispatch an inbox row through Bolt again, as the listener's work."""
@@ -354,7 +371,9 @@ class SlackBot:
         # Language and signature, in case this message starts a conversation.
         profile = await self.profiles.get(user)
         today = self.profiles.today(user, self.session.clock())
-        answer = Answer(message_text(event), today, locale=profile.locale, signature=profile.name)
+        answer = Answer(
+            message_text(event), today, locale=profile.locale, signature=profile.name, tz=profile.tz
+        )
         # The inbox recognises a redelivered event_id. Typed in the DM: everything is
         # answered there, nothing privately.
         await self._turn(args, key, answer, user, event["channel"], reply=False)
@@ -474,6 +493,7 @@ class SlackBot:
             locale=profile.locale,
             request=request,
             signature=profile.name,
+            tz=profile.tz,
         )
         steps = [self._begin(args, key, dm, start)]
         if reply and here != dm:
@@ -488,7 +508,7 @@ class SlackBot:
         self,
         args: AsyncArgs,
         key: ConversationKey,
-        event: Event,
+        event: Event | NextStep,
         owner: str,
         channel: str | None,
         *,
