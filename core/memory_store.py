@@ -15,9 +15,12 @@ from core.ports import (
     ConversationKey,
     ConversationWrite,
     Decision,
+    DueReminder,
     InboxItem,
     InboxRow,
     OutboxMessage,
+    Reminder,
+    Step,
     Store,
     StoredConversation,
 )
@@ -182,6 +185,33 @@ class MemoryStore(Store):
     def _newest(journal: list[Decision], limit: int) -> list[Decision]:
         # Newest decided_at first; for the same instant, the one recorded later first.
         return sorted(reversed(journal), key=lambda d: d.decided_at, reverse=True)[:limit]
+
+    # --- TEMPORARY (branch i13-profile only): the follow-through methods are the store
+    # branch's; these placeholders only let this branch instantiate the memory store.
+    # Drop this block when merging (the store branch's implementations replace it).
+
+    async def entry(self, key: ConversationKey, ref: int) -> Decision | None:
+        raise NotImplementedError
+
+    async def follow_up(
+        self,
+        key: ConversationKey,
+        ref: int,
+        step: Step,
+        *,
+        status: str | None = None,
+        reschedule: bool = False,
+        reminder: Reminder | None = None,
+    ) -> Decision | None:
+        raise NotImplementedError
+
+    async def reminders_claim(
+        self, platform: str, now: datetime, *, claim_until: datetime, limit: int = 100
+    ) -> list[DueReminder]:
+        raise NotImplementedError
+
+    async def reminders_sent(self, ids: Sequence[int], *, now: datetime) -> None:
+        raise NotImplementedError
 
     async def ping(self) -> None:
         return None
