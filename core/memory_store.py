@@ -48,6 +48,7 @@ class MemoryStore(Store):
         self._inbox: dict[int, _Inbox] = {}  # insertion order is id order
         self._inbox_ids: dict[str, int] = {}  # delivery id → row id
         self._outbox: dict[str, _Outbox] = {}  # insertion order is queue order
+        self._profiles: dict[str, str] = {}  # key → the profile's JSON text
         self._next_id = itertools.count(1)
 
     async def load(self, key: ConversationKey) -> StoredConversation | None:
@@ -87,6 +88,7 @@ class MemoryStore(Store):
 
     async def forget(self, key: ConversationKey) -> int:
         self._rows.pop(key.as_string(), None)
+        self._profiles.pop(key.as_string(), None)
         return len(self._decisions.pop(key.as_string(), []))
 
     async def remember_delivery(
@@ -185,6 +187,12 @@ class MemoryStore(Store):
     def _newest(journal: list[Decision], limit: int) -> list[Decision]:
         # Newest decided_at first; for the same instant, the one recorded later first.
         return sorted(reversed(journal), key=lambda d: d.decided_at, reverse=True)[:limit]
+
+    async def load_profile(self, key: ConversationKey) -> str | None:
+        return self._profiles.get(key.as_string())
+
+    async def save_profile(self, key: ConversationKey, data: str, *, now: datetime) -> None:
+        self._profiles[key.as_string()] = data
 
     # --- TEMPORARY (branch i13-profile only): the follow-through methods are the store
     # branch's; these placeholders only let this branch instantiate the memory store.
