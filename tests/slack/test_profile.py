@@ -220,3 +220,18 @@ async def test_a_conversation_uses_the_saved_profile(slack: Slack) -> None:
     reply = draft(slack.last()) or ""
     assert "Sam Lee" in reply and reply.rstrip().endswith("Camille Martin")
     assert "Sam Taylor" not in reply  # the Slack name the reply would have been signed with
+
+
+async def test_a_form_submission_slack_never_sends_is_refused(slack: Slack) -> None:
+    for malformed in (
+        {"type": "view_submission", "user": {"id": USER}},  # no view
+        {
+            "type": "view_submission",
+            "user": {"id": USER},
+            "view": {"callback_id": PROFILE_FORM, "state": []},
+        },
+        {"type": "view_submission", "user": {"id": "U<1>"}, "view": {"callback_id": PROFILE_FORM}},
+    ):
+        response = await slack.send_payload(malformed)
+        assert response.status == 400, malformed
+    assert await slack.bot.store.load_profile(KEY) is None
