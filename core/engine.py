@@ -62,7 +62,7 @@ RESUME = "resume"
 RESUME_CHOICES = ("continue", "start_over")
 DEFAULT_TONE = "warm"
 # The state's context key holding the colleagues the user saved (one per line), offered at
-# the question flagged ``colleagues: true`` as the choices SAVED1, SAVED2, ...
+# the question flagged ``colleagues: true`` as the choices "saved1", "saved2", ...
 SAVED_COLLEAGUES = "colleagues"
 SAVED = "saved"
 
@@ -214,8 +214,8 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
         if choice is None:
             return _reprompt(q, state, q.ui(lang, "choose", options=_options(q, state)))
         return _record(q, state, choice)
-    picked = _saved_pick(state, event.question, text) if literal is None else None
-    if picked is not None:
+    picked = _saved_pick(state, event.question, text) if question.colleagues else None
+    if picked is not None and literal is None:
         return _record(q, state, picked)
     if not text:
         hint = q.ui(lang, "skip_hint") if question.optional else ""
@@ -237,8 +237,8 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
 
 
 def _saved_pick(state: ConversationState, question: str | None, text: str) -> str | None:
-    """The saved colleague an answer picks: a button's SAVEDn, or its number typed; None
-    when the answer is anything else (a name typed is taken as typed)."""
+    """The saved colleague an answer picks: a button's "savedN", or N typed; None when the
+    answer is anything else (a name typed is taken as typed)."""
     saved = _saved_colleagues(state)
     if not saved:
         return None

@@ -401,6 +401,20 @@ def test_without_saved_colleagues_the_question_is_as_before(questionnaire: Quest
     assert again is state and only_ask(actions).question == "colleague"
 
 
+def test_only_the_colleague_question_picks_a_saved_colleague(
+    questionnaire: Questionnaire,
+) -> None:
+    q = questionnaire
+    state, actions = start(q, UserProfile(colleagues=("Marie Dupont",)))
+    assert only_ask(actions).question == "client" and only_ask(actions).choices == ()
+    # "1" at the who-is-it-from question is a doubtful name, never the saved colleague.
+    again, actions = step(q, state, Answer("1", TODAY))
+    assert again is state and only_ask(actions).question == "client"
+    button = Answer("saved1", TODAY, question="client", version=state.version)
+    named, _ = step(q, state, button)
+    assert named is not None and named.answers["client"] == "saved1"
+
+
 def test_each_user_sees_their_own_colleagues(questionnaire: Questionnaire) -> None:
     """The question's memoised parts are shared by every user; the colleagues are not."""
     q = questionnaire
