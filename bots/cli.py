@@ -22,7 +22,17 @@ from core.ports import StoreError
 from core.questionnaire import InvalidDefinition, Questionnaire, load_questionnaire
 
 PROG = "should-i-take-it"
-SUBCOMMANDS = ("history", "next", "forget", "migrate", "sweep", "check", "slack", "discord")
+SUBCOMMANDS = (
+    "history",
+    "next",
+    "forget",
+    "profile",
+    "migrate",
+    "sweep",
+    "check",
+    "slack",
+    "discord",
+)
 
 
 def default_locale(env: dict[str, str] | None = None) -> str | None:
@@ -94,6 +104,14 @@ SUBCOMMAND_HELP = {
         "delete your past decisions",
         "Delete your past decisions and any conversation in progress, after a confirmation.",
     ),
+    "profile": (
+        "show or change your saved profile",
+        "Show your saved profile (signature, default tone and language, time zone, days "
+        "before a reminder, colleagues to refer to), or change one thing in it, for example "
+        "'profile tone formal', 'profile colleague add Sam Lee', 'profile clear signature' "
+        "(the words of prompts/, in any of its languages). A conversation started afterwards "
+        "uses it; 'forget' deletes it.",
+    ),
     "migrate": (
         "bring the database schema up to date",
         "Create or upgrade the database schema (DATABASE_URL, else the SQLite file), then exit. "
@@ -132,7 +150,7 @@ def subcommand_parser(name: str, parent: Any = None) -> argparse.ArgumentParser:
         p = argparse.ArgumentParser(prog=f"{PROG} {name}", description=long)
     else:
         p = parent.add_parser(name, help=short, description=long)
-    if name in ("history", "forget", "next"):
+    if name in ("history", "forget", "next", "profile"):
         p.add_argument("--lang", help="language, e.g. en or fr (default: from LANG)")
     if name == "history":
         p.add_argument(
@@ -146,6 +164,13 @@ def subcommand_parser(name: str, parent: Any = None) -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="print one JSON object per line")
     elif name == "forget":
         p.add_argument("-y", "--yes", action="store_true", help="delete without asking first")
+    elif name == "profile":
+        p.add_argument("--json", action="store_true", help="print the profile as JSON, for scripts")
+        p.add_argument(
+            "change",
+            nargs=argparse.REMAINDER,
+            help="what to change, e.g. 'tone formal' or 'colleague add Sam Lee' (none: show it)",
+        )
     elif name == "slack":
         slack_arguments(p)
     elif name == "discord":
@@ -168,7 +193,9 @@ def _parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print one JSON object per line, for scripts"
     )
     p.add_argument("--client", help="who the request is from (skips that question)")
-    p.add_argument("--signature", help="your name, to sign the reply")
+    p.add_argument(
+        "--signature", help="your name, to sign the reply (unless your profile has a signature)"
+    )
     p.add_argument("--fresh", action="store_true", help="start over even if a conversation is open")
     commands = p.add_subparsers(
         dest="command", title="commands", metavar="COMMAND", help="(try COMMAND --help)"
@@ -251,15 +278,16 @@ def _terminal(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return loaded
     settings, q = loaded
     configure_logging("WARNING" if settings.log_level == "INFO" else settings.log_level)
-    lang = args.lang or default_lang()
     options = TerminalOptions(
-        lang=lang if lang in q.languages else None,
+        # --lang is asked for; LANG is only a default, like a platform's locale: the saved
+        # profile's language beats it, and a conversation under way keeps its own.
+        lang=args.lang,
         tone=args.tone,
         json=args.json,
         client=args.client,
         signature=args.signature,
         fresh=args.fresh,
-        locale=default_locale(),
+        locale=default_locale() or default_lang(),
     )
 
     async def go() -> int:
@@ -280,6 +308,8 @@ def _terminal(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 def _subcommand(name: str, args: argparse.Namespace, argv: list[str]) -> int:
     if name in ("history", "forget", "next"):
         return _journal(name, args)
+    if name == "profile":
+        return _profile(args)
     if name == "migrate":
         return _migrate()
     if name == "sweep":
@@ -380,6 +410,32 @@ async def _next_step(session: Any, q: Questionnaire, lang: str, args: argparse.N
     for action in turn.actions:
         renderer.render(action)
     return 1 if turn.private else 0
+
+
+def _profile(args: argparse.Namespace) -> int:
+    from bots.bootstrap import bootstrap
+    from bots.terminal import local_key, run_profile
+
+    loaded = _load(subcommand_parser("profile"), args)
+    if isinstance(loaded, int):
+        return loaded
+    settings, q = loaded
+    _quiet_logging(settings)
+    lang = args.lang or default_lang()
+    lang = lang if lang in q.languages else q.languages[0]
+
+    async def go() -> int:
+        app = await bootstrap(settings, questionnaire=q)
+        try:
+            change = " ".join(args.change)
+            return await run_profile(app.session, local_key(), change, lang, as_json=args.json)
+        finally:
+            await app.close()
+
+    try:
+        return asyncio.run(go())
+    except StoreError as exc:
+        return _fail(friendly_store_error(exc, settings), 1)
 
 
 def _check_choices(

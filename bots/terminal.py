@@ -20,9 +20,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO, Any
 
+from bots import profile_editing
+from core import profile
 from core.actions import Action, Ask, Control, ControlKind, Result, Say
 from core.events import Answer, Event, Start
 from core.ports import ConversationKey, StoreError
+from core.profile import ProfileError
 from core.questionnaire import Questionnaire
 from core.session import Session
 from core.turn import Effect, Turn
@@ -343,6 +346,40 @@ def confirm(q: Questionnaire, lang: str, stdin: IO[str], out: IO[str]) -> bool:
     answer = stdin.readline().strip().lower()
     yes = {w.strip().lower() for w in q.ui(lang, "terminal_yes_words").split(",")}
     return answer in yes
+
+
+async def run_profile(
+    session: Session,
+    key: ConversationKey,
+    change: str,
+    lang: str,
+    *,
+    as_json: bool = False,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    """``should-i-take-it profile [CHANGE]``: show the saved profile, or make the one
+    ``change`` (``tone formal``, ``colleague add Sam Lee``...) and show the result. A
+    refused change says why, and how to write one, on stderr (exit status 2)."""
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    q = session.questionnaire
+    if change.strip():
+        saved = await profile_editing.change(session, key, change)
+        if isinstance(saved, ProfileError):
+            err.write(f"{saved.text(q, lang)}\n{profile.word(q, lang, 'how')}\n")
+            return EXIT_USAGE
+    else:
+        saved = await profile_editing.load(session, key)
+    if as_json:
+        out.write(saved.to_json() + "\n")
+        return EXIT_RESULT
+    lines = [profile.word(q, lang, "saved")] if change.strip() else []
+    lines.append(profile.word(q, lang, "title"))
+    lines += [f"  {line}" for line in profile.lines(q, lang, saved)]
+    if not change.strip():
+        lines += ["", profile.word(q, lang, "how")]
+    out.write("\n".join(lines) + "\n")
+    return EXIT_RESULT
 
 
 def after_result_hint(q: Questionnaire, lang: str) -> str:

@@ -61,6 +61,7 @@ from core.ports import (
     StoredConversation,
     StoreError,
 )
+from core.profile import UserProfile
 from core.questionnaire import Questionnaire
 from core.state import ConversationState, StateError
 from core.turn import Effect, Source, Turn, classify, duplicate, failed
@@ -161,6 +162,10 @@ class Session:
         q = self.questionnaire
         if delivery_id is not None and not await self.first_delivery(delivery_id, now):
             return duplicate(q.languages[0])
+        if isinstance(event, Start):
+            # What the user saved (core.profile) applies at a start: one read, on a start only.
+            profile = await self.store.load_profile(key)
+            event = replace(event, profile=UserProfile.from_json(profile, q))
         for _ in range(MAX_ATTEMPTS):
             stored = await self.store.load(key)
             state, notices, ev = self._prepare(stored, event, now)

@@ -24,6 +24,7 @@ from typing import Any, assert_never
 
 import discord
 
+from bots import profile_editing
 from bots.discord.render import NO_MENTIONS, WORDS, Outgoing, Renderer
 from core import controls
 from core.controls import AppAction, Refusal
@@ -165,6 +166,19 @@ class DiscordAdapter:
             await interaction.response.defer(ephemeral=True, thinking=True)
             decisions = await self.session.history(conversation_key(interaction.user.id))
             await self._tell(interaction, self.render.history(self._lang(interaction), decisions))
+
+    async def profile(self, interaction: Interaction, change: str | None = None) -> None:
+        """Show the saved profile, or make the one change ``change`` asks for (the edit
+        grammar of :mod:`core.profile`); only the user sees the answer."""
+        async with self._apology(interaction):
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            key = conversation_key(interaction.user.id)
+            if change:
+                shown = await profile_editing.change(self.session, key, change)
+            else:
+                shown = await profile_editing.load(self.session, key)
+            drawn = self.render.profile(self._lang(interaction), shown, changed=bool(change))
+            await self._tell(interaction, drawn)
 
     async def forget(self, interaction: Interaction) -> None:
         """Ask first (the decisions cannot be brought back); the button does the deleting."""
