@@ -22,7 +22,17 @@ from core.ports import StoreError
 from core.questionnaire import InvalidDefinition, Questionnaire, load_questionnaire
 
 PROG = "should-i-take-it"
-SUBCOMMANDS = ("history", "forget", "migrate", "sweep", "check", "slack", "discord")
+SUBCOMMANDS = (
+    "history",
+    "next",
+    "forget",
+    "profile",
+    "migrate",
+    "sweep",
+    "check",
+    "slack",
+    "discord",
+)
 
 
 def default_locale(env: dict[str, str] | None = None) -> str | None:
@@ -82,9 +92,25 @@ SUBCOMMAND_HELP = {
         "list your past decisions",
         "List your past decisions, newest first (only on this machine's database).",
     ),
+    "next": (
+        "take the next step on a past decision",
+        "Take the next step on one of your past decisions (NUMBER as `history` lists them, "
+        "1 = the latest) and print its draft: for instance `next 1 agreed` when the client "
+        "accepted your proposal, `next 1 couldnt` when they could not, `next 1 wait 5` to be "
+        "asked again in 5 working days, `next 1 stop` to stop the reminders. `history` shows "
+        "the steps each decision offers.",
+    ),
     "forget": (
         "delete your past decisions",
         "Delete your past decisions and any conversation in progress, after a confirmation.",
+    ),
+    "profile": (
+        "show or change your saved profile",
+        "Show your saved profile (signature, default tone and language, time zone, days "
+        "before a reminder, colleagues to refer to), or change one thing in it, for example "
+        "'profile tone formal', 'profile colleague add Sam Lee', 'profile clear signature' "
+        "(the words of prompts/, in any of its languages). A conversation started afterwards "
+        "uses it; 'forget' deletes it.",
     ),
     "migrate": (
         "bring the database schema up to date",
@@ -124,15 +150,27 @@ def subcommand_parser(name: str, parent: Any = None) -> argparse.ArgumentParser:
         p = argparse.ArgumentParser(prog=f"{PROG} {name}", description=long)
     else:
         p = parent.add_parser(name, help=short, description=long)
-    if name in ("history", "forget"):
+    if name in ("history", "forget", "next", "profile"):
         p.add_argument("--lang", help="language, e.g. en or fr (default: from LANG)")
     if name == "history":
         p.add_argument(
             "--json", action="store_true", help="one JSON object per decision and line, for scripts"
         )
         p.add_argument("--limit", type=_positive, default=20, help="how many (default 20)")
+    elif name == "next":
+        p.add_argument("number", type=_positive, help="which decision (1 = the latest)")
+        p.add_argument("step", help="the step, as `history` lists it (agreed, couldnt, ...)")
+        p.add_argument("value", nargs="?", default="", help="what the step takes (days to wait)")
+        p.add_argument("--json", action="store_true", help="print one JSON object per line")
     elif name == "forget":
         p.add_argument("-y", "--yes", action="store_true", help="delete without asking first")
+    elif name == "profile":
+        p.add_argument("--json", action="store_true", help="print the profile as JSON, for scripts")
+        p.add_argument(
+            "change",
+            nargs=argparse.REMAINDER,
+            help="what to change, e.g. 'tone formal' or 'colleague add Sam Lee' (none: show it)",
+        )
     elif name == "slack":
         slack_arguments(p)
     elif name == "discord":
@@ -155,7 +193,9 @@ def _parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print one JSON object per line, for scripts"
     )
     p.add_argument("--client", help="who the request is from (skips that question)")
-    p.add_argument("--signature", help="your name, to sign the reply")
+    p.add_argument(
+        "--signature", help="your name, to sign the reply (unless your profile has a signature)"
+    )
     p.add_argument("--fresh", action="store_true", help="start over even if a conversation is open")
     commands = p.add_subparsers(
         dest="command", title="commands", metavar="COMMAND", help="(try COMMAND --help)"
@@ -238,15 +278,16 @@ def _terminal(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return loaded
     settings, q = loaded
     configure_logging("WARNING" if settings.log_level == "INFO" else settings.log_level)
-    lang = args.lang or default_lang()
     options = TerminalOptions(
-        lang=lang if lang in q.languages else None,
+        # --lang is asked for; LANG is only a default, like a platform's locale: the saved
+        # profile's language beats it, and a conversation under way keeps its own.
+        lang=args.lang,
         tone=args.tone,
         json=args.json,
         client=args.client,
         signature=args.signature,
         fresh=args.fresh,
-        locale=default_locale(),
+        locale=default_locale() or default_lang(),
     )
 
     async def go() -> int:
@@ -265,8 +306,10 @@ def _terminal(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def _subcommand(name: str, args: argparse.Namespace, argv: list[str]) -> int:
-    if name in ("history", "forget"):
+    if name in ("history", "forget", "next"):
         return _journal(name, args)
+    if name == "profile":
+        return _profile(args)
     if name == "migrate":
         return _migrate()
     if name == "sweep":
@@ -287,6 +330,7 @@ def _subcommand(name: str, args: argparse.Namespace, argv: list[str]) -> int:
 def _journal(name: str, args: argparse.Namespace) -> int:
     from bots.bootstrap import bootstrap
     from bots.terminal import confirm, local_key
+    from core.followup import next_controls
     from core.journal import decision_line
 
     loaded = _load(subcommand_parser(name), args)
@@ -299,6 +343,7 @@ def _journal(name: str, args: argparse.Namespace) -> int:
 
     async def go() -> int:
         app = await bootstrap(settings, questionnaire=q)
+        now = app.session.clock()
         try:
             if name == "forget":
                 if not args.yes and not confirm(q, lang, sys.stdin, sys.stderr):
@@ -307,6 +352,8 @@ def _journal(name: str, args: argparse.Namespace) -> int:
                 count = await app.session.forget(local_key())
                 print(q.ui(lang, "forgotten", count=count))
                 return 0
+            if name == "next":
+                return await _next_step(app.session, q, lang, args)
             decisions = await app.session.history(local_key(), args.limit)
             if args.json:
                 for d in decisions:
@@ -318,6 +365,11 @@ def _journal(name: str, args: argparse.Namespace) -> int:
                                 "lang": d.lang,
                                 "platform": d.platform,
                                 "client": d.client,
+                                "status": d.status,
+                                "reminder": None
+                                if d.reminder is None
+                                else d.reminder.due_at.isoformat(),
+                                "next": [c.question for c in next_controls(q, d, lang, now)],
                             },
                             ensure_ascii=False,
                         )
@@ -327,8 +379,11 @@ def _journal(name: str, args: argparse.Namespace) -> int:
                 print(q.ui(lang, "history_empty"))
                 return 0
             print(q.ui(lang, "history_title"))
-            for d in decisions:
-                print("  " + decision_line(q, lang, d))
+            for number, d in enumerate(decisions, 1):
+                print(f"  {number}. " + decision_line(q, lang, d, now=now))
+                steps = " | ".join(c.word for c in next_controls(q, d, lang, now) if c.word)
+                if steps:
+                    print("     " + q.ui(lang, "terminal_next_steps", number=number, steps=steps))
             return 0
         finally:
             await app.close()
@@ -337,6 +392,48 @@ def _journal(name: str, args: argparse.Namespace) -> int:
         return asyncio.run(go())
     except InvalidDefinition as exc:
         return _fail(str(exc), 1)
+    except StoreError as exc:
+        return _fail(friendly_store_error(exc, settings), 1)
+
+
+async def _next_step(session: Any, q: Questionnaire, lang: str, args: argparse.Namespace) -> int:
+    """``next NUMBER STEP [VALUE]``: the step taken on the NUMBERth latest decision."""
+    from bots.terminal import Renderer, local_key
+    from core.controls import NextStep
+
+    decisions = await session.history(local_key(), args.number)
+    if len(decisions) < args.number:
+        return _fail(q.ui(lang, "terminal_no_such_decision", number=args.number), 1)
+    entry = decisions[args.number - 1]
+    turn = await session.handle(local_key(), NextStep(entry.ref, args.step, args.value))
+    renderer = Renderer(q, sys.stdout, args.json)
+    for action in turn.actions:
+        renderer.render(action)
+    return 1 if turn.private else 0
+
+
+def _profile(args: argparse.Namespace) -> int:
+    from bots.bootstrap import bootstrap
+    from bots.terminal import local_key, run_profile
+
+    loaded = _load(subcommand_parser("profile"), args)
+    if isinstance(loaded, int):
+        return loaded
+    settings, q = loaded
+    _quiet_logging(settings)
+    lang = args.lang or default_lang()
+    lang = lang if lang in q.languages else q.languages[0]
+
+    async def go() -> int:
+        app = await bootstrap(settings, questionnaire=q)
+        try:
+            change = " ".join(args.change)
+            return await run_profile(app.session, local_key(), change, lang, as_json=args.json)
+        finally:
+            await app.close()
+
+    try:
+        return asyncio.run(go())
     except StoreError as exc:
         return _fail(friendly_store_error(exc, settings), 1)
 

@@ -2,12 +2,13 @@
 
 Every long-running process (Slack HTTP and Socket Mode, Discord) runs a :class:`Sweeper`,
 and ``should-i-take-it sweep`` does one pass for cron. A pass deletes what has outlived
-its deadline: conversations idle past the TTL and old delivery ids (the store's
-``sweep``), and Slack OAuth states never used (slack_sdk's ``slack_oauth_states`` table,
-when it exists). Each is a plain ``DELETE … WHERE deadline <= now``: idempotent, so
-several processes sweeping at once only repeat each other's (cheap) work; the jitter
-keeps them from doing it at the same moment. The README's "What is stored" section lists
-every table and how long its rows live.
+its deadline: conversations idle past the TTL, old delivery ids, settled inbox and outbox
+rows and reminders sent more than 30 days ago (the store's ``sweep``), and Slack OAuth
+states never used (slack_sdk's ``slack_oauth_states`` table, when it exists). Each is a
+plain ``DELETE … WHERE deadline <= now``: idempotent, so several processes sweeping at
+once only repeat each other's (cheap) work; the jitter keeps them from doing it at the
+same moment. The README's "Where your data lives" section lists every table and how long
+its rows live (a test checks that every table of the store's schema is there).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ OAUTH_STATES = "slack_oauth_states"  # slack_sdk's default table name
 
 @dataclass(frozen=True, slots=True)
 class Swept:
-    rows: int  # conversations and delivery ids
+    rows: int  # the store's: conversations, delivery ids, inbox, outbox, sent reminders
     oauth_states: int
 
     @property

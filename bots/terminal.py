@@ -17,11 +17,15 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import IO, Any
 
-from core.actions import Action, Ask, Control, Result, Say
+from bots import profile_editing
+from core import profile
+from core.actions import Action, Ask, Control, ControlKind, Result, Say
 from core.events import Answer, Event, Start
-from core.ports import ConversationKey
+from core.ports import ConversationKey, StoreError
+from core.profile import ProfileError
 from core.questionnaire import Questionnaire
 from core.session import Session
 from core.turn import Effect, Turn
@@ -35,7 +39,12 @@ WORDS: dict[str, frozenset[str]] = {
     "terminal_saved": frozenset(),
     "terminal_forget_confirm": frozenset(),
     "terminal_yes_words": frozenset(),
+    "terminal_due": frozenset({"count"}),
+    "terminal_next_steps": frozenset({"number", "steps"}),
+    "terminal_no_such_decision": frozenset({"number"}),
 }
+# Reminders are shown, not sent, on the terminal: at the next start.
+DUE_SHOWN = 5
 
 
 def local_key() -> ConversationKey:
@@ -104,7 +113,9 @@ class Renderer:
 
 def _words(controls: tuple[Control, ...]) -> str:
     """The controls a text surface can use, as the words to type: "[back] [help]"."""
-    return "  " + " ".join(f"[{c.word}]" for c in controls if c.word and not c.word.isdigit())
+    # Next steps are not typed into the conversation: their hint names the command.
+    typed = (c for c in controls if c.kind is not ControlKind.NEXT)
+    return "  " + " ".join(f"[{c.word}]" for c in typed if c.word and not c.word.isdigit())
 
 
 def _control_json(control: Control) -> dict[str, Any]:
@@ -183,6 +194,8 @@ async def run_terminal(
         lang = turn.lang
         return turn
 
+    if not options.json:
+        await show_due(session, renderer, key, lang)
     with _interruptible() as reading:
         try:
             turn = await send(
@@ -215,6 +228,11 @@ async def run_terminal(
                     return EXIT_INCOMPLETE
                 if any(isinstance(a, Result) for a in turn.actions):
                     finished = True
+                    steps = " | ".join(c.word for c in _next_steps(turn.actions) if c.word)
+                    if steps and not options.json:
+                        # The decision just made is the latest: number 1 in `history`.
+                        hint = q.ui(turn.lang, "terminal_next_steps", number=1, steps=steps)
+                        stdout.write(hint + "\n")
                     if interactive:
                         stdout.write(after_result_hint(q, turn.lang) + "\n")
                 elif any(isinstance(a, Ask) for a in turn.actions):
@@ -228,6 +246,44 @@ async def run_terminal(
                 stdout.flush()
             return EXIT_INTERRUPTED
     return EXIT_RESULT if finished else EXIT_INCOMPLETE
+
+
+async def show_due(session: Session, renderer: Renderer, key: ConversationKey, lang: str) -> int:
+    """The follow-ups that came due since the last start ("1 follow-up due"), each with
+    the command that takes its next step; they count as sent once shown."""
+    q, store, now = session.questionnaire, session.store, session.clock()
+    try:
+        due = await store.reminders_claim(
+            key.platform, now, claim_until=now + timedelta(minutes=5), limit=DUE_SHOWN
+        )
+        mine = [r for r in due if r.key == key]
+        if not mine:
+            return 0
+        latest = await session.history(key, 200)
+    except StoreError:
+        return 0  # the conversation below says what is wrong with the store
+    renderer.render(Say(q.ui(lang, "terminal_due", count=len(mine))))
+    refs = [d.ref for d in latest]
+    for reminder in mine:
+        actions = session.reminder_turn(reminder, now).actions
+        for action in actions:
+            renderer.render(action)
+        steps = " | ".join(c.word for c in _next_steps(actions) if c.word)
+        if reminder.entry.ref in refs and steps:
+            number = refs.index(reminder.entry.ref) + 1
+            renderer.render(Say(q.ui(lang, "terminal_next_steps", number=number, steps=steps)))
+    await store.reminders_sent([r.id for r in mine], now=now)
+    return len(mine)
+
+
+def _next_steps(actions: tuple[Action, ...]) -> list[Control]:
+    return [
+        c
+        for a in actions
+        if isinstance(a, Ask | Result)
+        for c in a.controls
+        if c.kind is ControlKind.NEXT
+    ]
 
 
 def shown(actions: tuple[Action, ...], as_json: bool) -> tuple[Action, ...]:
@@ -290,6 +346,40 @@ def confirm(q: Questionnaire, lang: str, stdin: IO[str], out: IO[str]) -> bool:
     answer = stdin.readline().strip().lower()
     yes = {w.strip().lower() for w in q.ui(lang, "terminal_yes_words").split(",")}
     return answer in yes
+
+
+async def run_profile(
+    session: Session,
+    key: ConversationKey,
+    change: str,
+    lang: str,
+    *,
+    as_json: bool = False,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    """``should-i-take-it profile [CHANGE]``: show the saved profile, or make the one
+    ``change`` (``tone formal``, ``colleague add Sam Lee``...) and show the result. A
+    refused change says why, and how to write one, on stderr (exit status 2)."""
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    q = session.questionnaire
+    if change.strip():
+        saved = await profile_editing.change(session, key, change)
+        if isinstance(saved, ProfileError):
+            err.write(f"{saved.text(q, lang)}\n{profile.word(q, lang, 'how')}\n")
+            return EXIT_USAGE
+    else:
+        saved = await profile_editing.load(session, key)
+    if as_json:
+        out.write(saved.to_json() + "\n")
+        return EXIT_RESULT
+    lines = [profile.word(q, lang, "saved")] if change.strip() else []
+    lines.append(profile.word(q, lang, "title"))
+    lines += [f"  {line}" for line in profile.lines(q, lang, saved)]
+    if not change.strip():
+        lines += ["", profile.word(q, lang, "how")]
+    out.write("\n".join(lines) + "\n")
+    return EXIT_RESULT
 
 
 def after_result_hint(q: Questionnaire, lang: str) -> str:

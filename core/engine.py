@@ -20,6 +20,7 @@ Theory of operation
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any, assert_never
 
@@ -60,6 +61,10 @@ Step = tuple[State, list[Action]]
 RESUME = "resume"
 RESUME_CHOICES = ("continue", "start_over")
 DEFAULT_TONE = "warm"
+# The state's context key holding the colleagues the user saved (one per line), offered at
+# the question flagged ``colleagues: true`` as the choices "saved1", "saved2", ...
+SAVED_COLLEAGUES = "colleagues"
+SAVED = "saved"
 
 
 def step(q: Questionnaire, state: State, event: Event) -> Step:
@@ -92,10 +97,18 @@ def _start(q: Questionnaire, state: State, event: Start) -> Step:
     default = (
         state.lang if state else _pick(_locale_lang(event.locale), q.languages, q.languages[0])
     )
+    tone_default = state.tone if state else _default_tone(q)
+    resuming = state is not None and state.status == "active" and not event.fresh
+    saved = event.profile
+    if saved is not None and not resuming:
+        # What the user saved beats the platform's guess and the last conversation's choice;
+        # a conversation under way keeps its own.
+        default = _pick(saved.lang, q.languages, default)
+        tone_default = _pick(saved.tone, q.tones, tone_default)
     lang = _pick(event.lang, q.languages, default)
-    tone = _pick(event.tone, q.tones, state.tone if state else _default_tone(q))
+    tone = _pick(event.tone, q.tones, tone_default)
     context = _context(q, event)
-    if state is not None and state.status == "active" and not event.fresh:
+    if state is not None and resuming:
         changed: dict[str, Any] = {}
         if (lang, tone) != (state.lang, state.tone):
             changed.update(lang=lang, tone=tone)
@@ -116,12 +129,24 @@ def _start(q: Questionnaire, state: State, event: Start) -> Step:
 
 
 def _context(q: Questionnaire, event: Start) -> dict[str, str]:
-    given = {"client": event.client, "request": event.request, "signature": event.signature}
+    saved = event.profile
+    signature = (saved.signature if saved else None) or event.signature
+    given = {"client": event.client, "request": event.request, "signature": signature}
     # Context comes from the platform (a quoted message can be long): clean and bound it.
     context = {k: text for k, v in given.items() if v and (text := clean(v)[: q.max_text * 4])}
     region = _locale_region(event.locale)
     if region:
         context["locale"] = region  # how dates are written: en_GB "15 March", en_US "March 15"
+    # When follow-up reminders are due (core.followup): a stated time zone beats the
+    # platform's; the saved wait before "did they answer?" travels with it.
+    zone = (saved.tz if saved is not None else None) or event.tz
+    if zone and len(zone) <= 64:
+        context["tz"] = zone
+    if saved is not None and saved.wait is not None:
+        context["wait"] = str(saved.wait)
+    if saved is not None and saved.colleagues:
+        # Checked when saved (short, one line each): joined by the one thing they cannot hold.
+        context[SAVED_COLLEAGUES] = "\n".join(saved.colleagues)
     return context
 
 
@@ -175,7 +200,13 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
             # typed too late must not silently throw the result away.
             return state, [Say(_after_result(q, state.lang, text), Notice.REPROMPT)]
         # Writing to the bot with nothing open starts a conversation.
-        start = Start(today=event.today, fresh=True, locale=event.locale, signature=event.signature)
+        start = Start(
+            today=event.today,
+            fresh=True,
+            locale=event.locale,
+            signature=event.signature,
+            tz=event.tz,
+        )
         return _start(q, state, start)
     if state.pending == RESUME:
         return _answer_resume(q, state, event, text)
@@ -196,6 +227,9 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
         if choice is None:
             return _reprompt(q, state, q.ui(lang, "choose", options=_options(q, state)))
         return _record(q, state, choice)
+    picked = _saved_pick(state, event.question, text) if question.colleagues else None
+    if picked is not None and literal is None:
+        return _record(q, state, picked)
     if not text:
         hint = q.ui(lang, "skip_hint") if question.optional else ""
         return _reprompt(q, state, f"{q.ui(lang, 'empty')} {hint}".strip())
@@ -213,6 +247,27 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
     if question.money:
         text = money.canonical(text, lang)  # read in the language it was typed in
     return _record(q, state, text)
+
+
+def _saved_pick(state: ConversationState, question: str | None, text: str) -> str | None:
+    """The saved colleague an answer picks: a button's "savedN", or N typed; None when the
+    answer is anything else (a name typed is taken as typed)."""
+    saved = _saved_colleagues(state)
+    if not saved:
+        return None
+    if question is not None and text.startswith(SAVED):
+        text = text.removeprefix(SAVED)
+    elif question is not None:
+        return None
+    if text.isascii() and text.isdigit() and len(text) <= 2 and 1 <= int(text) <= len(saved):
+        return saved[int(text) - 1]
+    return None
+
+
+def _saved_colleagues(state: ConversationState) -> tuple[str, ...]:
+    """The colleagues the user had saved when this conversation started."""
+    held = state.context.get(SAVED_COLLEAGUES, "")
+    return tuple(n for n in held.split("\n") if n)
 
 
 def _offered(q: Questionnaire, state: ConversationState) -> tuple[str, ...]:
@@ -460,6 +515,9 @@ def _ask(q: Questionnaire, state: ConversationState) -> Ask:
     if static is None:
         static = q.memo[key] = _ask_parts(q, qid, lang, offered, bool(state.history))
     choices, hint, shown_controls = static
+    if question.colleagues and (saved := _saved_colleagues(state)):
+        # The user's own colleagues: per user, so built here, never memoised.
+        choices, shown_controls = _with_saved(q, qid, lang, saved, shown_controls)
     if question.journal:  # what the user's journal says about this client, if anything
         hint = " ".join(h for h in (_journal_line(q, state), hint) if h)
     previous = state.answers.get(qid)
@@ -509,6 +567,21 @@ def _ask_parts(
             answers.append(_control(q, lang, ControlKind.ANSWER, skip, qid, 0, SKIP, skip_word))
     navigation = _navigation(q, lang, 0, qid, back=can_go_back, restart=True)
     return choices, " ".join(h for h in hints if h), (*answers, *navigation)
+
+
+def _with_saved(
+    q: Questionnaire, qid: str, lang: str, saved: tuple[str, ...], shown: tuple[Control, ...]
+) -> tuple[tuple[Choice, ...], tuple[Control, ...]]:
+    """A text question's choices and controls with the saved colleagues as choices first
+    (typed as their number), and typing a name offered as "someone else"."""
+    choices = tuple(Choice(f"{SAVED}{i}", name) for i, name in enumerate(saved, 1))
+    picks = [
+        _control(q, lang, ControlKind.ANSWER, c.label, qid, 0, c.id, str(i))
+        for i, c in enumerate(choices, 1)
+    ]
+    other = q.ui_map(lang, "profile")["someone_else"]
+    rest = [replace(c, label=str(other)) if c.kind is ControlKind.TYPE else c for c in shown]
+    return choices, (*picks, *rest)
 
 
 # --- the user's journal at the triage question ---------------------------------------

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.profile import UserProfile
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +23,10 @@ class Start:
     ``locale`` is only a default for a new conversation (the platform's idea of the user's
     language), so resuming never switches a conversation away from the language it was in.
     ``fresh`` starts over even when a conversation is already open (otherwise the user is
-    asked whether to resume).
+    asked whether to resume). ``profile`` is what the user saved (:mod:`core.profile`),
+    filled in by the session, never by an adapter: its tone and language are a new
+    conversation's defaults (``lang`` and ``tone`` still win), its signature replaces
+    ``signature``, and its colleagues are offered at the question that asks for one.
     """
 
     today: date | None = None  # unused by the engine today; kept so callers can say when
@@ -30,6 +37,8 @@ class Start:
     request: str | None = None
     signature: str | None = None
     fresh: bool = False
+    tz: str | None = None  # the user's time zone (IANA name), for follow-up reminders
+    profile: UserProfile | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +51,8 @@ class Answer:
     version the question was asked at (a button knows it): an answer from an older message
     is stale even when the same question is open again.
 
-    Typed text with no conversation open starts one; ``locale`` and ``signature`` are then
-    used as a :class:`Start` would use them.
+    Typed text with no conversation open starts one; ``locale``, ``signature`` and ``tz``
+    are then used as a :class:`Start` would use them.
     """
 
     text: str
@@ -52,6 +61,7 @@ class Answer:
     version: int | None = None
     locale: str | None = None
     signature: str | None = None
+    tz: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,17 +7,21 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from core.ports import (
     INBOX_KEEP,
+    SENT_REMINDER_KEEP,
     UNDELIVERED_KEEP,
     ConversationKey,
     ConversationWrite,
     Decision,
+    DueReminder,
     InboxItem,
     InboxRow,
     OutboxMessage,
+    Reminder,
+    Step,
     Store,
     StoredConversation,
 )
@@ -37,11 +41,65 @@ class _Outbox:
     sent_at: datetime | None = None
 
 
+@dataclass
+class _Reminder:
+    id: int
+    key: ConversationKey
+    kind: str
+    due_at: datetime
+    created_at: datetime
+    claimed_until: datetime | None = None
+    sent_at: datetime | None = None
+
+
+@dataclass
+class _Entry:
+    """A journal entry as stored (``decision.reminder`` always None) and its reminders."""
+
+    id: int
+    decision: Decision
+    reminders: list[_Reminder]
+
+    def pending(self) -> Reminder | None:
+        unsent = [r for r in self.reminders if r.sent_at is None]
+        if not unsent:
+            return None
+        first = min(unsent, key=lambda r: (r.due_at, r.id))
+        return Reminder(first.kind, first.due_at)
+
+    def as_read(self) -> Decision:
+        return replace(self.decision, reminder=self.pending())
+
+
+def _utc(step: Step) -> Step:
+    return Step(step.name, step.at.astimezone(UTC))
+
+
+def _as_stored(d: Decision) -> Decision:
+    """The decision as the SQL stores read it back: times in UTC, details sorted, and no
+    reminder (the write's own is the one scheduled)."""
+    return replace(
+        d,
+        decided_at=d.decided_at.astimezone(UTC),
+        details=tuple(sorted(dict(d.details).items())),
+        steps=tuple(_utc(s) for s in d.steps),
+        reminder=None,
+    )
+
+
+def _aware(name: str, value: datetime) -> None:
+    # Like the SQL stores: a naive datetime would be read as local time.
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware (UTC), got {value!r}")
+
+
 class MemoryStore(Store):
     def __init__(self) -> None:
         self._rows: dict[str, StoredConversation] = {}
         self._deliveries: dict[str, datetime] = {}
-        self._decisions: dict[str, list[Decision]] = {}
+        self._journal: dict[str, list[_Entry]] = {}
+        self._reminders: dict[int, tuple[_Entry, _Reminder]] = {}  # insertion order is id order
+        self._profiles: dict[str, str] = {}
         self._inbox: dict[int, _Inbox] = {}  # insertion order is id order
         self._inbox_ids: dict[str, int] = {}  # delivery id → row id
         self._outbox: dict[str, _Outbox] = {}  # insertion order is queue order
@@ -64,10 +122,14 @@ class MemoryStore(Store):
             expires_at = current.expires_at
         self._rows[name] = StoredConversation(write.data, write.version, expires_at)
         if write.decision is not None:
-            journal = self._decisions.setdefault(name, [])
+            journal = self._journal.setdefault(name, [])
             if write.replaces_decision and journal:
-                journal.remove(self._newest(journal, 1)[0])
-            journal.append(write.decision)
+                self._drop(journal, self._newest(journal, 1)[0])
+            # Ignored when written (see Decision): the write's own reminder is the one.
+            added = _Entry(next(self._next_id), _as_stored(write.decision), [])
+            journal.append(added)
+            if write.reminder is not None:
+                self._schedule(write.key, added, write.reminder, write.decision.decided_at)
         if write.now is not None:
             self._settle(write.inbox_id, write.outbox, write.now)
         return True
@@ -82,9 +144,28 @@ class MemoryStore(Store):
         for m in outbox:
             self._outbox[m.id] = _Outbox(m, now)
 
+    def _drop(self, journal: list[_Entry], entry: _Entry) -> None:
+        journal.remove(entry)
+        for r in entry.reminders:
+            self._reminders.pop(r.id, None)
+
+    def _schedule(
+        self, key: ConversationKey, entry: _Entry, reminder: Reminder, at: datetime
+    ) -> None:
+        due_at = reminder.due_at.astimezone(UTC)
+        row = _Reminder(next(self._next_id), key, reminder.kind, due_at, at.astimezone(UTC))
+        entry.reminders.append(row)
+        self._reminders[row.id] = (entry, row)
+
     async def forget(self, key: ConversationKey) -> int:
-        self._rows.pop(key.as_string(), None)
-        return len(self._decisions.pop(key.as_string(), []))
+        name = key.as_string()
+        self._rows.pop(name, None)
+        self._profiles.pop(name, None)
+        journal = self._journal.pop(name, [])
+        for entry in journal:
+            for r in entry.reminders:
+                self._reminders.pop(r.id, None)
+        return len(journal)
 
     async def remember_delivery(
         self, delivery_id: str, *, now: datetime, keep_until: datetime
@@ -119,7 +200,15 @@ class MemoryStore(Store):
         ]
         for m in sent:
             del self._outbox[m]
-        return len(gone) + len(old) + len(done) + len(sent)
+        reminded = [
+            (entry, r)
+            for entry, r in self._reminders.values()
+            if r.sent_at is not None and r.sent_at <= now - SENT_REMINDER_KEEP
+        ]
+        for entry, r in reminded:
+            entry.reminders.remove(r)
+            del self._reminders[r.id]
+        return len(gone) + len(old) + len(done) + len(sent) + len(reminded)
 
     def _find_delivery(self, inbox_id: int) -> str:
         return next((d for d, i in self._inbox_ids.items() if i == inbox_id), "")
@@ -176,12 +265,85 @@ class MemoryStore(Store):
     async def decisions(self, key: ConversationKey, limit: int = 20) -> list[Decision]:
         if limit < 0:
             raise ValueError(f"limit must not be negative, got {limit}")
-        return self._newest(self._decisions.get(key.as_string(), []), limit)
+        journal = self._journal.get(key.as_string(), [])
+        return [e.as_read() for e in self._newest(journal, limit)]
 
     @staticmethod
-    def _newest(journal: list[Decision], limit: int) -> list[Decision]:
+    def _newest(journal: list[_Entry], limit: int) -> list[_Entry]:
         # Newest decided_at first; for the same instant, the one recorded later first.
-        return sorted(reversed(journal), key=lambda d: d.decided_at, reverse=True)[:limit]
+        return sorted(journal, key=lambda e: (e.decision.decided_at, e.id), reverse=True)[:limit]
+
+    def _find(self, key: ConversationKey, ref: int) -> _Entry | None:
+        # The one recorded last with that ref, as the SQL stores pick it.
+        found = [e for e in self._journal.get(key.as_string(), []) if e.decision.ref == ref]
+        return max(found, key=lambda e: e.id) if found else None
+
+    async def entry(self, key: ConversationKey, ref: int) -> Decision | None:
+        found = self._find(key, ref)
+        return None if found is None else found.as_read()
+
+    async def follow_up(
+        self,
+        key: ConversationKey,
+        ref: int,
+        step: Step,
+        *,
+        status: str | None = None,
+        reschedule: bool = False,
+        reminder: Reminder | None = None,
+    ) -> Decision | None:
+        _aware("at", step.at)
+        if reminder is not None:
+            _aware("due_at", reminder.due_at)
+        found = self._find(key, ref)
+        if found is None:
+            return None
+        d = found.decision
+        found.decision = replace(
+            d, steps=(*d.steps, _utc(step)), status=d.status if status is None else status
+        )
+        if reschedule:
+            for r in [r for r in found.reminders if r.sent_at is None]:
+                found.reminders.remove(r)
+                del self._reminders[r.id]
+            if reminder is not None:
+                self._schedule(key, found, reminder, step.at)
+        return found.as_read()
+
+    async def reminders_claim(
+        self, platform: str, now: datetime, *, claim_until: datetime, limit: int = 100
+    ) -> list[DueReminder]:
+        due = sorted(
+            (
+                (entry, r)
+                for entry, r in self._reminders.values()
+                if r.key.platform == platform
+                and r.sent_at is None
+                and r.due_at <= now
+                and (r.claimed_until is None or r.claimed_until <= now)
+            ),
+            key=lambda pair: (pair[1].due_at, pair[1].id),
+        )[:limit]
+        claimed = []
+        for entry, r in due:
+            r.claimed_until = claim_until
+            reminder = Reminder(r.kind, r.due_at)
+            as_read = replace(entry.decision, reminder=reminder)
+            claimed.append(DueReminder(r.id, r.key, r.kind, r.due_at, as_read))
+        return claimed
+
+    async def reminders_sent(self, ids: Sequence[int], *, now: datetime) -> None:
+        for i in ids:
+            found = self._reminders.get(i)
+            if found is not None and found[1].sent_at is None:
+                found[1].sent_at = now
+
+    async def load_profile(self, key: ConversationKey) -> str | None:
+        return self._profiles.get(key.as_string())
+
+    async def save_profile(self, key: ConversationKey, data: str, *, now: datetime) -> None:
+        _aware("now", now)
+        self._profiles[key.as_string()] = data
 
     async def ping(self) -> None:
         return None

@@ -18,6 +18,8 @@ INBOX_KEEP = timedelta(minutes=15)
 # An inbox row or outbox message still open after this long is dropped by the sweep
 # (a payload that can never be processed, a channel that is gone).
 UNDELIVERED_KEEP = timedelta(hours=24)
+# A sent reminder is kept this long (the entry's steps keep what happened), then swept.
+SENT_REMINDER_KEEP = timedelta(days=30)
 
 
 class StoreError(Exception):
@@ -234,7 +236,8 @@ class Store(ABC):
     async def sweep(self, now: datetime) -> int:
         """Delete expired conversations and delivery ids, inbox rows processed and outbox
         messages sent more than ``INBOX_KEEP`` ago, and those still open after
-        ``UNDELIVERED_KEEP``; returns how many rows went."""
+        ``UNDELIVERED_KEEP``, and reminders sent more than ``SENT_REMINDER_KEEP`` ago;
+        returns how many rows went."""
 
     # --- the inbox and the outbox (see docs in README "Where your data lives") ----------
 

@@ -162,6 +162,51 @@ FOLLOWUP_FIELDS = frozenset(
         "date",
     }
 )
+# The saved profile's texts (core/profile.py), under ``ui.profile``, with their placeholders.
+PROFILE_WORDS: dict[str, frozenset[str]] = {
+    key: frozenset(names)
+    for key, names in {
+        "title": set(),
+        "line": {"label", "value"},
+        "signature": set(),
+        "tone": set(),
+        "language": set(),
+        "timezone": set(),
+        "wait": set(),
+        "colleagues": set(),
+        "not_set": set(),
+        "wait_one": set(),
+        "wait_days": {"days"},
+        "saved": set(),
+        "how": set(),
+        "someone_else": set(),
+        "unknown": {"value", "options"},
+        "needs_value": {"value"},
+        "unknown_tone": {"value", "options"},
+        "unknown_language": {"value", "options"},
+        "unknown_timezone": {"value"},
+        "signature_too_long": {"max"},
+        "bad_wait": {"min", "max"},
+        "colleague_usage": {"value"},
+        "colleague_too_long": {"max"},
+        "too_many_colleagues": {"max"},
+        "duplicate_colleague": {"value"},
+        "no_such_colleague": {"value"},
+    }.items()
+}
+# The words of the profile's edit grammar (``ui.profile.words``; any language's are understood).
+PROFILE_COMMANDS = (
+    "set",
+    "signature",
+    "tone",
+    "language",
+    "timezone",
+    "wait",
+    "colleague",
+    "add",
+    "remove",
+    "clear",
+)
 # Keys with these prefixes belong to one adapter: each declares the ones it needs
 # (:meth:`Questionnaire.check_words`) and they are checked when that adapter starts.
 PLATFORM_PREFIXES = ("slack_", "discord_", "terminal_")
@@ -214,6 +259,8 @@ class Question:
     money: bool = False
     # The user's journal is recalled here: what they last decided about this client.
     journal: bool = False
+    # The colleagues saved in the user's profile are offered here as choices (a text question).
+    colleagues: bool = False
 
     def branch(self, answer: str) -> Branch:
         return self.next.get(answer) or self.next["*"]
@@ -372,6 +419,7 @@ def load_questionnaire(directory: Path | str | None = None) -> Questionnaire:
     texts = {lang: _build_language(directory / f"{lang}.yaml", lang, q) for lang in q.languages}
     _check_same_keys(texts, q.languages)
     commands = _build_commands(texts)
+    _build_commands(texts, ("profile", "words"))  # only checked here: core.profile reads them
     return Questionnaire(
         start=q.start,
         max_text=q.max_text,
@@ -526,6 +574,7 @@ def _build_question(
             "name",
             "money",
             "journal",
+            "colleagues",
         ),
         ("input", "next"),
     )
@@ -547,9 +596,11 @@ def _build_question(
     name = spec.get("name", False)
     money = spec.get("money", False)
     journal = spec.get("journal", False)
+    colleagues = spec.get("colleagues", False)
     for flag, value in (
         ("money", money),
         ("journal", journal),
+        ("colleagues", colleagues),
         ("optional", optional),
         ("skip_if_known", skip_if_known),
         ("progress", progress),
@@ -557,6 +608,8 @@ def _build_question(
     ):
         if not isinstance(value, bool):
             raise c.fail(f"{key}.{flag}", "expected true or false")
+    if colleagues and kind != "text":
+        raise c.fail(f"{key}.colleagues", "only a text question offers saved colleagues")
     hide: dict[str, When] = {}
     for cid, when in c.mapping(spec.get("hide", {}), f"{key}.hide").items():
         if cid not in choices:
@@ -611,7 +664,18 @@ def _build_question(
     else:
         nxt = {"*": branch(raw_next, f"{key}.next")}
     return Question(
-        qid, kind, choices, optional, progress, skip_if_known, nxt, hide, name, money, journal
+        qid,
+        kind,
+        choices,
+        optional,
+        progress,
+        skip_if_known,
+        nxt,
+        hide,
+        name,
+        money,
+        journal,
+        colleagues,
     )
 
 
@@ -685,7 +749,7 @@ def _build_language(path: Path, lang: str, q: Questionnaire) -> Language:
     name = c.string(raw["language_name"], "language_name")
 
     ui = c.mapping(raw["ui"], "ui")
-    core_keys = [*UI_KEYS, *UI_MAPPINGS, "tones", "journal", "journal_repeat"]
+    core_keys = [*UI_KEYS, *UI_MAPPINGS, "tones", "journal", "journal_repeat", "profile"]
     platform_keys = [k for k in ui if isinstance(k, str) and k.startswith(PLATFORM_PREFIXES)]
     c.keys(ui, "ui", [*core_keys, *platform_keys], core_keys)
     for key, allowed in UI_KEYS.items():
@@ -712,6 +776,15 @@ def _build_language(path: Path, lang: str, q: Questionnaire) -> Language:
         for oid in outcome_lines:
             line = c.string(lines[oid], f"ui.{group}.{oid}")
             _check_fields(c, f"ui.{group}.{oid}", line, {"client", "date"})
+
+    profile = c.mapping(ui["profile"], "ui.profile")
+    c.keys(profile, "ui.profile", [*PROFILE_WORDS, "words"], [*PROFILE_WORDS, "words"])
+    for key, allowed in PROFILE_WORDS.items():
+        _check_fields(c, f"ui.profile.{key}", c.string(profile[key], f"ui.profile.{key}"), allowed)
+    words = c.mapping(profile["words"], "ui.profile.words")
+    c.keys(words, "ui.profile.words", PROFILE_COMMANDS, PROFILE_COMMANDS)
+    for command in PROFILE_COMMANDS:
+        c.strings(words[command], f"ui.profile.words.{command}")
 
     questions = c.mapping(raw["questions"], "questions")
     c.keys(questions, "questions", q.questions, q.questions)
@@ -877,18 +950,24 @@ def _check_same_keys(texts: Mapping[str, Language], languages: tuple[str, ...]) 
                 )
 
 
-def _build_commands(texts: Mapping[str, Language]) -> dict[str, str]:
+def _build_commands(
+    texts: Mapping[str, Language], path: tuple[str, ...] = ("commands",)
+) -> dict[str, str]:
+    """Folded word → command, for the word lists under ``ui.<path>`` in every language."""
     from core.text import fold
 
     commands: dict[str, str] = {}
     for lang, t in texts.items():
-        for command, words in t.ui["commands"].items():
+        table: Any = t.ui
+        for part in path:
+            table = table[part]
+        for command, words in table.items():
             for word in words:
                 folded = fold(word)
                 if commands.get(folded, command) != command:
                     raise InvalidDefinition(
                         f"{lang}.yaml",
-                        f"ui.commands.{command}",
+                        f"ui.{'.'.join(path)}.{command}",
                         f"{word!r} already means {commands[folded]!r}",
                     )
                 commands[folded] = command

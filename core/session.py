@@ -23,6 +23,11 @@ port and an injected clock. What it guarantees:
   of the turn are queued in that transaction too (a turn that saves nothing settles both
   with :meth:`core.ports.Store.finish`). A row already processed (by another process whose
   claim overlapped) changes nothing and gives a duplicate turn.
+* **Follow-through** (:mod:`core.followup`): a decision is filed as a journal entry with a
+  ``ref`` (which its next-step controls carry), the details its next drafts need, and its
+  first reminder, all in the turn's transaction; the result shows the next steps. A
+  next-step click (:class:`core.controls.NextStep`) is handled by :meth:`Session.handle`
+  like an event; a due reminder becomes a turn with :meth:`Session.reminder_turn`.
 * **The journal at the triage question**: when a turn opens the question flagged
   ``journal: true`` about a named client, the user's own journal is read once (this key's
   decisions only) and handed to the engine (:func:`core.engine.with_journal`), which keeps
@@ -36,10 +41,12 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from core.actions import Action, Ask, Notice, Result, Say
+from core import followup
+from core.actions import Action, Ask, Control, Notice, Result, Say
+from core.controls import NextStep
 from core.engine import answered_note, is_consistent, journal_client, step, with_journal
 from core.events import Event, Start
 from core.journal import LOOKUP_LIMIT
@@ -47,14 +54,17 @@ from core.ports import (
     ConversationKey,
     ConversationWrite,
     Decision,
+    DueReminder,
     OutboxMessage,
+    Reminder,
     Store,
     StoredConversation,
     StoreError,
 )
-from core.questionnaire import SKIP, Questionnaire
+from core.profile import UserProfile
+from core.questionnaire import Questionnaire
 from core.state import ConversationState, StateError
-from core.turn import Turn, classify, duplicate, failed
+from core.turn import Effect, Source, Turn, classify, duplicate, failed
 
 log = logging.getLogger("should_i_take_it.turn")
 
@@ -69,6 +79,9 @@ Draw = Callable[[Turn], Sequence[OutboxMessage]]
 # ttl after its last turn, and a four-question conversation rewrites the index about once.
 EXPIRY_STEP = timedelta(minutes=5)
 FORGET_VERSIONS = 10**12  # a control's version has at most 12 digits
+# A journal entry's ref: milliseconds since this instant when it was decided (a control's
+# version has at most 12 digits: enough until 2051).
+REF_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 class Serialiser(Protocol):
@@ -104,7 +117,7 @@ class Session:
     async def handle(
         self,
         key: ConversationKey,
-        event: Event,
+        event: Event | NextStep,
         *,
         delivery_id: str | None = None,
         inbox_id: int | None = None,
@@ -116,7 +129,10 @@ class Session:
         box = _Box(inbox_id, draw, started)
         try:
             async with self.serialiser.hold(key.as_string()):
-                turn = await self._handle(key, event, delivery_id, started, box)
+                if isinstance(event, NextStep):
+                    turn = await self._next_step(key, event, delivery_id, started, box)
+                else:
+                    turn = await self._handle(key, event, delivery_id, started, box)
         except StoreError:
             log.exception(
                 "store unavailable platform=%s event=%s", key.platform, type(event).__name__
@@ -146,6 +162,10 @@ class Session:
         q = self.questionnaire
         if delivery_id is not None and not await self.first_delivery(delivery_id, now):
             return duplicate(q.languages[0])
+        if isinstance(event, Start):
+            # What the user saved (core.profile) applies at a start: one read, on a start only.
+            profile = await self.store.load_profile(key)
+            event = replace(event, profile=UserProfile.from_json(profile, q))
         for _ in range(MAX_ATTEMPTS):
             stored = await self.store.load(key)
             state, notices, ev = self._prepare(stored, event, now)
@@ -180,6 +200,11 @@ class Session:
                 turn = self._turn(ev, before, state, (*notices, *actions))
                 return turn if await box.finish(self.store, turn) else duplicate(q.languages[0])
             finished = new_state.status == "done" and (state is None or state.status != "done")
+            decision, reminder = None, None
+            if finished:
+                new_state, actions, decision, reminder = self._decide(key, new_state, actions, now)
+            elif new_state.status == "done":
+                actions = self._with_next_steps(new_state, actions, now)
             turn = self._turn(ev, state, new_state, (*notices, *actions))
             write = box.settle(
                 ConversationWrite(
@@ -188,9 +213,11 @@ class Session:
                     version=new_state.version,
                     expected_version=None if stored is None else stored.version,
                     expires_at=self._deadline(stored, now),
-                    # Saved together: a crash cannot keep the result and lose the journal entry.
-                    decision=self._decision(key, new_state, now) if finished else None,
+                    # Saved together: a crash cannot keep the result and lose the journal entry
+                    # (nor the entry its reminder).
+                    decision=decision,
                     replaces_decision=state is not None and state.decided,
+                    reminder=reminder,
                 ),
                 turn,
             )
@@ -248,15 +275,88 @@ class Session:
         moves_by = deadline - stored.expires_at
         return None if timedelta(0) <= moves_by < min(EXPIRY_STEP, self.ttl / 100) else deadline
 
-    def _decision(self, key: ConversationKey, state: ConversationState, now: datetime) -> Decision:
-        client = state.values.get("client")
-        return Decision(
+    def _decide(
+        self,
+        key: ConversationKey,
+        state: ConversationState,
+        actions: Sequence[Action],
+        now: datetime,
+    ) -> tuple[ConversationState, tuple[Action, ...], Decision, Reminder | None]:
+        """The journal entry a conversation just decided, its first reminder, and the
+        result with its next steps; the state remembers the entry's ref, so the result
+        redrawn (another tone) offers the same next steps."""
+        q = self.questionnaire
+        ref = journal_ref(now)
+        decided = followup.on_decided(
+            q, state, ref=ref, now=now, tz=state.context.get("tz"), wait=None
+        )
+        state = replace(state, context={**state.context, followup.REF_KEY: str(ref)})
+        decision = Decision(
             outcome=state.outcome or "",
             decided_at=now,
             lang=state.lang,
             platform=key.platform,
-            client=None if not client or client == SKIP else client,
+            client=decided.client,
+            ref=ref,
+            details=decided.details,
+            status=decided.status,
         )
+        shown = _add_controls(actions, decided.controls)
+        if decided.notice is not None:
+            shown = (*shown, decided.notice)
+        return state, shown, decision, decided.reminder
+
+    def _with_next_steps(
+        self, state: ConversationState, actions: Sequence[Action], now: datetime
+    ) -> tuple[Action, ...]:
+        """A decided conversation's result shown again (another tone or language) keeps
+        the next steps of its entry (as first offered: a step no longer open says so)."""
+        ref = state.context.get(followup.REF_KEY, "")
+        if not ref.isdigit() or not any(isinstance(a, Result) for a in actions):
+            return tuple(actions)
+        entry = followup.entry_of(state, int(ref), now)
+        return _add_controls(actions, followup.next_controls(self.questionnaire, entry, state.lang, now))
+
+    async def _next_step(
+        self,
+        key: ConversationKey,
+        click: NextStep,
+        delivery_id: str | None,
+        now: datetime,
+        box: _Box,
+    ) -> Turn:
+        """A next step clicked on a journal entry: its draft (and what it records on the
+        entry: the step, the new status, the reminder moved or cancelled). A replay of a
+        step already recorded shows its draft again and records nothing."""
+        q = self.questionnaire
+        if delivery_id is not None and not await self.first_delivery(delivery_id, now):
+            return duplicate(q.languages[0])
+        entry = await self.store.entry(key, click.ref)
+        if entry is None:
+            lang = q.languages[0]
+            say = Say(q.ui(lang, "followup_gone"), Notice.STALE)
+            turn = Turn(Effect.STALE, lang, (say,), Source.KEEP, private=True)
+        else:
+            done = followup.apply(q, entry, click.step, click.value, now)
+            if done.step is not None and not followup.recorded(entry, done.step):
+                updated = await self.store.follow_up(
+                    key,
+                    entry.ref,
+                    done.step,
+                    status=done.status,
+                    reschedule=done.reschedule,
+                    reminder=done.reminder,
+                )
+                if updated is None:  # forgotten meanwhile
+                    say = Say(q.ui(entry.lang, "followup_gone"), Notice.STALE)
+                    return Turn(Effect.STALE, entry.lang, (say,), Source.KEEP, private=True)
+            turn = followup.turn(done, entry.lang)
+        return turn if await box.finish(self.store, turn) else duplicate(q.languages[0])
+
+    def reminder_turn(self, due: DueReminder, now: datetime) -> Turn:
+        """The message a due reminder sends (a turn with nothing to freeze)."""
+        actions = followup.reminder_actions(self.questionnaire, due, now, due.entry.lang)
+        return Turn(Effect.INFORMED, due.entry.lang, tuple(actions), Source.KEEP)
 
     async def first_delivery(self, delivery_id: str, now: datetime | None = None) -> bool:
         """Remember a platform delivery id (a turn's, or a command's that only shows
@@ -321,6 +421,20 @@ class _Box:
         if self.inbox_id is None and not outbox:
             return True
         return await store.finish(self.inbox_id, outbox, now=self.now)
+
+
+def journal_ref(now: datetime) -> int:
+    """A new journal entry's ref (see ``REF_EPOCH``)."""
+    return int((now - REF_EPOCH).total_seconds() * 1000)
+
+
+def _add_controls(actions: Sequence[Action], extra: Sequence[Control]) -> tuple[Action, ...]:
+    """The result among ``actions`` with ``extra`` controls added."""
+    if not extra:
+        return tuple(actions)
+    return tuple(
+        replace(a, controls=(*a.controls, *extra)) if isinstance(a, Result) else a for a in actions
+    )
 
 
 def _closed(q: Questionnaire, state: ConversationState | None, version: int) -> ConversationState:

@@ -27,7 +27,16 @@ def questionnaire() -> Questionnaire:
 
 
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
-STORE_TABLES = ("inbox", "outbox", "decisions", "deliveries", "conversations", "alembic_version")
+STORE_TABLES = (
+    "inbox",
+    "outbox",
+    "reminders",
+    "profiles",
+    "decisions",
+    "deliveries",
+    "conversations",
+    "alembic_version",
+)
 
 
 def _unavailable(reason: str) -> NoReturn:

@@ -19,8 +19,9 @@ from bots.cli import main
 from bots.config import Settings
 from bots.retention import Sweeper, sweep
 from core.events import Start
-from core.ports import ConversationKey
-from tests.conftest import TODAY
+from core.ports import ConversationKey, ConversationWrite, Decision, Reminder
+from core.store.schema import metadata
+from tests.conftest import REPO, TODAY
 
 TABLES = ("conversations", "deliveries", "slack_oauth_states")
 
@@ -76,6 +77,49 @@ async def test_the_periodic_sweep_deletes_expired_rows_and_keeps_live_ones(app: 
     after = await count(app)
     print(f"\nsweep: rows before {before}, after {after}")
     assert after == {t: 5 for t in TABLES}
+
+
+async def test_the_sweep_deletes_reminders_sent_over_30_days_ago_and_keeps_the_rest(
+    app: App,
+) -> None:
+    now = datetime.now(UTC)
+    sent = {"long ago": now - timedelta(days=31), "lately": now - timedelta(days=1)}
+    due = {**{k: at - timedelta(hours=1) for k, at in sent.items()}, "pending": now}
+    for n, (name, at) in enumerate(due.items()):
+        key = ConversationKey("slack", "T1", name)
+        decision = Decision("negotiate_fee", at, "en", "slack", client=name, ref=n + 1)
+        write = ConversationWrite(
+            key, "{}", 1, None, now + timedelta(hours=1), decision, reminder=Reminder("answer", at)
+        )
+        assert await app.store.save(write)
+    for at in sent.values():
+        [claimed] = await app.store.reminders_claim("slack", at, claim_until=at, limit=1)
+        await app.store.reminders_sent([claimed.id], now=at)
+
+    assert (await sweep(app, oauth_states=False)).rows == 1
+    async with app.database().connect() as conn:
+        left = await conn.execute(
+            sa.text(
+                "SELECT d.client, r.sent_at IS NOT NULL FROM reminders AS r"
+                " JOIN decisions AS d ON d.id = r.decision_id ORDER BY d.client"
+            )
+        )
+        assert [tuple(row) for row in left] == [("lately", 1), ("pending", 0)]
+    assert len(await app.store.decisions(ConversationKey("slack", "T1", "long ago"))) == 1
+    [pending] = await app.store.reminders_claim("slack", now, claim_until=now)
+    assert pending.entry.client == "pending"
+    assert (await sweep(app, oauth_states=False)).rows == 0
+
+
+def test_the_readme_says_how_long_every_table_is_kept() -> None:
+    readme = (REPO / "README.md").read_text("utf-8")
+    section = readme.split("## Where your data lives", 1)[1].split("\n## ", 1)[0]
+    listed = {
+        line.split("|")[1].strip().strip("`")
+        for line in section.splitlines()
+        if line.strip().startswith("| `")
+    }
+    assert set(metadata.tables) <= listed, set(metadata.tables) - listed
 
 
 async def test_a_sweep_without_oauth_tables_sweeps_the_rest(app: App) -> None:

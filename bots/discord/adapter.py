@@ -24,6 +24,7 @@ from typing import Any, assert_never
 
 import discord
 
+from bots import profile_editing
 from bots.discord.render import NO_MENTIONS, WORDS, Outgoing, Renderer
 from core import controls
 from core.controls import AppAction, Refusal
@@ -37,8 +38,11 @@ log = logging.getLogger("should_i_take_it.discord")
 Interaction = discord.Interaction[Any]
 
 
+PLATFORM = "discord"
+
+
 def conversation_key(user_id: int) -> ConversationKey:
-    return ConversationKey("discord", "dm", str(user_id))
+    return ConversationKey(PLATFORM, "dm", str(user_id))
 
 
 def locale_lang(languages: Sequence[str], locale: discord.Locale) -> str | None:
@@ -163,6 +167,19 @@ class DiscordAdapter:
             decisions = await self.session.history(conversation_key(interaction.user.id))
             await self._tell(interaction, self.render.history(self._lang(interaction), decisions))
 
+    async def profile(self, interaction: Interaction, change: str | None = None) -> None:
+        """Show the saved profile, or make the one change ``change`` asks for (the edit
+        grammar of :mod:`core.profile`); only the user sees the answer."""
+        async with self._apology(interaction):
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            key = conversation_key(interaction.user.id)
+            if change:
+                shown = await profile_editing.change(self.session, key, change)
+            else:
+                shown = await profile_editing.load(self.session, key)
+            drawn = self.render.profile(self._lang(interaction), shown, changed=bool(change))
+            await self._tell(interaction, drawn)
+
     async def forget(self, interaction: Interaction) -> None:
         """Ask first (the decisions cannot be brought back); the button does the deleting."""
         async with self._apology(interaction):
@@ -170,6 +187,10 @@ class DiscordAdapter:
             version = await self.session.forget_version(conversation_key(user))
             confirm = self.render.forget_confirmation(self._lang(interaction), user, version)
             await interaction.response.send_message(**confirm.fields(), ephemeral=True)
+
+    async def send_reminder(self, user: discord.User, turn: Turn) -> None:
+        """A due follow-up reminder, in the user's DM with the bot."""
+        await self._post(user, self.render.turn(turn.actions, user.id))
 
     # --- after a click or a form -----------------------------------------------------
     async def _show(self, interaction: Interaction, turn: Turn) -> None:

@@ -14,13 +14,16 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bots.discord.adapter import DiscordAdapter
+from bots.reminders import ReminderSender
+from bots.discord.adapter import PLATFORM, DiscordAdapter
 from bots.discord.commands import PromptTranslator, register
 from bots.discord.components import ConversationButton
 from bots.discord.render import ANSWER_FIELD, NO_MENTIONS
 from core import controls
 from core.actions import ControlKind
+from core.ports import DueReminder
 from core.session import Session
+from core.turn import Turn
 
 _TYPED = (discord.MessageType.default, discord.MessageType.reply)
 
@@ -48,10 +51,27 @@ class DiscordBot(discord.AutoShardedClient):
         self.adapter = adapter
         self.tree: app_commands.CommandTree[DiscordBot] = app_commands.CommandTree(self)
         register(self.tree, adapter)
+        # Follow-up reminders go out as DMs through the REST API (any shard process can).
+        self.reminders = ReminderSender(adapter.session, PLATFORM, self._send_reminder)
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(ConversationButton)
         await self.tree.set_translator(PromptTranslator(self.adapter.q))
+        self.reminders.start()
+
+    async def close(self) -> None:
+        await self.reminders.close()
+        await super().close()
+
+    async def _send_reminder(self, reminder: DueReminder, turn: Turn) -> bool:
+        try:
+            user = await self.fetch_user(int(reminder.key.user))
+            await self.adapter.send_reminder(user, turn)
+        except discord.NotFound:
+            return True  # the account is gone: nobody to remind, never retried
+        except discord.Forbidden:
+            return True  # DMs closed to this app: retrying would not change that
+        return True
 
     async def on_message(self, message: discord.Message) -> None:
         if message.guild is not None or message.author.bot or message.type not in _TYPED:

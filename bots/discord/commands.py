@@ -3,6 +3,8 @@
 * ``/should-i-take-it [language] [note]`` starts (or offers to resume) a conversation;
 * ``/should-i-take-it-help``, ``-history`` and ``-forget`` (separate commands, because a
   command with sub-commands cannot itself be run with options);
+* ``/should-i-take-it-profile [change]`` shows the saved profile, or makes one change in it
+  (``tone formal``, ``colleague add Sam Lee``: :mod:`core.profile`'s grammar);
 * the "Should I take it?" message menu, which starts about that message.
 
 Names and descriptions are the ``discord_*`` keys of ``prompts/<lang>.yaml``: the first
@@ -21,6 +23,7 @@ from bots.discord.adapter import DiscordAdapter, Interaction, locale_lang
 from core.questionnaire import Questionnaire
 
 NOTE_MAX = 1000  # a summary; whole messages come through the message menu
+CHANGE_MAX = 200  # one change: a command word or two and a signature or a name
 
 
 class PromptTranslator(app_commands.Translator):
@@ -83,6 +86,18 @@ def register(tree: app_commands.CommandTree[Any], adapter: DiscordAdapter) -> No
     @any_install
     async def history(interaction: Interaction) -> None:
         await adapter.history(interaction)
+
+    @tree.command(
+        name=word("discord_profile_name"), description=word("discord_profile_description")
+    )
+    @app_commands.rename(change=word("discord_profile_option"))
+    @app_commands.describe(change=word("discord_profile_option_description"))
+    @everywhere
+    @any_install
+    async def profile(
+        interaction: Interaction, change: app_commands.Range[str, 1, CHANGE_MAX] | None = None
+    ) -> None:
+        await adapter.profile(interaction, change)
 
     @tree.command(name=word("discord_forget_name"), description=word("discord_forget_description"))
     @everywhere

@@ -18,11 +18,12 @@ import discord
 
 from bots.discord import text
 from bots.discord.components import ConversationButton
-from core import controls
+from core import controls, profile
 from core.actions import Action, Ask, Control, ControlKind, Result, Say, Style
 from core.controls import ControlRef
 from core.journal import decision_line
 from core.ports import Decision
+from core.profile import ProfileError, UserProfile
 from core.questionnaire import Questionnaire
 from core.text import clean
 
@@ -49,7 +50,11 @@ WORDS = {
     "discord_help_name": frozenset(),
     "discord_help_description": frozenset(),
     "discord_context_menu": frozenset(),
-    "discord_help_commands": frozenset({"start", "history", "forget", "menu"}),
+    "discord_profile_name": frozenset(),
+    "discord_profile_description": frozenset(),
+    "discord_profile_option": frozenset(),
+    "discord_profile_option_description": frozenset(),
+    "discord_help_commands": frozenset({"start", "history", "forget", "profile", "menu"}),
     "discord_modal_title": frozenset(),
     "discord_modal_label": frozenset(),
 }
@@ -177,6 +182,7 @@ class Renderer:
             start=q.ui(lang, "discord_command_name"),
             history=q.ui(lang, "discord_history_name"),
             forget=q.ui(lang, "discord_forget_name"),
+            profile=q.ui(lang, "discord_profile_name"),
             menu=q.ui(lang, "discord_context_menu"),
         )
         return text.fit(f"{q.ui(lang, 'help')}\n{commands}", text.CONTENT)
@@ -184,6 +190,20 @@ class Renderer:
     def forget_confirmation(self, lang: str, owner: int, version: int) -> Outgoing:
         shown = view(controls.forget_controls(self.q, lang, version), owner)
         return Outgoing(self.q.ui(lang, "forget_confirm"), view=shown)
+
+    def profile(self, lang: str, shown: UserProfile | ProfileError, *, changed: bool) -> str:
+        """The saved profile (after "Saved." when ``changed``), or why a change was refused,
+        with how to write one."""
+        q = self.q
+        how = f"-# {profile.word(q, lang, 'how')}"
+        if isinstance(shown, ProfileError):  # it repeats what was typed: inert
+            return text.fit(f"{text.inert(shown.text(q, lang))}\n{how}", text.CONTENT)
+        lines = [profile.word(q, lang, "saved")] if changed else []
+        lines.append(f"**{profile.word(q, lang, 'title')}**")
+        lines += [f"• {text.inert(line)}" for line in profile.lines(q, lang, shown)]
+        if not changed:
+            lines.append(how)
+        return text.fit("\n".join(lines), text.CONTENT)
 
     def history(self, lang: str, decisions: Sequence[Decision]) -> str:
         q = self.q

@@ -43,24 +43,29 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bots import profile_editing
 from bots.bootstrap import App
 from bots.config import Settings
+from bots.reminders import ReminderSender
 from bots.slack import outbox as box
-from bots.slack.blocks import COMMAND, WORDS, Block, Drawer, Message
+from bots.slack.blocks import COMMAND, PROFILE_EDIT, PROFILE_FORM, WORDS, Block, Drawer, Message
 from bots.slack.credentials import oauth_settings, uses_oauth
 from bots.slack.inflight import InFlight
 from bots.slack.profiles import Profiles
 from bots.slack.translate import (
+    PLATFORM,
     conversation_key,
     dm_link,
+    form_values,
     is_user_dm,
     message_text,
     parse_command,
 )
 from core import controls
-from core.controls import AppAction, Refusal
+from core.controls import AppAction, NextStep, Refusal
 from core.events import Answer, Event, Start
-from core.ports import ConversationKey, InboxRow, OutboxMessage, StoreError
+from core.ports import ConversationKey, DueReminder, InboxRow, OutboxMessage, StoreError
+from core.profile import FIELDS, UserProfile, from_form
 from core.turn import Effect, Source, Turn
 
 log = logging.getLogger("should_i_take_it.slack")
@@ -131,6 +136,7 @@ class SlackBot:
         # the store is back (the person was told to try again).
         self._abandoned: set[int] = set()
         self._pump: asyncio.Task[None] | None = None
+        self.reminders = ReminderSender(self.session, PLATFORM, self._send_reminder)
         # Bolt copies this logger's level to each of its own: at INFO and below they would
         # log whole request bodies (people's answers), so they stay at WARNING.
         bolt_logger = logging.getLogger("should_i_take_it.slack.bolt")
@@ -152,6 +158,9 @@ class SlackBot:
         bolt.block_action(_OURS)(self._acked(self._on_click))
         bolt.event("message")(self._acked(self._on_message, keep=_from_a_person))
         bolt.event("app_home_opened")(self._acked(self._on_home_opened))
+        bolt.action(PROFILE_EDIT)(self._acked(self._on_profile_edit))
+        # Not through the inbox: the ack itself answers (the form's errors, or closing it).
+        bolt.view(PROFILE_FORM)(self._on_profile_submitted)
         if self.oauth:
             bolt.enable_token_revocation_listeners()
         else:  # subscribed in the manifest for OAuth installs; nothing to clean up here
@@ -171,9 +180,11 @@ class SlackBot:
         except StoreError:
             log.warning("catching up at start-up skipped: store unavailable")
         self._pump = asyncio.create_task(self._catch_up_forever(), name="slack-catch-up")
+        self.reminders.start()
 
     async def close(self) -> None:
         # The database engine and the HTTP session belong to whoever made them.
+        await self.reminders.close()
         if self._pump is not None:
             self._pump.cancel()
             await asyncio.gather(self._pump, return_exceptions=True)
@@ -228,6 +239,18 @@ class SlackBot:
                 "caught up: %d request(s) replayed, %d message(s) sent", len(rows), len(unsent)
             )
         return len(rows) + len(unsent)
+
+    async def _send_reminder(self, reminder: DueReminder, turn: Turn) -> bool:
+        """A due reminder, into the user's DM with the app (a user id as the channel), through
+        the outbox like every turn."""
+        key, now = reminder.key, self.session.clock()
+        calls = self._plan(turn, key.user, key.user, None, None, None)
+        team = {"team": key.workspace, "enterprise": None}
+        queued = box.messages(key.as_string(), calls, team, now + self.lease)
+        await self.store.finish(None, queued, now=now)
+        # No client: the courier finds the team's token (one per workspace with OAuth).
+        await self.courier.deliver(queued)
+        return True
 
     async def _replay(self, row: InboxRow) -> None:
         """Dispatch an inbox row through Bolt again, as the listener's work."""
@@ -354,7 +377,9 @@ class SlackBot:
         # Language and signature, in case this message starts a conversation.
         profile = await self.profiles.get(user)
         today = self.profiles.today(user, self.session.clock())
-        answer = Answer(message_text(event), today, locale=profile.locale, signature=profile.name)
+        answer = Answer(
+            message_text(event), today, locale=profile.locale, signature=profile.name, tz=profile.tz
+        )
         # The inbox recognises a redelivered event_id. Typed in the DM: everything is
         # answered there, nothing privately.
         await self._turn(args, key, answer, user, event["channel"], reply=False)
@@ -385,15 +410,68 @@ class SlackBot:
         event = _part(args.event)
         if event.get("tab") != "home":
             return
-        user, key = self._who(args, event["user"])
-        lang = (await self.profiles.get(user)).lang or self.q.languages[0]
+        _, key = self._who(args, event["user"])
+        await self._publish_home(args.client, key, await self._saved_profile(key))
+
+    async def _publish_home(
+        self, client: AsyncWebClient, key: ConversationKey, saved: UserProfile
+    ) -> None:
+        user = key.user
+        lang = await self._lang_of(user, saved)
         try:
             decisions = await self.session.history(key, HISTORY_LIMIT)
         except StoreError:
             log.warning("history unavailable for the App Home")
             decisions = []
-        home = self.draw.home(lang, user, decisions)
-        await self._call(args.client.views_publish, user_id=user, view=home)
+        home = self.draw.home(lang, user, decisions, saved)
+        await self._call(client.views_publish, user_id=user, view=home)
+
+    async def _on_profile_edit(self, args: AsyncArgs) -> None:
+        """The App Home's "Edit profile": the form, filled in with what is saved."""
+        body = _part(args.body)
+        _, key = self._who(args, body["user"]["id"])
+        try:
+            saved = await profile_editing.load(self.session, key)
+        except StoreError:
+            log.warning("profile unavailable: its form was not opened")
+            return
+        form = self.draw.profile_form(await self._lang_of(key.user, saved), saved)
+        await self._call(args.client.views_open, trigger_id=body.get("trigger_id"), view=form)
+
+    async def _on_profile_submitted(self, args: AsyncArgs) -> None:
+        """The profile form sent: saved (the form closes, the App Home shows it), or sent
+        back with what is wrong under each refused field (``response_action: errors``)."""
+        assert args.ack is not None  # Bolt always gives a view listener one
+        body, view = _part(args.body), _part(args.view)
+        _, key = self._who(args, body["user"]["id"])
+        lang = str(view.get("private_metadata") or "")
+        lang = lang if lang in self.q.languages else self.q.languages[0]
+        given = form_values(view)
+        checked = from_form(self.q, **{name: given.get(name, "") for name in FIELDS})
+        if isinstance(checked, dict):
+            errors = {str(name): error.text(self.q, lang) for name, error in checked.items()}
+            await args.ack(response_action="errors", errors=errors)
+            return
+        try:
+            # Before the ack (Slack waits 3 s): a form that closes has been saved.
+            await asyncio.wait_for(profile_editing.save(self.session, key, checked), INBOX_TIMEOUT)
+        except (StoreError, TimeoutError):
+            log.warning("profile not saved: store unavailable")
+            await args.ack(response_action="errors", errors={FIELDS[0]: self.q.ui(lang, "error")})
+            return
+        await args.ack()
+        self.work.spawn(self._publish_home(args.client, key, checked))
+
+    async def _saved_profile(self, key: ConversationKey) -> UserProfile:
+        try:
+            return await profile_editing.load(self.session, key)
+        except StoreError:
+            log.warning("profile unavailable for the App Home")
+            return UserProfile()
+
+    async def _lang_of(self, user: str, saved: UserProfile) -> str:
+        """The language to show the user's own pages in: the one they saved, else Slack's."""
+        return saved.lang or (await self.profiles.get(user)).lang or self.q.languages[0]
 
     async def _ignore(self) -> None:
         return None
@@ -474,6 +552,7 @@ class SlackBot:
             locale=profile.locale,
             request=request,
             signature=profile.name,
+            tz=profile.tz,
         )
         steps = [self._begin(args, key, dm, start)]
         if reply and here != dm:
@@ -488,7 +567,7 @@ class SlackBot:
         self,
         args: AsyncArgs,
         key: ConversationKey,
-        event: Event,
+        event: Event | NextStep,
         owner: str,
         channel: str | None,
         *,

@@ -20,10 +20,12 @@ from itertools import groupby
 from typing import Any
 
 from bots.slack import mrkdwn as md
-from core import controls
+from bots.slack.translate import NOT_SET
+from core import controls, profile
 from core.actions import Action, Ask, Control, ControlKind, Result, Say, Style
 from core.journal import decision_line
 from core.ports import Decision
+from core.profile import UserProfile
 from core.questionnaire import Questionnaire
 from core.text import clean_lines
 
@@ -31,6 +33,12 @@ Block = dict[str, Any]
 
 COMMAND = "/should-i-take-it"
 SHORTCUT_NAME = "Should I take it?"  # as in manifest.yaml, where Slack shows it
+# The App Home's "Edit profile" button and the form it opens (Slack's own, not core controls:
+# no conversation is involved). The form's block ids are core.profile's field names.
+PROFILE_EDIT = "should_i_take_it_profile_edit"
+PROFILE_FORM = "should_i_take_it_profile"
+FORM_FIELD = "value"  # every input's action id
+FORM_TITLE = 24  # Slack's limit on a modal's title and buttons
 # The adapter's own texts in prompts/, checked at start-up with their placeholders.
 WORDS = {
     "slack_help_commands": frozenset({"command", "shortcut"}),
@@ -39,6 +47,14 @@ WORDS = {
     "slack_open_dm": frozenset(),
     "slack_type_answer": frozenset(),
     "slack_dm_failed": frozenset({"scope"}),
+    "slack_profile_edit": frozenset(),
+    "slack_profile_title": frozenset(),
+    "slack_profile_submit": frozenset(),
+    "slack_profile_close": frozenset(),
+    "slack_profile_signature_hint": frozenset(),
+    "slack_profile_timezone_hint": frozenset(),
+    "slack_profile_wait_hint": frozenset({"min", "max"}),
+    "slack_profile_colleagues_hint": frozenset({"max"}),
 }
 MAX_LEAD_SECTIONS = 5  # notices above a question: at most 15,000 characters
 MAX_SAY_SECTIONS = 10
@@ -198,8 +214,11 @@ class Drawer:
         buttons = controls.forget_controls(self.q, lang, version)
         return Message(text, [_section(text), *self.controls(buttons, owner, lang)])
 
-    def home(self, lang: str, owner: str, decisions: Sequence[Decision]) -> dict[str, Any]:
-        """The App Home tab: what the bot does, how to start, the latest decisions."""
+    def home(
+        self, lang: str, owner: str, decisions: Sequence[Decision], saved: UserProfile
+    ) -> dict[str, Any]:
+        """The App Home tab: what the bot does, how to start, the latest decisions, and the
+        saved profile with a button that opens its form."""
         q, trimmed = self.q, self.q.ui(lang, "trimmed")
         how = q.ui(lang, "slack_home_how", command=COMMAND, shortcut=SHORTCUT_NAME)
         blocks: list[Block] = [
@@ -210,8 +229,83 @@ class Drawer:
             {"type": "divider"},
             _header(q.ui(lang, "history_title")),
             *self._history(lang, decisions[:HISTORY_ON_HOME]),
+            {"type": "divider"},
+            _header(profile.word(q, lang, "title")),
+            # What the user typed, shown as typed: plain text, never formatting.
+            {"type": "section", "text": _plain("\n".join(profile.lines(q, lang, saved)))},
+            {
+                "type": "actions",
+                "block_id": "profile",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": PROFILE_EDIT,
+                        "text": _plain(md.clip(q.ui(lang, "slack_profile_edit"), md.BUTTON_TEXT)),
+                    }
+                ],
+            },
         ]
         return {"type": "home", "blocks": blocks[: md.HOME_BLOCKS]}
+
+    def profile_form(self, lang: str, saved: UserProfile) -> dict[str, Any]:
+        """The form that edits the whole profile (``views.open``); the language it is drawn
+        in travels in ``private_metadata``, for the errors its submission may bring."""
+        q = self.q
+        not_set = _option(NOT_SET, profile.word(q, lang, "not_set"))
+        tones = [_option(t, q.tone_label(lang, t)) for t in q.tones]
+        languages = [_option(c, q.texts[c].name) for c in q.languages]
+        blocks = [
+            _input(
+                q,
+                lang,
+                "signature",
+                _text_input(saved.signature, max_length=profile.MAX_SIGNATURE),
+                q.ui(lang, "slack_profile_signature_hint"),
+            ),
+            _input(q, lang, "tone", _select([not_set, *tones], saved.tone)),
+            _input(q, lang, "lang", _select([not_set, *languages], saved.lang)),
+            _input(
+                q,
+                lang,
+                "tz",
+                _text_input(saved.tz, placeholder="Europe/Paris"),
+                q.ui(lang, "slack_profile_timezone_hint"),
+            ),
+            _input(
+                q,
+                lang,
+                "wait",
+                {
+                    "type": "number_input",
+                    "action_id": FORM_FIELD,
+                    "is_decimal_allowed": False,
+                    "min_value": str(profile.MIN_WAIT),
+                    "max_value": str(profile.MAX_WAIT),
+                    **({"initial_value": str(saved.wait)} if saved.wait else {}),
+                },
+                q.ui(lang, "slack_profile_wait_hint", min=profile.MIN_WAIT, max=profile.MAX_WAIT),
+            ),
+            _input(
+                q,
+                lang,
+                "colleagues",
+                _text_input(
+                    "\n".join(saved.colleagues) or None,
+                    multiline=True,
+                    max_length=profile.MAX_COLLEAGUES * (profile.MAX_COLLEAGUE + 1) * 2,
+                ),
+                q.ui(lang, "slack_profile_colleagues_hint", max=profile.MAX_COLLEAGUES),
+            ),
+        ]
+        return {
+            "type": "modal",
+            "callback_id": PROFILE_FORM,
+            "private_metadata": lang,
+            "title": _plain(md.clip(q.ui(lang, "slack_profile_title"), FORM_TITLE)),
+            "submit": _plain(md.clip(q.ui(lang, "slack_profile_submit"), FORM_TITLE)),
+            "close": _plain(md.clip(q.ui(lang, "slack_profile_close"), FORM_TITLE)),
+            "blocks": blocks,
+        }
 
     def _history(self, lang: str, decisions: Sequence[Decision]) -> list[Block]:
         if not decisions:
@@ -276,6 +370,52 @@ def _rich_part(kind: str, text: str) -> Block:
 
 def _rich(kind: str, text: str) -> Block:
     return {"type": "rich_text", "elements": [_rich_part(kind, text)]}
+
+
+def _input(
+    q: Questionnaire, lang: str, field: profile.Field, element: Block, hint: str = ""
+) -> Block:
+    block: Block = {
+        "type": "input",
+        "block_id": field,
+        "optional": True,  # an empty field is "not set"
+        "label": _plain(profile.label(q, lang, field)),
+        "element": element,
+    }
+    if hint:
+        block["hint"] = _plain(hint)
+    return block
+
+
+def _text_input(
+    value: str | None,
+    *,
+    max_length: int | None = None,
+    multiline: bool = False,
+    placeholder: str | None = None,
+) -> Block:
+    element: Block = {"type": "plain_text_input", "action_id": FORM_FIELD, "multiline": multiline}
+    if value:
+        element["initial_value"] = value
+    if max_length is not None:
+        element["max_length"] = max_length
+    if placeholder:
+        element["placeholder"] = _plain(placeholder)
+    return element
+
+
+def _select(options: list[Block], current: str | None) -> Block:
+    chosen = next((o for o in options if o["value"] == current), options[0])
+    return {
+        "type": "static_select",
+        "action_id": FORM_FIELD,
+        "options": options,
+        "initial_option": chosen,
+    }
+
+
+def _option(value: str, label: str) -> Block:
+    return {"text": _plain(md.clip(label, md.BUTTON_TEXT)), "value": value}
 
 
 def _plain(text: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ class Profile:
     name: str | None = None
     tz_offset: int | None = None  # seconds east of UTC
     locale: str | None = None  # "en-GB": the language and how dates are written
+    tz: str | None = None  # "Europe/Paris": when follow-up reminders are due
 
 
 def profile_from(user: Mapping[str, Any], languages: tuple[str, ...]) -> Profile:
@@ -37,7 +38,11 @@ def profile_from(user: Mapping[str, Any], languages: tuple[str, ...]) -> Profile
     offset = user.get("tz_offset")
     tz = offset if isinstance(offset, int) and abs(offset) <= 14 * 3600 else None
     known = code in languages
-    return Profile(code if known else None, name.strip() or None, tz, locale if known else None)
+    zone = user.get("tz")
+    zone = zone if isinstance(zone, str) and 0 < len(zone) <= 64 else None
+    return Profile(
+        code if known else None, name.strip() or None, tz, locale if known else None, zone
+    )
 
 
 class Profiles:

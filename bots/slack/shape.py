@@ -62,6 +62,17 @@ RULES: Mapping[str, tuple[Rule, ...]] = {
         ("message", dict, False),
         ("message.blocks", list, False),
     ),
+    "view_submission": (
+        ("user", dict, True),
+        ("user.id", str, True),
+        ("team", dict, False),
+        ("team.id", str, False),
+        ("view", dict, True),
+        ("view.callback_id", str, True),
+        ("view.private_metadata", str, False),
+        ("view.state", dict, False),
+        ("view.state.values", dict, False),
+    ),
     "message_action": (
         ("user", dict, True),
         ("user.id", str, True),
@@ -87,6 +98,7 @@ ID_PATHS: Mapping[str, tuple[str, ...]] = {
     "event_callback": ("team_id", "event.user", "event.channel"),
     "block_actions": ("user.id", "team.id"),
     "message_action": ("user.id", "team.id", "channel.id"),
+    "view_submission": ("user.id", "team.id"),
 }
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 

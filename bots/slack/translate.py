@@ -14,6 +14,7 @@ from core.questionnaire import Questionnaire
 from core.text import fold
 
 PLATFORM = "slack"
+NOT_SET = "-"  # the value of a form's "not set" option
 
 
 def conversation_key(
@@ -68,6 +69,22 @@ def is_user_dm(event: Mapping[str, Any]) -> bool:
 def message_text(message: Mapping[str, Any]) -> str:
     """The text of a message as its author wrote it."""
     return to_plain(str(message.get("text") or "")).strip()
+
+
+def form_values(view: Mapping[str, Any]) -> dict[str, str]:
+    """What a submitted form holds, by block id: the text typed or the option picked ("" for
+    nothing, or for the "not set" option)."""
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, dict) else None
+    found: dict[str, str] = {}
+    for block_id, actions in (values or {}).items():
+        for given in actions.values() if isinstance(actions, dict) else ():
+            picked = given.get("selected_option") if isinstance(given, dict) else None
+            value = picked.get("value") if isinstance(picked, dict) else None
+            if value is None and isinstance(given, dict):
+                value = given.get("value")
+            found[str(block_id)] = value if isinstance(value, str) and value != NOT_SET else ""
+    return found
 
 
 def dm_link(team_id: str | None, channel_id: str) -> str:

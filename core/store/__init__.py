@@ -20,7 +20,7 @@ from core.store.postgres import PostgresStore
 from core.store.sql import SqlStore, ensure_data_directory, make_engine
 from core.store.sqlite import SqliteStore
 
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 """The newest migration (a test checks it is Alembic's head). A database already there is
 opened without importing Alembic at all, which costs more than the rest of a start-up."""
 

@@ -5,8 +5,12 @@ Theory of operation:
 - Every store call is one statement, so one round trip: asyncpg prepares each statement
   once per connection and reuses it. A save is a compare-and-set (``UPDATE … WHERE
   version = $n RETURNING``, or ``INSERT … ON CONFLICT DO NOTHING RETURNING`` for a first
-  save); when it carries a journal entry, the entry is written by the same statement
-  (data-modifying CTEs), and only if the save won.
+  save); when it carries a journal entry, the entry (and its first reminder) is written by
+  the same statement (data-modifying CTEs), and only if the save won.
+- A claim (inbox rows, outbox messages, due reminders) is one ``UPDATE … WHERE id IN
+  (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``: concurrent claimers skip each other's rows
+  and never get the same one. Reminders go with their journal entry (``ON DELETE
+  CASCADE``), so a forget or a revised decision needs no statement of its own for them.
 - Statements run in autocommit: each is atomic by itself, and no BEGIN/COMMIT trips; a
   connection goes back to the pool without asyncpg's reset query (see ``keep_session``).
   Each commit waits for its WAL flush (an inbox row is durable before Slack's ack), but
@@ -21,6 +25,7 @@ Theory of operation:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -30,15 +35,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.ports import (
     INBOX_KEEP,
+    SENT_REMINDER_KEEP,
     UNDELIVERED_KEEP,
     ConversationKey,
     ConversationWrite,
     Decision,
+    DueReminder,
     InboxItem,
     InboxRow,
     OutboxMessage,
+    Reminder,
+    Step,
     StoredConversation,
 )
+from core.store import entries
 from core.store.sql import SqlStore, aware, translate_errors
 
 T = TypeVar("T")
@@ -66,13 +76,20 @@ _UPDATE_KEEPING_DEADLINE = (
     " WHERE key = $1 AND version = $2 AND {guard} RETURNING key"
 )
 _OPEN = "EXISTS (SELECT 1 FROM inbox WHERE id = ${}::int AND done_at IS NULL)"
-# After the write's own parameters come the journal's: n+1 … n+7.
+# After the write's own parameters come the journal's: n+1 … n+11.
 _RECORD = (
-    "added AS (INSERT INTO decisions"
-    " (key, platform, workspace, user_id, outcome, decided_at, lang, client)"
+    "added AS (INSERT INTO decisions (key, platform, workspace, user_id, outcome, decided_at,"
+    " lang, client, ref, details, status, steps)"
     " SELECT $1, ${}::text, ${}::text, ${}::text, ${}::text, ${}::timestamptz,"
-    " ${}::text, ${}::text FROM saved)"
+    " ${}::text, ${}::text, ${}::bigint, ${}::text, ${}::text, ${}::text FROM saved"
+    " RETURNING id, platform, decided_at)"
 )
+# The entry's first reminder (its kind and due time come last of all the parameters).
+_SCHEDULE = (
+    "scheduled AS (INSERT INTO reminders (key, platform, decision_id, kind, due_at, created_at)"
+    " SELECT $1, platform, id, ${}::text, ${}::timestamptz, decided_at FROM added)"
+)
+# The replaced entry's reminders go with it (ON DELETE CASCADE).
 _FORGET_LATEST = (
     "replaced AS (DELETE FROM decisions WHERE id = (SELECT id FROM decisions WHERE key = $1"
     " ORDER BY decided_at DESC, id DESC LIMIT 1) AND EXISTS (SELECT 1 FROM saved))"
@@ -116,8 +133,10 @@ OUTBOX_SENT = (
     "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))"
     " UPDATE outbox SET sent_at = $1 FROM relaxed WHERE id = ANY($2::text[])"
 )
+# The entries' reminders go with them (ON DELETE CASCADE).
 FORGET = (
     "WITH conversation AS (DELETE FROM conversations WHERE key = $1),"
+    " profile AS (DELETE FROM profiles WHERE key = $1),"
     " journal AS (DELETE FROM decisions WHERE key = $1 RETURNING 1)"
     " SELECT count(*) FROM journal"
 )
@@ -132,21 +151,82 @@ SWEEP = (
     " inbox AS (DELETE FROM inbox WHERE done_at <= $2"
     " OR (done_at IS NULL AND received_at <= $3) RETURNING 1),"
     " outbox AS (DELETE FROM outbox WHERE sent_at <= $2"
-    " OR (sent_at IS NULL AND created_at <= $3) RETURNING 1)"
+    " OR (sent_at IS NULL AND created_at <= $3) RETURNING 1),"
+    " reminded AS (DELETE FROM reminders WHERE sent_at <= $4 RETURNING 1)"
     " SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM old)"
     " + (SELECT count(*) FROM inbox) + (SELECT count(*) FROM outbox)"
+    " + (SELECT count(*) FROM reminded)"
 )
-JOURNAL = (
-    "SELECT outcome, decided_at, lang, platform, client FROM decisions WHERE key = $1"
+# Entries chosen by {}, each with its earliest unsent reminder (or NULLs), newest first.
+_ENTRY_COLUMNS = "id, outcome, decided_at, lang, platform, client, ref, details, status, steps"
+_WITH_PENDING = (
+    "SELECT d.*, r.kind, r.due_at FROM ({}) AS d LEFT JOIN LATERAL (SELECT kind, due_at"
+    " FROM reminders WHERE decision_id = d.id AND sent_at IS NULL ORDER BY due_at, id LIMIT 1)"
+    " AS r ON TRUE ORDER BY d.decided_at DESC, d.id DESC"
+)
+JOURNAL = _WITH_PENDING.format(
+    f"SELECT {_ENTRY_COLUMNS} FROM decisions WHERE key = $1"
     " ORDER BY decided_at DESC, id DESC LIMIT $2"
+)
+# An entry by its ref (ix_decisions_key_ref): the one recorded last, should two ever
+# share one.
+_BY_REF = "SELECT {} FROM decisions WHERE key = $1 AND ref = $2 ORDER BY id DESC LIMIT 1"
+ENTRY = _WITH_PENDING.format(_BY_REF.format(_ENTRY_COLUMNS))
+# The entry locked, the step appended (to the row as it stands when the lock is had, so two
+# follow-ups at once both land), the status set; with $5, its unsent reminders replaced by
+# the one in $7, $8 (none when $7 is NULL). The pending reminder read at the end is the
+# one before the statement: with $5 the caller knows it.
+FOLLOW_UP = (
+    "WITH entry AS (" + _BY_REF.format("id") + " FOR UPDATE),"
+    " changed AS (UPDATE decisions AS d SET steps ="
+    " (d.steps::jsonb || jsonb_build_array(jsonb_build_array($3::text, $4::text)))::text,"
+    " status = coalesce($6::text, d.status) FROM entry WHERE d.id = entry.id"
+    " RETURNING d.id, d.outcome, d.decided_at, d.lang, d.platform, d.client, d.ref,"
+    " d.details, d.status, d.steps),"
+    " cancelled AS (DELETE FROM reminders WHERE $5::bool AND sent_at IS NULL"
+    " AND decision_id IN (SELECT id FROM entry)),"
+    " scheduled AS (INSERT INTO reminders (key, platform, decision_id, kind, due_at, created_at)"
+    " SELECT $1, $9::text, id, $7::text, $8::timestamptz, $10::timestamptz FROM entry"
+    " WHERE $5::bool AND $7::text IS NOT NULL)"
+    " SELECT c.*, r.kind, r.due_at FROM changed AS c LEFT JOIN LATERAL (SELECT kind, due_at"
+    " FROM reminders WHERE decision_id = c.id AND sent_at IS NULL ORDER BY due_at, id LIMIT 1)"
+    " AS r ON TRUE"
+)
+# Claimed in one statement: the due rows are locked as they are found (a range scan of
+# ix_reminders_due, the partial index of unsent rows), rows another claimer holds locked
+# are skipped, and a row whose claim a concurrent claimer committed meanwhile is
+# re-checked against the WHERE and left out. Two claimers never get the same reminder.
+REMINDERS_CLAIM = (
+    "WITH due AS (SELECT id FROM reminders WHERE platform = $1 AND sent_at IS NULL"
+    " AND due_at <= $2 AND (claimed_until IS NULL OR claimed_until <= $2)"
+    " ORDER BY due_at, id LIMIT $4 FOR UPDATE SKIP LOCKED),"
+    " claimed AS (UPDATE reminders AS r SET claimed_until = $3 FROM due WHERE r.id = due.id"
+    " RETURNING r.id, r.kind, r.due_at, r.decision_id)"
+    " SELECT c.id, c.kind, c.due_at, d.workspace, d.user_id, d.outcome, d.decided_at, d.lang,"
+    " d.platform, d.client, d.ref, d.details, d.status, d.steps"
+    " FROM claimed AS c JOIN decisions AS d ON d.id = c.decision_id ORDER BY c.due_at, c.id"
+)
+REMINDERS_SENT = "UPDATE reminders SET sent_at = $1 WHERE id = ANY($2::int[]) AND sent_at IS NULL"
+LOAD_PROFILE = "SELECT data FROM profiles WHERE key = $1"
+SAVE_PROFILE = (
+    "INSERT INTO profiles (key, platform, workspace, user_id, data, updated_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key)"
+    " DO UPDATE SET data = EXCLUDED.data, updated_at = EXCLUDED.updated_at"
 )
 
 
 def _save_statement(
-    write: str, params: int, decision: bool, replaces: bool, inbox: bool, outbox: bool
+    write: str,
+    params: int,
+    decision: bool,
+    replaces: bool,
+    inbox: bool,
+    outbox: bool,
+    reminder: bool = False,
 ) -> str:
-    n = params + (7 if decision else 0)  # the parameters so far
+    n = params + (11 if decision else 0)  # the parameters so far
     now, inbox_id, arrays = n + 1, n + 2, n + 3
+    last = n + (2 if inbox or outbox else 0) + (4 if outbox else 0)
     write = write.format(guard=_OPEN.format(inbox_id) if inbox else "TRUE")
     if not (decision or inbox or outbox):
         return write
@@ -154,7 +234,9 @@ def _save_statement(
     if replaces:
         parts.append(_FORGET_LATEST)
     if decision:
-        parts.append(_RECORD.format(*range(params + 1, params + 8)))
+        parts.append(_RECORD.format(*range(params + 1, params + 12)))
+    if reminder:
+        parts.append(_SCHEDULE.format(last + 1, last + 2))
     won = "EXISTS (SELECT 1 FROM saved)"
     if inbox:
         parts.append(_DONE.format(now, inbox_id, won))
@@ -163,19 +245,28 @@ def _save_statement(
     return f"WITH {', '.join(parts)} SELECT count(*) FROM saved"
 
 
-# (write, with decision, replacing the latest, settling an inbox row, queueing messages)
-# → statement; built once.
+# (write, with decision, replacing the latest, settling an inbox row, queueing messages,
+# scheduling the decision's reminder) → statement; built once.
 _WRITES = {"insert": (_INSERT, 7), "update": (_UPDATE, 5), "keep": (_UPDATE_KEEPING_DEADLINE, 4)}
 SAVES = {
-    (kind, decision, replaces, inbox, outbox): _save_statement(
-        sql, n, decision, replaces, inbox, outbox
+    (kind, decision, replaces, inbox, outbox, reminder): _save_statement(
+        sql, n, decision, replaces, inbox, outbox, reminder
     )
     for kind, (sql, n) in _WRITES.items()
     for decision in (False, True)
     for replaces in (False, True)
     for inbox in (False, True)
     for outbox in (False, True)
+    for reminder in (False, True)
+    if decision or not (replaces or reminder)
 }
+
+
+def entry_from(row: Sequence[Any]) -> Decision:
+    """The entry from a row of ``_WITH_PENDING`` (its leading id left out)."""
+    _, outcome, at, lang, platform, client, ref, details, status, steps, kind, due = row
+    pending = entries.reminder(kind, due)
+    return entries.entry(outcome, at, lang, platform, client, ref, details, status, steps, pending)
 
 
 def _arrays(outbox: Sequence[OutboxMessage]) -> tuple[list[Any], ...]:
@@ -274,12 +365,17 @@ class PostgresStore(SqlStore):
         d = w.decision
         if d is not None:
             params += (*w.key.parts(), d.outcome, d.decided_at, d.lang, d.client)
+            params += (d.ref, entries.details_json(d.details), d.status)
+            params += (entries.steps_json(d.steps),)
         inbox, outbox = w.inbox_id is not None, bool(w.outbox)
         if inbox or outbox:
             params += (w.now, w.inbox_id)
         if outbox:
             params += _arrays(w.outbox)
-        sql = SAVES[kind, d is not None, d is not None and w.replaces_decision, inbox, outbox]
+        if w.reminder is not None:
+            params += (w.reminder.kind, w.reminder.due_at)
+        replaces = d is not None and w.replaces_decision
+        sql = SAVES[kind, d is not None, replaces, inbox, outbox, w.reminder is not None]
         result = await self._write("save", lambda pool: pool.fetchval(sql, *params))
         return bool(result)
 
@@ -299,7 +395,7 @@ class PostgresStore(SqlStore):
 
     async def sweep(self, now: datetime) -> int:
         at = aware("now", now)
-        params = (at, at - INBOX_KEEP, at - UNDELIVERED_KEEP)
+        params = (at, at - INBOX_KEEP, at - UNDELIVERED_KEEP, at - SENT_REMINDER_KEEP)
         return int(await self._write("sweep", lambda pool: pool.fetchval(SWEEP, *params)))
 
     async def inbox_put(self, item: InboxItem, *, claim_until: datetime) -> int | None:
@@ -349,10 +445,64 @@ class PostgresStore(SqlStore):
             raise ValueError(f"limit must not be negative, got {limit}")
         name = key.as_string()
         rows = await self._read("decisions", lambda pool: pool.fetch(JOURNAL, name, limit))
-        return [
-            Decision(outcome=r[0], decided_at=r[1], lang=r[2], platform=r[3], client=r[4])
-            for r in rows
-        ]
+        return [entry_from(r) for r in rows]
+
+    async def entry(self, key: ConversationKey, ref: int) -> Decision | None:
+        name = key.as_string()
+        row = await self._read("entry", lambda pool: pool.fetchrow(ENTRY, name, ref))
+        return None if row is None else entry_from(row)
+
+    async def follow_up(
+        self,
+        key: ConversationKey,
+        ref: int,
+        step: Step,
+        *,
+        status: str | None = None,
+        reschedule: bool = False,
+        reminder: Reminder | None = None,
+    ) -> Decision | None:
+        name, at = key.as_string(), aware("at", step.at)
+        kind, due = (None, None) if reminder is None else (reminder.kind, reminder.due_at)
+        if due is not None:
+            aware("due_at", due)
+        params = (name, ref, *entries.step_json(step), reschedule, status, kind, due)
+        params += (key.platform, at)
+        row = await self._write("follow_up", lambda pool: pool.fetchrow(FOLLOW_UP, *params))
+        if row is None:
+            return None
+        decision = entry_from(row)
+        # The statement read the reminders as they were before it replaced them.
+        return replace(decision, reminder=reminder) if reschedule else decision
+
+    async def reminders_claim(
+        self, platform: str, now: datetime, *, claim_until: datetime, limit: int = 100
+    ) -> list[DueReminder]:
+        params = (platform, aware("now", now), aware("claim_until", claim_until), limit)
+        rows = await self._write(
+            "reminders_claim", lambda pool: pool.fetch(REMINDERS_CLAIM, *params)
+        )
+        claimed = []
+        for reminder_id, kind, due, workspace, user, *columns in rows:
+            entry = entry_from((reminder_id, *columns, kind, due))
+            key = ConversationKey(platform, workspace, user)
+            claimed.append(DueReminder(reminder_id, key, kind, due, entry))
+        return claimed
+
+    async def reminders_sent(self, ids: Sequence[int], *, now: datetime) -> None:
+        # Committed with its WAL flush (unlike OUTBOX_SENT): reminders are few, and a mark
+        # lost to a database crash would send a "did they answer?" twice.
+        at, sent = aware("now", now), list(ids)
+        await self._write("reminders_sent", lambda pool: pool.execute(REMINDERS_SENT, at, sent))
+
+    async def load_profile(self, key: ConversationKey) -> str | None:
+        name = key.as_string()
+        data = await self._read("load_profile", lambda pool: pool.fetchval(LOAD_PROFILE, name))
+        return None if data is None else str(data)
+
+    async def save_profile(self, key: ConversationKey, data: str, *, now: datetime) -> None:
+        params = (key.as_string(), *key.parts(), data, aware("now", now))
+        await self._write("save_profile", lambda pool: pool.execute(SAVE_PROFILE, *params))
 
     async def ping(self) -> None:
         await self._read("ping", lambda pool: pool.fetchval("SELECT 1"))

@@ -8,7 +8,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, Index, Integer, MetaData, Table, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -68,7 +80,69 @@ decisions = Table(
     Column("decided_at", UtcDateTime, nullable=False),
     Column("lang", Text, nullable=False),
     Column("client", Text, nullable=True),
+    # Follow-through (see core.ports.Decision): the entry's id within the user's journal
+    # (not unique by constraint: lookups take the newest), the answers a next-step draft
+    # needs (a JSON object), where it stands, and its steps (a JSON list of [name, time]).
+    Column("ref", BigInteger, nullable=False),
+    Column("details", Text, nullable=False, server_default="{}"),
+    Column("status", Text, nullable=False, server_default=""),
+    Column("steps", Text, nullable=False, server_default="[]"),
     Index("ix_decisions_key_decided_at", "key", "decided_at"),
+    Index("ix_decisions_key_ref", "key", "ref"),
+)
+
+# Follow-ups to bring up, one row per scheduled reminder; they go with their journal entry.
+reminders = Table(
+    "reminders",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", Text, nullable=False),  # ConversationKey.as_string() of the user
+    Column("platform", Text, nullable=False),  # whose process sends it
+    Column(
+        "decision_id",
+        Integer,
+        ForeignKey("decisions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("kind", Text, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("claimed_until", UtcDateTime, nullable=True),
+    Column("sent_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    # "Unsent reminders of this platform due by now, earliest first": a range scan of the
+    # unsent rows only, however many are scheduled or were sent.
+    Index(
+        "ix_reminders_due",
+        "platform",
+        "due_at",
+        "id",
+        sqlite_where=text("sent_at IS NULL"),
+        postgresql_where=text("sent_at IS NULL"),
+    ),
+    # An entry's reminders (its pending one, the cascade when it is deleted).
+    Index("ix_reminders_decision_id_due_at", "decision_id", "due_at"),
+    # Sent reminders by age, for the sweep.
+    Index(
+        "ix_reminders_sent_at",
+        "sent_at",
+        sqlite_where=text("sent_at IS NOT NULL"),
+        postgresql_where=text("sent_at IS NOT NULL"),
+    ),
+    # An id is never reused on SQLite either: a sender marking a reminder deleted under it
+    # (forget) must not mark a newer one.
+    sqlite_autoincrement=True,
+)
+
+# The user's saved profile (core.profile): JSON text the store does not read.
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("key", Text, primary_key=True),  # ConversationKey.as_string()
+    Column("platform", Text, nullable=False),
+    Column("workspace", Text, nullable=False),
+    Column("user_id", Text, nullable=False),
+    Column("data", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )
 
 # Every event, command and click, written before it is acknowledged (see core.ports).

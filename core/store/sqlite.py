@@ -15,6 +15,10 @@ Theory of operation:
   the lock; the event loop goes on meanwhile. ``BEGIN IMMEDIATE`` takes the write lock up
   front, so a writer waits rather than failing with "database is locked" on upgrade, and a
   busy attempt on the loop has changed nothing when it is handed over.
+- A claim (inbox rows, outbox messages, due reminders) is a SELECT and an UPDATE in one
+  such transaction: the write lock is the database's only one, so no other process can
+  claim in between. Reminders go with their journal entry (``ON DELETE CASCADE``; every
+  connection runs with ``foreign_keys = ON``).
 - Checkpoints (copying the WAL into the database file, with an fsync) run on the worker
   thread too, every ``CHECKPOINT_EVERY`` writes, never on the event loop.
 - ``synchronous=NORMAL``: in WAL mode a killed process loses nothing; a power cut may lose
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import queue
 import sqlite3
 import threading
@@ -40,15 +45,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.ports import (
     INBOX_KEEP,
+    SENT_REMINDER_KEEP,
     UNDELIVERED_KEEP,
     ConversationKey,
     ConversationWrite,
     Decision,
+    DueReminder,
     InboxItem,
     InboxRow,
     OutboxMessage,
+    Reminder,
+    Step,
     StoredConversation,
 )
+from core.store import entries
 from core.store.sql import SqlStore, aware, configure_sqlite, translate_errors
 
 T = TypeVar("T")
@@ -74,16 +84,54 @@ UPDATE_KEEPING_DEADLINE = (
     " updated_at = CURRENT_TIMESTAMP WHERE key = ? AND version = ?"
 )
 RECORD = (
-    "INSERT INTO decisions (key, platform, workspace, user_id, outcome, decided_at, lang, client)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO decisions (key, platform, workspace, user_id, outcome, decided_at, lang,"
+    " client, ref, details, status, steps) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+# Its reminders go with it (ON DELETE CASCADE).
 FORGET_LATEST = (
     "DELETE FROM decisions WHERE id ="
     " (SELECT id FROM decisions WHERE key = ? ORDER BY decided_at DESC, id DESC LIMIT 1)"
 )
-JOURNAL = (
-    "SELECT outcome, decided_at, lang, platform, client FROM decisions WHERE key = ?"
+# Entries chosen by {}, each with its earliest unsent reminder (or NULLs), newest first.
+_WITH_PENDING = (
+    "SELECT d.id, d.outcome, d.decided_at, d.lang, d.platform, d.client, d.ref, d.details,"
+    " d.status, d.steps, r.kind, r.due_at FROM ({}) AS d LEFT JOIN reminders AS r ON r.id ="
+    " (SELECT id FROM reminders WHERE decision_id = d.id AND sent_at IS NULL"
+    " ORDER BY due_at, id LIMIT 1) ORDER BY d.decided_at DESC, d.id DESC"
+)
+_ENTRY_COLUMNS = "id, outcome, decided_at, lang, platform, client, ref, details, status, steps"
+JOURNAL = _WITH_PENDING.format(
+    f"SELECT {_ENTRY_COLUMNS} FROM decisions WHERE key = ?"
     " ORDER BY decided_at DESC, id DESC LIMIT ?"
+)
+# An entry by its ref (ix_decisions_key_ref, whose rows are in id order for one ref): the
+# one recorded last, should two ever share one.
+FIND_ENTRY = "SELECT id, steps FROM decisions WHERE key = ? AND ref = ? ORDER BY id DESC LIMIT 1"
+ENTRY = _WITH_PENDING.format(
+    f"SELECT {_ENTRY_COLUMNS} FROM decisions WHERE key = ? AND ref = ? ORDER BY id DESC LIMIT 1"
+)
+ENTRY_BY_ID = _WITH_PENDING.format(f"SELECT {_ENTRY_COLUMNS} FROM decisions WHERE id = ?")
+FOLLOW_UP = "UPDATE decisions SET steps = ?, status = coalesce(?, status) WHERE id = ?"
+SCHEDULE = (
+    "INSERT INTO reminders (key, platform, decision_id, kind, due_at, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+UNSCHEDULE = "DELETE FROM reminders WHERE decision_id = ? AND sent_at IS NULL"
+# A range scan of ix_reminders_due (the partial index of unsent rows), earliest first.
+REMINDERS_DUE = (
+    "SELECT r.id, r.kind, r.due_at, d.workspace, d.user_id, d.outcome, d.decided_at, d.lang,"
+    " d.platform, d.client, d.ref, d.details, d.status, d.steps"
+    " FROM reminders AS r JOIN decisions AS d ON d.id = r.decision_id"
+    " WHERE r.platform = ? AND r.sent_at IS NULL AND r.due_at <= ?"
+    " AND (r.claimed_until IS NULL OR r.claimed_until <= ?) ORDER BY r.due_at, r.id LIMIT ?"
+)
+REMINDER_CLAIMED = "UPDATE reminders SET claimed_until = ? WHERE id = ?"
+REMINDER_SENT = "UPDATE reminders SET sent_at = ? WHERE id = ? AND sent_at IS NULL"
+LOAD_PROFILE = "SELECT data FROM profiles WHERE key = ?"
+SAVE_PROFILE = (
+    "INSERT INTO profiles (key, platform, workspace, user_id, data, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key)"
+    " DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at"
 )
 REMEMBER = (
     "INSERT INTO deliveries (id, keep_until) VALUES (?, ?) ON CONFLICT (id)"
@@ -108,6 +156,7 @@ OUTBOX_CLAIMABLE = (
 
 INBOX_SWEEP = "DELETE FROM inbox WHERE done_at <= ? OR (done_at IS NULL AND received_at <= ?)"
 OUTBOX_SWEEP = "DELETE FROM outbox WHERE sent_at <= ? OR (sent_at IS NULL AND created_at <= ?)"
+REMINDERS_SWEEP = "DELETE FROM reminders WHERE sent_at <= ?"
 
 
 def to_text(value: datetime) -> str:
@@ -116,6 +165,15 @@ def to_text(value: datetime) -> str:
 
 def from_text(value: str) -> datetime:
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def entry_from(row: Sequence[Any]) -> Decision:
+    """The entry from a row of ``_WITH_PENDING`` (its leading id left out)."""
+    _, outcome, at, lang, platform, client, ref, details, status, steps, kind, due = row
+    pending = entries.reminder(kind, None if due is None else from_text(due))
+    return entries.entry(
+        outcome, from_text(at), lang, platform, client, ref, details, status, steps, pending
+    )
 
 
 class SqliteWorker:
@@ -257,11 +315,41 @@ def save_in(connection: sqlite3.Connection, w: ConversationWrite) -> bool:
             connection.execute(FORGET_LATEST, (name,))
         d = w.decision
         platform, workspace, user = w.key.parts()
-        connection.execute(
-            RECORD,
-            (name, platform, workspace, user, d.outcome, to_text(d.decided_at), d.lang, d.client),
-        )
+        decided_at = to_text(d.decided_at)
+        details, steps = entries.details_json(d.details), entries.steps_json(d.steps)
+        entry = (d.outcome, decided_at, d.lang, d.client, d.ref, details, d.status, steps)
+        recorded = connection.execute(RECORD, (name, platform, workspace, user, *entry))
+        if w.reminder is not None:
+            schedule = (name, platform, recorded.lastrowid, w.reminder.kind)
+            connection.execute(SCHEDULE, (*schedule, to_text(w.reminder.due_at), decided_at))
     return True
+
+
+def follow_up_in(
+    connection: sqlite3.Connection,
+    key: ConversationKey,
+    ref: int,
+    step: Step,
+    status: str | None,
+    reschedule: bool,
+    reminder: Reminder | None,
+) -> Decision | None:
+    """The body of a follow-up: the step appended, the status set, the reminders replaced."""
+    name = key.as_string()
+    found = connection.execute(FIND_ENTRY, (name, ref)).fetchone()
+    if found is None:
+        return None
+    entry_id, steps = found
+    # Read and rewritten under the write lock: two follow-ups at once both land.
+    steps = json.dumps([*json.loads(steps), entries.step_json(step)], separators=(",", ":"))
+    connection.execute(FOLLOW_UP, (steps, status, entry_id))
+    if reschedule:
+        connection.execute(UNSCHEDULE, (entry_id,))
+        if reminder is not None:
+            due = to_text(reminder.due_at)
+            params = (name, key.platform, entry_id, reminder.kind, due, to_text(step.at))
+            connection.execute(SCHEDULE, params)
+    return entry_from(connection.execute(ENTRY_BY_ID, (entry_id,)).fetchone())
 
 
 def settle_in(
@@ -338,6 +426,8 @@ class SqliteStore(SqlStore):
 
         def forget(connection: sqlite3.Connection) -> int:
             connection.execute("DELETE FROM conversations WHERE key = ?", (name,))
+            connection.execute("DELETE FROM profiles WHERE key = ?", (name,))
+            # The entries' reminders go with them (ON DELETE CASCADE).
             return connection.execute("DELETE FROM decisions WHERE key = ?", (name,)).rowcount
 
         return await self._run("forget", lambda c: write(c, forget), writes=True)
@@ -357,13 +447,15 @@ class SqliteStore(SqlStore):
         params = (to_text(aware("now", now)),)
 
         kept = (to_text(now - INBOX_KEEP), to_text(now - UNDELIVERED_KEEP))
+        reminded = (to_text(now - SENT_REMINDER_KEEP),)
 
         def sweep(connection: sqlite3.Connection) -> int:
             gone = connection.execute("DELETE FROM conversations WHERE expires_at <= ?", params)
             old = connection.execute("DELETE FROM deliveries WHERE keep_until <= ?", params)
             inbox = connection.execute(INBOX_SWEEP, kept)
             outbox = connection.execute(OUTBOX_SWEEP, kept)
-            return gone.rowcount + old.rowcount + inbox.rowcount + outbox.rowcount
+            sent = connection.execute(REMINDERS_SWEEP, reminded)
+            return gone.rowcount + old.rowcount + inbox.rowcount + outbox.rowcount + sent.rowcount
 
         return await self._run("sweep", lambda c: write(c, sweep), writes=True)
 
@@ -441,10 +533,74 @@ class SqliteStore(SqlStore):
             raise ValueError(f"limit must not be negative, got {limit}")
         params = (key.as_string(), limit)
         rows = await self._run("decisions", lambda c: c.execute(JOURNAL, params).fetchall())
-        return [
-            Decision(outcome=o, decided_at=from_text(at), lang=lang, platform=p, client=client)
-            for o, at, lang, p, client in rows
-        ]
+        return [entry_from(row) for row in rows]
+
+    async def entry(self, key: ConversationKey, ref: int) -> Decision | None:
+        params = (key.as_string(), ref)
+        row = await self._run("entry", lambda c: c.execute(ENTRY, params).fetchone())
+        return None if row is None else entry_from(row)
+
+    async def follow_up(
+        self,
+        key: ConversationKey,
+        ref: int,
+        step: Step,
+        *,
+        status: str | None = None,
+        reschedule: bool = False,
+        reminder: Reminder | None = None,
+    ) -> Decision | None:
+        aware("at", step.at)
+        if reminder is not None:
+            aware("due_at", reminder.due_at)
+
+        def body(c: sqlite3.Connection) -> Decision | None:
+            return follow_up_in(c, key, ref, step, status, reschedule, reminder)
+
+        return await self._run("follow_up", lambda c: write(c, body), writes=True)
+
+    async def reminders_claim(
+        self, platform: str, now: datetime, *, claim_until: datetime, limit: int = 100
+    ) -> list[DueReminder]:
+        at, until = to_text(aware("now", now)), to_text(aware("claim_until", claim_until))
+
+        def claim(connection: sqlite3.Connection) -> list[Any]:
+            # BEGIN IMMEDIATE (write) holds the one write lock: no other process claims
+            # between this SELECT and the UPDATE.
+            rows = connection.execute(REMINDERS_DUE, (platform, at, at, limit)).fetchall()
+            connection.executemany(REMINDER_CLAIMED, [(until, r[0]) for r in rows])
+            return rows
+
+        claimed = []
+        # Read into entries once the lock is let go.
+        rows = await self._run("reminders_claim", lambda c: write(c, claim), writes=True)
+        for reminder_id, kind, due, workspace, user, *columns in rows:
+            entry = entry_from((reminder_id, *columns, kind, due))
+            key = ConversationKey(platform, workspace, user)
+            claimed.append(DueReminder(reminder_id, key, kind, from_text(due), entry))
+        return claimed
+
+    async def reminders_sent(self, ids: Sequence[int], *, now: datetime) -> None:
+        at = to_text(aware("now", now))
+        marks = [(at, i) for i in ids]
+
+        def sent(connection: sqlite3.Connection) -> None:
+            connection.executemany(REMINDER_SENT, marks)
+
+        await self._run("reminders_sent", lambda c: write(c, sent), writes=True)
+
+    async def load_profile(self, key: ConversationKey) -> str | None:
+        name = key.as_string()
+        row = await self._run("load_profile", lambda c: c.execute(LOAD_PROFILE, (name,)).fetchone())
+        return None if row is None else str(row[0])
+
+    async def save_profile(self, key: ConversationKey, data: str, *, now: datetime) -> None:
+        params = (key.as_string(), *key.parts(), data, to_text(aware("now", now)))
+        await self._run(
+            "save_profile",
+            lambda c: write(c, lambda c: c.execute(SAVE_PROFILE, params)),
+            writes=True,
+        )
 
     async def ping(self) -> None:
         await self._run("ping", lambda c: c.execute("SELECT 1").fetchone())

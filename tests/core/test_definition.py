@@ -248,6 +248,28 @@ CASES = [
         "ui.commands.help",
         "already means",
     ),
+    (
+        "saved colleagues offered at a choice question",
+        "flow.yaml",
+        set_in("questions.refer.colleagues", True),
+        "questions.refer.colleagues",
+        "only a text question",
+    ),
+    ("missing profile text", "en.yaml", delete("ui.profile.saved"), "ui.profile.saved", "missing"),
+    (
+        "placeholder in a profile text that takes another",
+        "fr.yaml",
+        set_in("ui.profile.bad_wait", "De {min} à {plafond}."),
+        "ui.profile.bad_wait",
+        "unknown placeholder(s) ['plafond']",
+    ),
+    (
+        "a profile word meaning two things",
+        "fr.yaml",
+        set_in("ui.profile.words.clear", ["effacer", "ton"]),
+        "ui.profile.words.tone",
+        "already means 'clear'",
+    ),
 ]
 
 

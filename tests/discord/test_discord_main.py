@@ -126,6 +126,7 @@ async def test_runs_registers_the_commands_and_stops_on_sigterm(
         "should-i-take-it-help",
         "should-i-take-it-history",
         "should-i-take-it-forget",
+        "should-i-take-it-profile",
         "Should I take it?",
     }
     start = by_name["should-i-take-it"]

@@ -84,7 +84,7 @@ async def api() -> AsyncIterator[FakeSlackApi]:
     for call in fake.calls:  # everything the bot showed obeys Block Kit's rules
         if call.method in ("chat.postMessage", "chat.update", "chat.postEphemeral", "respond"):
             check_payload(call.args)
-        elif call.method == "views.publish":
+        elif call.method in ("views.publish", "views.open"):
             check_view(call.args["view"])
 
 

@@ -104,6 +104,8 @@ async def test_oauth_install_on_postgresql(
         connection = await asyncpg.connect(pg_url, timeout=5)
         try:
             await connection.execute(f"DROP TABLE IF EXISTS {', '.join(SLACK_TABLES)}")
-            await connection.execute("TRUNCATE conversations, deliveries, decisions, inbox, outbox")
+            await connection.execute(
+                "TRUNCATE conversations, deliveries, decisions, reminders, profiles, inbox, outbox"
+            )
         finally:
             await connection.close()

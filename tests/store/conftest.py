@@ -70,7 +70,8 @@ async def store(store_backend: str | None) -> AsyncIterator[Store]:
         async with opened.engine.begin() as connection:
             await connection.execute(
                 text(
-                    "TRUNCATE conversations, deliveries, decisions, inbox, outbox RESTART IDENTITY"
+                    "TRUNCATE conversations, deliveries, decisions, reminders, profiles, inbox,"
+                    " outbox RESTART IDENTITY"
                 )
             )
     yield opened

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 
-from core.ports import ConversationKey, ConversationWrite, Decision
+from core.ports import ConversationKey, ConversationWrite, Decision, Reminder, Step
 from core.store import SqlStore, connect_store, database_url, open_store
 from core.store.migrate import alembic_config, head_revision, migrate, run_locked, upgrade
 from core.store.schema import conversations, metadata
@@ -59,7 +59,16 @@ async def test_a_database_from_the_first_release_is_upgraded_keeping_its_convers
     try:
         assert await revision_and_tables(store) == (
             head_revision(),
-            {"alembic_version", "conversations", "deliveries", "decisions", "inbox", "outbox"},
+            {
+                "alembic_version",
+                "conversations",
+                "deliveries",
+                "decisions",
+                "inbox",
+                "outbox",
+                "reminders",
+                "profiles",
+            },
         )
         stored = await store.load(ALICE)
         assert stored is not None
@@ -67,6 +76,49 @@ async def test_a_database_from_the_first_release_is_upgraded_keeping_its_convers
         decision = Decision("accept", EXPIRES, "en", "slack")
         assert await store.save(ConversationWrite(ALICE, "{}", 4, 3, None, decision))
         assert await store.decisions(ALICE) == [decision]
+    finally:
+        await store.close()
+
+
+async def test_a_journal_from_schema_0003_is_kept_each_entry_getting_its_row_id_as_ref(
+    blank_url: str,
+) -> None:
+    old = connect_store(database_url(blank_url))
+    await upgrade(old.engine, "0003")
+    bob = ConversationKey("discord", "G1", "U_BOB")
+    rows = [
+        (ALICE, "decline", datetime(2029, 11, 3, 10, 0, tzinfo=UTC), "Acme"),
+        (bob, "accept", datetime(2029, 11, 4, 10, 0, tzinfo=UTC), None),
+        (ALICE, "negotiate_fee", datetime(2029, 12, 1, 9, 30, tzinfo=UTC), "Zoë"),
+    ]
+    # As the 0003 code wrote them: no ref, details, status or steps.
+    async with old.engine.begin() as connection:
+        for key, outcome, at, client in rows:
+            await connection.execute(
+                text(
+                    "INSERT INTO decisions (key, platform, workspace, user_id, outcome,"
+                    " decided_at, lang, client) VALUES (:k, :p, :w, :u, :o, :at, 'en', :c)"
+                ),
+                {"k": key.as_string(), "p": key.platform, "w": key.workspace, "u": key.user}
+                | {"o": outcome, "at": at, "c": client},
+            )
+        ids = (await connection.execute(text("SELECT id FROM decisions ORDER BY id"))).scalars()
+        alice_ids = [i for i, row in zip(ids, rows, strict=True) if row[0] == ALICE]
+    await old.close()
+
+    store = await open_store(blank_url)
+    try:
+        journal = await store.decisions(ALICE)
+        assert journal == [
+            Decision("negotiate_fee", rows[2][2], "en", "slack", "Zoë", ref=alice_ids[1]),
+            Decision("decline", rows[0][2], "en", "slack", "Acme", ref=alice_ids[0]),
+        ]
+        assert [d.outcome for d in await store.decisions(bob)] == ["accept"]
+        # An old entry takes follow-ups like a new one.
+        step = Step("snoozed", EXPIRES)
+        reminder = Reminder("answer", EXPIRES)
+        after = await store.follow_up(ALICE, alice_ids[1], step, reschedule=True, reminder=reminder)
+        assert after is not None and (after.steps, after.reminder) == ((step,), reminder)
     finally:
         await store.close()
 

@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 from sqlalchemy import text
 
-from core.ports import ConversationKey, ConversationWrite, Decision, StoreError
+from core.ports import ConversationKey, ConversationWrite, Decision, Step, StoreError
 from core.store import SqliteStore, SqlStore, connect_store, database_url, open_store
 from core.store.location import SQLITE_FILENAME
 from core.store.sql import SQLITE_BUSY_TIMEOUT_MS
@@ -136,6 +136,12 @@ async def test_every_call_on_an_unreachable_database_raises_store_error() -> Non
             "remember_delivery": lambda: store.remember_delivery("d", now=NOW, keep_until=NOW),
             "sweep": lambda: store.sweep(NOW),
             "decisions": lambda: store.decisions(ALICE),
+            "entry": lambda: store.entry(ALICE, 1),
+            "follow_up": lambda: store.follow_up(ALICE, 1, Step("agreed", NOW)),
+            "reminders_claim": lambda: store.reminders_claim("slack", NOW, claim_until=NOW),
+            "reminders_sent": lambda: store.reminders_sent([1], now=NOW),
+            "load_profile": lambda: store.load_profile(ALICE),
+            "save_profile": lambda: store.save_profile(ALICE, "{}", now=NOW),
         }
         for name, call in calls.items():
             with pytest.raises(StoreError, match=name):
