@@ -13,7 +13,8 @@ Theory of operation
   or move the entry's reminder. A step can be tied to a date of the entry (writing to a
   client opens on the free-from date), or done once (the two halves of a referral). A
   step that is not on offer for the entry as it stands (an old button, a second click)
-  gets a friendly notice and records nothing: never an exception.
+  gets a friendly notice and records nothing: never an exception. The same step taken
+  again (a double click, a redelivered click) shows its draft again and records nothing.
 * A status in :data:`TERMINAL` offers nothing more: a settled request stays settled.
 * Reminders come at a civil hour in the user's time zone: "did they answer?" some working
   days after the proposal (Saturday and Sunday skipped), "time to write to them" on the
@@ -45,6 +46,7 @@ from core.ports import Decision, DueReminder, Reminder, Step
 from core.questionnaire import FOLLOWUP_FIELDS, SKIP, Questionnaire
 from core.state import ConversationState
 from core.text import fold, french_typography, strip_trailing
+from core.turn import Effect, Source, Turn
 
 # Reminder kinds (``Reminder.kind``).
 ANSWER: Final = "answer"  # did the client answer the proposal?
@@ -59,6 +61,21 @@ REMIND_AT: Final = time(9, 30)  # local time a reminder is due
 CIVIL_HOURS: Final = (time(8, 0), time(20, 0))  # when a due reminder may be sent (local)
 LATE: Final = timedelta(hours=1)  # sent this long after its due time, a reminder says so
 REMINDED: Final = "reminded"  # the step a sender records when it sends a reminder
+DEFERRED: Final = "deferred"  # ... and when it keeps one that came due at night for the morning
+# The state's context key holding the ref of the journal entry a conversation was filed as
+# (its result, shown again in another tone, offers that entry's next steps).
+REF_KEY: Final = "entry_ref"
+# The details an entry keeps from the conversation, besides tone, time zone, wait, request
+# fingerprint and outcome variant: the answers and context a next step's words use.
+KEPT: Final = (
+    "client",
+    "colleague",
+    "deadline",
+    "fee_proposal",
+    "free_from",
+    "signature",
+    "locale",
+)
 LABEL_NAME = 40  # a name in a button is cut at this many characters (Discord: 80 a label)
 
 
@@ -175,7 +192,8 @@ class FollowUpResult:
     ``status`` the entry's new status, or None to keep it. With ``reschedule`` the entry's
     pending reminders are replaced by ``reminder`` (None: cancelled). ``actions`` are what
     to show; ``controls`` the next steps still open after this one (also on a draft's
-    :class:`~core.actions.Result`)."""
+    :class:`~core.actions.Result`). ``again``: a step the entry had already recorded,
+    shown again (``step`` is that recorded step): there is nothing to record."""
 
     step: Step | None
     status: str | None = None
@@ -183,19 +201,21 @@ class FollowUpResult:
     reminder: Reminder | None = None
     actions: tuple[Action, ...] = ()
     controls: tuple[Control, ...] = ()
+    again: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Decided:
     """What a request decided now starts with (see :func:`on_decided`): the entry's
-    ``details`` and ``status``, its first reminder, the next steps to show under the result,
-    and the notice saying when the bot will check in (None when it will not)."""
+    ``details``, ``status`` and ``client``, its first reminder, the next steps to show under
+    the result, and the notice saying when the bot will check in (None when it will not)."""
 
     details: tuple[tuple[str, str], ...]
     status: str
     reminder: Reminder | None
     controls: tuple[Control, ...]
     notice: Say | None
+    client: str | None = None
 
 
 # --- at decision time ---------------------------------------------------------------
@@ -212,23 +232,23 @@ def on_decided(
 ) -> Decided:
     """The follow-through of the conversation ``state`` has just decided (at ``now``, as
     entry ``ref``): the answers on its path a next-step draft needs, the tone, the time
-    zone, how many working days to wait (``wait``, default :data:`DEFAULT_WAIT`) and a
-    fingerprint of the client's request (never its text)."""
+    zone, how many working days to wait and a fingerprint of the client's request (never
+    its text). ``tz`` and ``wait`` default to what the start put in the state's context
+    (the platform's or the saved profile's), then to UTC and :data:`DEFAULT_WAIT`."""
     if state.status != "done" or state.outcome is None:
         raise ValueError("on_decided needs a conversation that reached an outcome")
-    zone = time_zone(tz)
-    days = DEFAULT_WAIT if wait is None else min(max(wait, 1), MAX_WAIT)
-    path = {qid: state.answers[qid] for qid in state.history if qid in state.answers}
-    found = {k: state.context[k] for k in ("client", "signature", "locale") if state.context.get(k)}
-    for qid, value in path.items():
-        if value != SKIP and qid in q.questions and q.questions[qid].input != "choice":
-            found[qid] = value  # an answer on the path overrides what the start said
+    zone = time_zone(tz if tz is not None else state.context.get("tz"))
+    if wait is None:
+        saved = state.context.get("wait", "")
+        wait = int(saved) if saved.isascii() and saved.isdigit() else DEFAULT_WAIT
+    days = min(max(wait, 1), MAX_WAIT)
+    found = _kept(state)
     request = fingerprint(state.context.get("request", ""))
     if request:
         found["request"] = request
     found.update(tone=state.tone, tz=zone.key, wait=str(days))
     outcome = q.outcomes.get(state.outcome)
-    variant = outcome.variant(path) if outcome is not None else None
+    variant = outcome.variant(_path(state)) if outcome is not None else None
     if variant is not None:
         found["variant"] = variant
     details = tuple(sorted(found.items()))
@@ -251,7 +271,41 @@ def on_decided(
             q, state.lang, q.followup_text(state.lang, "notices", _SCHEDULED[reminder.kind]), values
         )
         notice = Say(text, Notice.NOTICE)
-    return Decided(details, "", reminder, next_controls(q, entry, state.lang, now), notice)
+    controls = next_controls(q, entry, state.lang, now)
+    return Decided(details, "", reminder, controls, notice, entry.client)
+
+
+def entry_of(state: ConversationState, ref: int, now: datetime) -> Decision:
+    """The journal entry ``state`` was filed as (``ref``), as it stood when decided, enough
+    to offer its next steps again under its result (another tone or language): its details
+    without the request's fingerprint, and no reminder. The store holds the real one."""
+    found = _kept(state)
+    found.update(tone=state.tone, tz=time_zone(state.context.get("tz")).key)
+    return Decision(
+        outcome=state.outcome or "",
+        decided_at=now,
+        lang=state.lang,
+        platform="",
+        client=found.get("client"),
+        ref=ref,
+        details=tuple(sorted(found.items())),
+    )
+
+
+def _path(state: ConversationState) -> dict[str, str]:
+    """The answers on the path that led to the result (not those left behind by back)."""
+    return {qid: state.answers[qid] for qid in state.history if qid in state.answers}
+
+
+def _kept(state: ConversationState) -> dict[str, str]:
+    """What the entry keeps (:data:`KEPT`): an answer on the path beats what the start said."""
+    path = _path(state)
+    found: dict[str, str] = {}
+    for name in KEPT:
+        value = path.get(name) or state.context.get(name)
+        if value and value != SKIP:
+            found[name] = value
+    return found
 
 
 def _first_reminder(entry: Decision, now: datetime, zone: ZoneInfo, days: int) -> Reminder | None:
@@ -311,6 +365,7 @@ def next_controls(
             value=value,
             style=Style.PRIMARY if offer.draft else Style.SECONDARY,
             row=Row.NEXT_STEPS,
+            word=f"{offer.step} {value}".strip(),  # typed on the terminal: "wait 3"
         )
         for offer in offers(entry, now)
         for value in offer.values
@@ -321,14 +376,13 @@ def apply(
     q: Questionnaire, entry: Decision, step: str, value: str, now: datetime
 ) -> FollowUpResult:
     """Step ``step`` (with its control's ``value``) taken on ``entry`` at ``now``. A step not
-    open on the entry as it stands records nothing and says so."""
+    open on the entry as it stands records nothing and says so, unless it is one the entry
+    already recorded (a double click, a redelivery): then what it showed is shown again,
+    with ``step`` the one recorded (:func:`recorded` tells), and nothing changes."""
     lang = _lang(q, entry.lang)
     offer = next((o for o in offers(entry, now) if o.step == step and value in o.values), None)
     if offer is None:
-        notice = Say(
-            _render(q, lang, q.followup_text(lang, "notices", "not_open"), {}), Notice.STALE
-        )
-        return FollowUpResult(None, actions=(notice,), controls=next_controls(q, entry, lang, now))
+        return _again(q, entry, step, value, now)
     reminder: Reminder | None = None
     if offer.reminders is Reminders.SNOOZE:
         reminder = Reminder(ANSWER, answer_due(now, entry.detail("tz"), int(value)))
@@ -352,6 +406,46 @@ def apply(
     return replace(result, actions=tuple(actions), controls=controls)
 
 
+def _again(
+    q: Questionnaire, entry: Decision, step: str, value: str, now: datetime
+) -> FollowUpResult:
+    """A step that is not open: shown again when the entry recorded it, refused otherwise."""
+    lang = _lang(q, entry.lang)
+    controls = next_controls(q, entry, lang, now)
+    stages = [stage for (outcome, _), stage in STAGES.items() if outcome == entry.outcome]
+    offer = next(
+        (o for stage in stages for o in stage if o.step == step and value in o.values), None
+    )
+    taken = [s for s in entry.steps if offer is not None and s.name == offer.name]
+    if offer is None or not taken or (offer.reminders is Reminders.SNOOZE):
+        # A snooze is never replayed: "ask me again" once more moves the reminder again.
+        text = _render(q, lang, q.followup_text(lang, "notices", "not_open"), {})
+        return FollowUpResult(None, actions=(Say(text, Notice.STALE),), controls=controls)
+    actions: list[Action] = []
+    if offer.draft is not None:
+        actions.append(_draft_result(q, entry, offer.draft, lang, now, controls))
+    if offer.notice is not None:
+        text = q.followup_text(lang, "notices", offer.notice)
+        actions.append(Say(_render(q, lang, text, _values(q, entry, lang)), Notice.NOTICE))
+    return FollowUpResult(taken[-1], actions=tuple(actions), controls=controls, again=True)
+
+
+def recorded(entry: Decision, step: Step) -> bool:
+    """Whether ``step`` is one ``entry`` holds already: the very step :func:`apply` gives
+    back for a step taken again (``FollowUpResult.again`` says the same). By identity, not
+    equality: two snoozes at the same instant are two steps."""
+    return any(s is step for s in entry.steps)
+
+
+def turn(result: FollowUpResult, lang: str) -> Turn:
+    """The turn a next step makes: what it shows, to everyone in the conversation when it
+    was taken (or shown again), to the clicker alone when it was not open. The clicked
+    message keeps its buttons: the others may still be wanted (a referral's other half)."""
+    if result.step is None:
+        return Turn(Effect.STALE, lang, result.actions, Source.KEEP, private=True)
+    return Turn(Effect.ADVANCED, lang, result.actions, Source.KEEP)
+
+
 def _new_status(entry: Decision, offer: Offer) -> str | None:
     if offer.status is None or offer.status == entry.status:
         return None
@@ -365,7 +459,7 @@ def _new_status(entry: Decision, offer: Offer) -> str | None:
 
 def updated(entry: Decision, result: FollowUpResult) -> Decision:
     """``entry`` as it stands once ``result`` is recorded (what ``Store.follow_up`` does)."""
-    if result.step is None:
+    if result.step is None or result.again:
         return entry
     return replace(
         entry,

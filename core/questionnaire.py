@@ -73,6 +73,7 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "history_title": set(),
         "history_empty": set(),
         "history_line": {"date", "outcome", "client"},
+        "followup_gone": set(),  # a next step on a journal entry deleted since
         "forgotten": {"count"},
         "home_intro": set(),
         "request_quoted": {"request"},

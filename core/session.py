@@ -315,7 +315,9 @@ class Session:
         if not ref.isdigit() or not any(isinstance(a, Result) for a in actions):
             return tuple(actions)
         entry = followup.entry_of(state, int(ref), now)
-        return _add_controls(actions, followup.next_controls(self.questionnaire, entry, state.lang, now))
+        return _add_controls(
+            actions, followup.next_controls(self.questionnaire, entry, state.lang, now)
+        )
 
     async def _next_step(
         self,

@@ -35,6 +35,7 @@ from core.journal import decision_line
 from core.ports import ConversationKey, Decision, DueReminder, Reminder, Step
 from core.questionnaire import FOLLOWUP_DRAFTS, Questionnaire
 from core.state import ConversationState
+from core.turn import Effect, Source
 from tests.conftest import TODAY
 from tests.golden.walk import SAMPLES, play
 
@@ -394,7 +395,9 @@ def test_a_referral_is_done_once_the_client_and_the_colleague_have_their_message
     assert "Anna" in (headsup.draft or "")
     half = updated(entry, first)
     assert [c.question for c in first.controls] == ["intro"]
-    assert apply(questionnaire, half, "headsup", "", NOW).step is None  # done already
+    again = apply(questionnaire, half, "headsup", "", NOW + timedelta(seconds=3))
+    assert again.step == first.step and followup.recorded(half, again.step)  # shown again
+    assert again.actions == first.actions and updated(half, again) == half
     second = apply(questionnaire, half, "intro", "", NOW)
     assert second.status == "introduced" and second.controls == ()
     (intro,) = second.actions
@@ -696,3 +699,75 @@ def test_dates_follow_the_user_s_region(questionnaire: Questionnaire) -> None:
     entry = replace(entry_for(questionnaire, FEE_NO_TIME), details=decided.details)
     (draft,) = apply(questionnaire, entry, "agreed", "", NOW).actions
     assert isinstance(draft, Result) and "15 March 2027" in (draft.draft or "")
+
+
+# --- what the session needs around a step -----------------------------------------------
+
+
+def test_a_step_taken_twice_shows_its_draft_again_and_records_nothing(
+    questionnaire: Questionnaire,
+) -> None:
+    entry = entry_for(questionnaire, FEE)
+    first = apply(questionnaire, entry, "agreed", "", NOW)
+    after = updated(entry, first)
+    assert first.step is not None and not followup.recorded(entry, first.step)
+    again = apply(questionnaire, after, "agreed", "", NOW + timedelta(minutes=1))
+    assert again.step == first.step and followup.recorded(after, again.step) and again.again
+    assert (again.status, again.reschedule, again.reminder) == (None, False, None)
+    assert again.actions == first.actions
+    assert updated(after, again) == after
+    # The other answer is not open once they agreed, and was never taken: refused.
+    assert apply(questionnaire, after, "couldnt", "", NOW).step is None
+
+
+def test_a_snooze_is_never_replayed(questionnaire: Questionnaire) -> None:
+    entry = entry_for(questionnaire, FEE)
+    snoozed = updated(entry, apply(questionnaire, entry, "wait", "3", NOW))
+    # Two snoozes at the same instant are two steps: the second moves the reminder again.
+    second = apply(questionnaire, snoozed, "wait", "5", NOW)
+    assert second.step == snoozed.steps[-1] and not followup.recorded(snoozed, second.step)
+    assert updated(snoozed, second).reminder == Reminder(ANSWER, answer_due(NOW, PARIS, 5))
+    closed = updated(snoozed, apply(questionnaire, snoozed, "stop", "", NOW))
+    assert apply(questionnaire, closed, "wait", "3", NOW).step is None
+
+
+def test_the_turn_of_a_step(questionnaire: Questionnaire) -> None:
+    entry = entry_for(questionnaire, REFER)
+    taken = followup.turn(apply(questionnaire, entry, "intro", "", NOW), "en")
+    assert (taken.effect, taken.source, taken.private) == (Effect.ADVANCED, Source.KEEP, False)
+    refused = followup.turn(apply(questionnaire, entry, "agreed", "", NOW), "en")
+    assert (refused.effect, refused.private) == (Effect.STALE, True)
+    assert isinstance(refused.actions[0], Say)
+
+
+def test_the_entry_of_a_decided_conversation_offers_the_same_steps(
+    questionnaire: Questionnaire,
+) -> None:
+    for path in (FEE, REFER, BOOKED):
+        state = decided_state(questionnaire, path, "fr")
+        state = state.evolve(context={**state.context, "tz": PARIS})
+        decided = on_decided(questionnaire, state, ref=REF, now=NOW)
+        again = followup.entry_of(state, REF, NOW + timedelta(hours=1))
+        assert next_controls(questionnaire, again, "fr", NOW) == decided.controls
+        assert again.ref == REF and again.client == decided.client
+        assert again.detail("request") is None  # never needed to offer a step
+
+
+def test_the_time_zone_and_the_wait_come_from_the_start_unless_given(
+    questionnaire: Questionnaire,
+) -> None:
+    state = decided_state(questionnaire, FEE)
+    state = state.evolve(context={**state.context, "tz": "America/New_York", "wait": "5"})
+    decided = on_decided(questionnaire, state, ref=REF, now=NOW)
+    assert dict(decided.details)["tz"] == "America/New_York"
+    assert decided.reminder is not None
+    assert decided.reminder.due_at == answer_due(NOW, "America/New_York", 5)
+    given = on_decided(questionnaire, state, ref=REF, now=NOW, tz=PARIS, wait=1)
+    assert dict(given.details)["tz"] == PARIS and dict(given.details)["wait"] == "1"
+    assert decided.client == "anna"
+
+
+def test_next_steps_can_be_typed_on_the_terminal(questionnaire: Questionnaire) -> None:
+    entry = entry_for(questionnaire, FEE)
+    words = [c.word for c in next_controls(questionnaire, entry, "fr", NOW)]
+    assert words == ["agreed", "couldnt", "wait 3", "wait 5", "stop"]

@@ -30,6 +30,7 @@ from core.followup import (
     deliverable,
     next_controls,
     on_decided,
+    recorded,
     reminder_actions,
     status_line,
     time_zone,
@@ -177,7 +178,15 @@ class FollowUpMachine(RuleBasedStateMachine):
         shown = next_controls(Q, before, before.lang, self.now)
         on_offer = any((c.question, c.value) == (step, value) for c in shown)
         result = apply(Q, before, step, value, self.now)
+        if not on_offer and result.step is not None:
+            # Taken before (a double click): shown again, nothing to record.
+            assert result.again and recorded(before, result.step)
+            assert updated(before, result) == before
+            assert result.controls == shown
+            event("a step shown again")
+            return
         assert (result.step is not None) == on_offer
+        assert result.step is None or not recorded(before, result.step)
         if result.step is None:
             (notice,) = result.actions
             assert isinstance(notice, Say) and notice.kind is Notice.STALE
