@@ -206,6 +206,7 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
             locale=event.locale,
             signature=event.signature,
             tz=event.tz,
+            profile=event.profile,
         )
         return _start(q, state, start)
     if state.pending == RESUME:

@@ -62,6 +62,7 @@ class Answer:
     locale: str | None = None
     signature: str | None = None
     tz: str | None = None
+    profile: UserProfile | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,7 +48,7 @@ from core import followup
 from core.actions import Action, Ask, Control, Notice, Result, Say
 from core.controls import NextStep
 from core.engine import answered_note, is_consistent, journal_client, step, with_journal
-from core.events import Event, Start
+from core.events import Answer, Event, Start
 from core.journal import LOOKUP_LIMIT
 from core.ports import (
     ConversationKey,
@@ -169,6 +169,11 @@ class Session:
         for _ in range(MAX_ATTEMPTS):
             stored = await self.store.load(key)
             state, notices, ev = self._prepare(stored, event, now)
+            if isinstance(ev, Answer) and ev.profile is None and _may_start(state, ev):
+                # Typed text that will open a conversation: the saved profile applies, as
+                # at a start (one read, only then).
+                typed_profile = UserProfile.from_json(await self.store.load_profile(key), q)
+                ev = event = replace(ev, profile=typed_profile)
             if ev is None:  # expired, and the event was not a start: say so and close it
                 assert state is not None and stored is not None
                 turn = classify(event, None, state, tuple(notices), default_lang=state.lang)
@@ -202,9 +207,10 @@ class Session:
             finished = new_state.status == "done" and (state is None or state.status != "done")
             decision, reminder = None, None
             if finished:
-                new_state, actions, decision, reminder = self._decide(key, new_state, actions, now)
+                new_state, shown, decision, reminder = self._decide(key, new_state, actions, now)
+                actions = list(shown)
             elif new_state.status == "done":
-                actions = self._with_next_steps(new_state, actions, now)
+                actions = list(self._with_next_steps(new_state, actions, now))
             turn = self._turn(ev, state, new_state, (*notices, *actions))
             write = box.settle(
                 ConversationWrite(
@@ -303,7 +309,14 @@ class Session:
         )
         shown = _add_controls(actions, decided.controls)
         if decided.notice is not None:
-            shown = (*shown, decided.notice)
+            # "I'll ask you on Monday whether Acme answered": part of the result's advice,
+            # so the result stays one message, drawn last.
+            shown = tuple(
+                replace(a, advice=f"{a.advice}\n\n{decided.notice.text}")
+                if isinstance(a, Result)
+                else a
+                for a in shown
+            )
         return state, shown, decision, decided.reminder
 
     def _with_next_steps(
@@ -423,6 +436,11 @@ class _Box:
         if self.inbox_id is None and not outbox:
             return True
         return await store.finish(self.inbox_id, outbox, now=self.now)
+
+
+def _may_start(state: ConversationState | None, event: Answer) -> bool:
+    """Whether typed ``event`` opens a conversation (none is under way)."""
+    return event.question is None and (state is None or state.status != "active")
 
 
 def journal_ref(now: datetime) -> int:

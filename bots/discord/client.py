@@ -14,11 +14,11 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bots.reminders import ReminderSender
 from bots.discord.adapter import PLATFORM, DiscordAdapter
 from bots.discord.commands import PromptTranslator, register
 from bots.discord.components import ConversationButton
 from bots.discord.render import ANSWER_FIELD, NO_MENTIONS
+from bots.reminders import ReminderSender
 from core import controls
 from core.actions import ControlKind
 from core.ports import DueReminder
