@@ -61,7 +61,7 @@ from bots.slack.translate import (
     message_text,
     parse_command,
 )
-from core import controls
+from core import controls, followup
 from core.controls import AppAction, NextStep, Refusal
 from core.events import Answer, Event, Start
 from core.ports import ConversationKey, DueReminder, InboxRow, OutboxMessage, StoreError
@@ -399,12 +399,54 @@ class SlackBot:
                 ref = controls.decode(action["action_id"])
                 version = ref.version if ref is not None else -1
                 await self._app_action(args, app_action, key, lang, version)
+            case NextStep() as step:
+                await self._next_step(args, key, step, lang)
             case meant:
                 container = body.get("container") or {}
                 channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
                 ts, message = container.get("message_ts"), body.get("message")
                 clicked = Clicked(channel, ts, message) if channel and ts and message else None
                 await self._turn(args, key, meant, user, channel, clicked=clicked)
+
+    async def _next_step(
+        self, args: AsyncArgs, key: ConversationKey, step: NextStep, lang: str
+    ) -> None:
+        """A next step clicked on a result, a reminder, the history or the App Home: what it
+        shows goes to the user's DM (a client's draft never goes to the channel the history
+        was shown in), then where it was clicked is redrawn from the entry as it stands now
+        (its buttons, or the history, or the App Home)."""
+        action, body = _part(args.action), _part(args.body)
+        container = body.get("container") or {}
+        channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+        in_dm = isinstance(channel, str) and channel.startswith("D")  # a DM's id starts with D
+        dm = channel if in_dm else (await self._open_dm(args.client, key.user))[0]
+        # Should the DM not open, the user id as the channel still posts into it.
+        turn = await self._turn(args, key, step, key.user, dm or key.user)
+        if turn is None or turn.effect in (Effect.FAILED, Effect.DUPLICATE):
+            return
+        try:
+            entry = await self.store.entry(key, step.ref)
+        except StoreError:
+            log.warning("entry unavailable: the clicked message was not redrawn")
+            return
+        now = self.session.clock()
+        shown = followup.next_controls(self.q, entry, lang, now) if entry is not None else ()
+        if container.get("type") == "view":  # the App Home
+            await self._publish_home(args.client, key, await self._saved_profile(key))
+        elif container.get("is_ephemeral"):  # the history, shown to the user alone
+            await self._respond(args.respond, await self._history(key, lang), replace=True)
+            if dm and not in_dm and not turn.private:
+                link = dm_link(key.workspace, dm)
+                await self._respond(args.respond, self.draw.continue_in_dm(lang, link))
+        elif channel and container.get("message_ts") and body.get("message"):
+            label = str((action.get("text") or {}).get("text") or "")
+            taken = turn.effect is Effect.ADVANCED and bool(label)
+            note = self.q.ui(lang, "answered", answer=label) if taken else None
+            message = dict(body["message"])
+            redrawn = self.draw.next_steps(message, step.ref, shown, key.user, lang, note)
+            if redrawn is not None:
+                update = box.update(channel, container["message_ts"], redrawn.payload())
+                await self.courier.send([update], args.client)
 
     async def _on_home_opened(self, args: AsyncArgs) -> None:
         event = _part(args.event)
@@ -423,7 +465,7 @@ class SlackBot:
         except StoreError:
             log.warning("history unavailable for the App Home")
             decisions = []
-        home = self.draw.home(lang, user, decisions, saved)
+        home = self.draw.home(lang, user, decisions, saved, self.session.clock())
         await self._call(client.views_publish, user_id=user, view=home)
 
     async def _on_profile_edit(self, args: AsyncArgs) -> None:
@@ -574,10 +616,10 @@ class SlackBot:
         clicked: Clicked | None = None,
         quote: str | None = None,
         reply: bool = True,
-    ) -> None:
+    ) -> Turn:
         """Hand ``event`` to the session with the request's inbox row and a drawer, so what
         the turn shows is queued with its save; then send that. A turn the store could not
-        take is shown at once (its apology), not queued."""
+        take is shown at once (its apology), not queued. Returns the turn."""
         respond = args.respond if reply and args.respond is not None else None
         url = respond.response_url if respond is not None else None
         context = args.context
@@ -596,7 +638,7 @@ class SlackBot:
             await self.courier.send(
                 self._plan(turn, owner, channel, clicked, quote, url), args.client
             )
-            return
+            return turn
         turn = await self.session.handle(key, event, inbox_id=inbox_id, draw=draw)
         context[box.SETTLED] = True
         if drawn and drawn[-1][0] is turn:
@@ -607,6 +649,7 @@ class SlackBot:
             await self.courier.send(
                 self._plan(turn, owner, channel, clicked, None, url), args.client
             )
+        return turn
 
     def _plan(
         self,
@@ -659,7 +702,7 @@ class SlackBot:
             decisions = await self.session.history(key, HISTORY_LIMIT)
         except StoreError:
             return self.draw.notice(self.q.ui(lang, "error"), lang)
-        return self.draw.history(lang, decisions)
+        return self.draw.history(lang, key.user, decisions, self.session.clock())
 
     def _users_info(self, client: AsyncWebClient) -> Any:
         async def lookup(user: str) -> Mapping[str, Any] | None:
@@ -724,9 +767,10 @@ def _part(part: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _block_lang(block_id: str | None, languages: tuple[str, ...]) -> str:
-    """The language a block was drawn in (``sit:<lang>:<row>``), for notices about it."""
+    """The language a block was drawn in (``sit:<lang>:<row>``, and a tag when one message
+    holds several blocks of a row), for notices about it."""
     parts = (block_id or "").split(":")
-    return parts[1] if len(parts) == 3 and parts[1] in languages else languages[0]
+    return parts[1] if len(parts) in (3, 4) and parts[1] in languages else languages[0]
 
 
 def _api_url(url: str | None) -> str:

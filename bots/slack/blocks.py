@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import groupby
 from typing import Any
 
 from bots.slack import mrkdwn as md
 from bots.slack.translate import NOT_SET
-from core import controls, profile
+from core import controls, followup, profile
 from core.actions import Action, Ask, Control, ControlKind, Result, Say, Style
 from core.journal import decision_line
 from core.ports import Decision
@@ -62,6 +63,11 @@ MAX_DRAFT = 3000
 MAX_QUOTE = 1500
 LEAD_TEXT = 900  # notices before a question, in the fallback text (which stays under 4,000)
 HISTORY_ON_HOME = 10
+# Entries of a history that get their next-step buttons (the newest that have any): a
+# section and an actions block each. Twenty entries of both would still fit a message's 50
+# blocks and the App Home's 100, but a wall of buttons is hard to read; older entries keep
+# their status line, and their reminders bring their buttons back.
+HISTORY_BUTTONED = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,17 +155,61 @@ class Drawer:
         text = "\n\n".join(part for part in (result.title, result.why, body) if part)
         return Message(md.fit(text, md.MESSAGE_TEXT, trimmed), blocks)
 
-    def controls(self, shown: Iterable[Control], owner: str, lang: str) -> list[Block]:
-        """One actions block per row; the block id carries the language (for telling
-        someone else, in the owner's language, that the buttons are not theirs)."""
+    def controls(
+        self, shown: Iterable[Control], owner: str, lang: str, *, tag: str | None = None
+    ) -> list[Block]:
+        """One actions block per row, in the rows' order; the block id carries the language
+        (for telling someone else, in the owner's language, that the buttons are not
+        theirs) and ``tag`` when one message holds several blocks of a row (a history's
+        entries): Slack refuses a message whose block ids repeat."""
         rows: list[Block] = []
-        for row, group in groupby(shown, key=lambda c: c.row):
+        for row, group in groupby(sorted(shown, key=lambda c: c.row), key=lambda c: c.row):
             elements = [e for c in group if (e := _element(c, owner)) is not None]
             if elements:
+                block_id = f"sit:{lang}:{int(row)}" + (f":{tag}" if tag else "")
                 rows.append(
-                    {"type": "actions", "block_id": f"sit:{lang}:{int(row)}", "elements": elements}
+                    {
+                        "type": "actions",
+                        "block_id": block_id,
+                        "elements": elements[: md.ACTIONS_ELEMENTS],
+                    }
                 )
         return rows
+
+    def next_steps(
+        self,
+        message: dict[str, Any],
+        ref: int,
+        shown: Sequence[Control],
+        owner: str,
+        lang: str,
+        note: str | None = None,
+    ) -> Message | None:
+        """A message that offered next steps on entry ``ref`` (a result, a reminder), with
+        those buttons replaced by ``shown`` (the steps open now) and every other button as
+        it was; when none is left, ``note`` (what was answered) where they were. None when
+        the message holds no button of that entry."""
+        kept: list[Block] = []
+        at: int | None = None
+        for block in message.get("blocks") or []:
+            if block.get("type") != "actions":
+                kept.append(block)
+                continue
+            elements = [e for e in block.get("elements") or [] if not _steps_of(e, ref)]
+            if len(elements) < len(block.get("elements") or []):
+                at = len(kept) if at is None else at
+                if elements:
+                    kept.append({**block, "elements": elements})
+            else:
+                kept.append(block)
+        if at is None:
+            return None
+        trimmed = self.q.ui(lang, "trimmed")
+        if shown:
+            kept[at:at] = self.controls(shown, owner, lang, tag=str(ref))
+        elif note:  # it echoes a button's label: plain text
+            kept.insert(at, _context_plain(md.fit(note, md.CONTEXT_TEXT, trimmed, mrkdwn=False)))
+        return Message(str(message.get("text") or note or ""), kept[: md.MESSAGE_BLOCKS])
 
     def frozen(self, message: dict[str, Any], note: str | None, lang: str) -> Message:
         """A clicked message with its buttons gone and ``note`` below it."""
@@ -200,8 +250,12 @@ class Drawer:
         message = self.notice(q.ui(lang, "help"), lang)
         return Message(message.text, [*message.blocks, _section(md.escape(commands))])
 
-    def history(self, lang: str, decisions: Sequence[Decision]) -> Message:
-        return Message(md.escape(self.q.ui(lang, "history_title")), self._history(lang, decisions))
+    def history(
+        self, lang: str, owner: str, decisions: Sequence[Decision], now: datetime
+    ) -> Message:
+        """The user's decisions, each with where it stands and its next steps."""
+        blocks = self._history(lang, owner, decisions, now)
+        return Message(md.escape(self.q.ui(lang, "history_title")), blocks)
 
     def continue_in_dm(self, lang: str, link: str) -> Message:
         """The ephemeral "let's continue in our DM", with a link straight to the DM."""
@@ -215,7 +269,12 @@ class Drawer:
         return Message(text, [_section(text), *self.controls(buttons, owner, lang)])
 
     def home(
-        self, lang: str, owner: str, decisions: Sequence[Decision], saved: UserProfile
+        self,
+        lang: str,
+        owner: str,
+        decisions: Sequence[Decision],
+        saved: UserProfile,
+        now: datetime,
     ) -> dict[str, Any]:
         """The App Home tab: what the bot does, how to start, the latest decisions, and the
         saved profile with a button that opens its form."""
@@ -228,7 +287,7 @@ class Drawer:
             *self.controls([controls.start_control(q, lang)], owner, lang),
             {"type": "divider"},
             _header(q.ui(lang, "history_title")),
-            *self._history(lang, decisions[:HISTORY_ON_HOME]),
+            *self._history(lang, owner, decisions[:HISTORY_ON_HOME], now),
             {"type": "divider"},
             _header(profile.word(q, lang, "title")),
             # What the user typed, shown as typed: plain text, never formatting.
@@ -307,11 +366,26 @@ class Drawer:
             "blocks": blocks,
         }
 
-    def _history(self, lang: str, decisions: Sequence[Decision]) -> list[Block]:
+    def _history(
+        self, lang: str, owner: str, decisions: Sequence[Decision], now: datetime
+    ) -> list[Block]:
+        """A section per decision (where its request stands), and under it the buttons of
+        its next steps (for the newest :data:`HISTORY_BUTTONED` that have any)."""
         if not decisions:
             return [_context(md.escape(self.q.ui(lang, "history_empty")))]
-        lines = "\n".join("• " + decision_line(self.q, lang, d) for d in decisions)
-        return _sections(lines, self.q.ui(lang, "trimmed"), MAX_SAY_SECTIONS)
+        trimmed = self.q.ui(lang, "trimmed")
+        blocks: list[Block] = []
+        buttoned = 0
+        for n, decision in enumerate(decisions):
+            line = decision_line(self.q, lang, decision, show=_one_line, now=now)
+            blocks.append(_section(md.fit(line, md.SECTION_TEXT, trimmed)))
+            if buttoned < HISTORY_BUTTONED:
+                shown = followup.next_controls(self.q, decision, lang, now)
+                if shown:
+                    # Tagged by position: two entries could share a ref (one millisecond).
+                    blocks += self.controls(shown, owner, lang, tag=f"h{n}")
+                    buttoned += 1
+        return blocks
 
 
 # --- Block Kit pieces ---------------------------------------------------------------
@@ -334,6 +408,17 @@ def _element(control: Control, owner: str) -> Block | None:
     elif control.kind is ControlKind.START:
         button["style"] = "primary"
     return button
+
+
+def _steps_of(element: Block, ref: int) -> bool:
+    """Whether ``element`` is a next-step button of journal entry ``ref``."""
+    found = controls.decode(str(element.get("action_id") or ""))
+    return found is not None and found.kind is ControlKind.NEXT and found.version == ref
+
+
+def _one_line(text: str) -> str:
+    """A name inside a history line: on one line (escaped with the line, later)."""
+    return " ".join(text.split())
 
 
 def _with_lead(message: Message, lead: list[Block], texts: list[str], trimmed: str) -> Message:

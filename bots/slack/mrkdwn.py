@@ -23,6 +23,7 @@ PLACEHOLDER_TEXT = 150
 MESSAGE_TEXT = 3000  # top-level fallback: Slack truncates at 40,000; notifications want far less
 MESSAGE_BLOCKS = 50
 HOME_BLOCKS = 100
+ACTIONS_ELEMENTS = 25  # elements in one actions block
 
 _TOKEN = re.compile(r"<([^<>]*)>")
 _BROADCASTS = {"here", "channel", "everyone"}

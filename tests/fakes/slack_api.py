@@ -41,6 +41,7 @@ class User:
     locale: str = "en-US"
     real_name: str = "Sam Taylor"
     tz_offset: int = 0  # seconds east of UTC
+    tz: str = "Atlantic/Reykjavik"  # the IANA name Slack gives with the offset (UTC all year)
 
 
 class FakeSlackApi:
@@ -173,11 +174,12 @@ class FakeSlackApi:
 
     def _show(self, method: str, args: Mapping[str, Any], result: Mapping[str, Any]) -> None:
         if method in ("chat.postMessage", "chat.update"):
-            channel = self.channels.setdefault(str(args.get("channel")), {})
+            # A post to a user id lands in the DM with them (the channel Slack answers with).
+            channel = self.channels.setdefault(str(result.get("channel")), {})
             ts = str(result["ts"])
             channel[ts] = {"ts": ts, "text": args.get("text"), "blocks": args.get("blocks") or []}
             if self.on_show is not None:
-                self.on_show(method, str(args.get("channel")), channel[ts])
+                self.on_show(method, str(result.get("channel")), channel[ts])
 
     def _answer(self, method: str, args: Mapping[str, Any]) -> dict[str, Any]:
         match method:
@@ -196,7 +198,7 @@ class FakeSlackApi:
             case "chat.postMessage":
                 ts = f"{1700000000 + next(self._ts)}.000100"
                 return {
-                    "channel": args.get("channel"),
+                    "channel": _dm(str(args.get("channel"))),
                     "ts": ts,
                     "message": {"text": args.get("text"), "blocks": args.get("blocks"), "ts": ts},
                 }
@@ -218,6 +220,7 @@ class FakeSlackApi:
                         "real_name": user.real_name,
                         "locale": user.locale,
                         "tz_offset": user.tz_offset,
+                        "tz": user.tz,
                         "profile": {"real_name": user.real_name, "display_name": ""},
                     }
                 }
@@ -239,6 +242,12 @@ class FakeSlackApi:
                     "authed_user": {"id": "U0002"},
                 }
         return {}
+
+
+def _dm(channel: str) -> str:
+    """Where a post to ``channel`` lands: a user id (U…, W…) means the DM with that user,
+    the channel conversations.open gives for them."""
+    return "D" + channel if channel[:1] in ("U", "W") else channel
 
 
 async def _decode(request: web.Request) -> dict[str, Any]:

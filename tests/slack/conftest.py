@@ -14,8 +14,8 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -243,8 +243,13 @@ class Slack:
         user: str = USER,
         channel: str | None = None,
         selected_date: str | None = None,
+        where: str = "message",
+        response_url: str | None = None,
     ) -> ClientResponse:
-        """Click the element ``action_id`` of ``message`` (as shown in ``channel``)."""
+        """Click the element ``action_id`` of ``message`` (as shown in ``channel``).
+        ``where``: a posted ``message``; an ``ephemeral`` one (Slack then sends no copy of
+        the message, only where it is); the App Home's ``view`` (no channel, no message, no
+        response_url). ``response_url``: the one the click carries (a fresh one if None)."""
         block, element = _find(message, action_id)
         action: dict[str, Any] = {
             "type": element["type"],
@@ -257,38 +262,45 @@ class Slack:
         if selected_date is not None:
             action["selected_date"] = selected_date
         channel = channel or f"D{user}"
-        return await self.send_payload(
-            {
-                "type": "block_actions",
-                "team": {"id": TEAM, "domain": "example"},
-                "user": {
-                    "id": user,
-                    "username": user.lower(),
-                    "name": user.lower(),
-                    "team_id": TEAM,
-                },
-                "api_app_id": APP_ID,
-                "token": "legacy",
-                "trigger_id": self._id("trigger."),
-                "container": {
-                    "type": "message",
-                    "message_ts": message["ts"],
-                    "channel_id": channel,
-                    "is_ephemeral": False,
-                },
-                "channel": {"id": channel, "name": "directmessage"},
-                "message": {
-                    "type": "message",
-                    "user": BOT_USER,
-                    "bot_id": BOT_ID,
-                    "ts": message["ts"],
-                    "text": message["text"],
-                    "blocks": message["blocks"],
-                },
-                "response_url": self.api.response_url(self._id("click")),
-                "actions": [action],
-            }
-        )
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "team": {"id": TEAM, "domain": "example"},
+            "user": {
+                "id": user,
+                "username": user.lower(),
+                "name": user.lower(),
+                "team_id": TEAM,
+            },
+            "api_app_id": APP_ID,
+            "token": "legacy",
+            "trigger_id": self._id("trigger."),
+            "container": {
+                "type": "message",
+                "message_ts": message["ts"],
+                "channel_id": channel,
+                "is_ephemeral": False,
+            },
+            "channel": {"id": channel, "name": "directmessage"},
+            "message": {
+                "type": "message",
+                "user": BOT_USER,
+                "bot_id": BOT_ID,
+                "ts": message["ts"],
+                "text": message["text"],
+                "blocks": message["blocks"],
+            },
+            "response_url": response_url or self.api.response_url(self._id("click")),
+            "actions": [action],
+        }
+        if where == "ephemeral":
+            payload["container"]["is_ephemeral"] = True
+            del payload["message"]
+        elif where == "view":
+            payload["container"] = {"type": "view", "view_id": "V0001"}
+            payload["view"] = {"id": "V0001", "type": "home", "blocks": message["blocks"]}
+            for gone in ("channel", "message", "response_url"):
+                del payload[gone]
+        return await self.send_payload(payload)
 
     # --- reading the DM -------------------------------------------------------------------
 
@@ -335,8 +347,26 @@ def _find(message: dict[str, Any], action_id: str) -> tuple[dict[str, Any], dict
     raise AssertionError(f"no element {action_id!r} in the message")
 
 
+class Clock:
+    """A clock the test moves on (days pass between a decision and its reminder)."""
+
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, by: timedelta) -> None:
+        self.now += by
+
+
 async def open_slack(
-    api: FakeSlackApi, store: Store, *, http: aiohttp.ClientSession | None = None, **settings: Any
+    api: FakeSlackApi,
+    store: Store,
+    *,
+    http: aiohttp.ClientSession | None = None,
+    clock: Callable[[], datetime] = lambda: NOW,
+    **settings: Any,
 ) -> tuple[Slack, TestClient[Any, Any]]:
     """The bot behind a test server; ``http`` is the shared session production passes
     (Web API calls and response_url posts), None for Bolt's own per-call sessions."""
@@ -347,7 +377,7 @@ async def open_slack(
         **settings,
     }
     config = Settings(**options)
-    app = await bootstrap(config, store=store, clock=lambda: NOW)
+    app = await bootstrap(config, store=store, clock=clock)
     bot = SlackBot(app, config, http_session=http)
     await bot.start()
     client = TestClient(TestServer(web_app(bot), host="127.0.0.1"))

@@ -28,12 +28,20 @@ def check_payload(args: dict[str, Any]) -> None:
     assert "link_names" not in args and args.get("parse") != "full"
     blocks = args.get("blocks") or []
     assert len(blocks) <= 50, len(blocks)
+    _unique_ids(blocks)
     for block in blocks:
         check_block(block)
 
 
+def _unique_ids(blocks: list[dict[str, Any]]) -> None:
+    """Slack refuses a message or view whose blocks share a block_id."""
+    ids = [b["block_id"] for b in blocks if b.get("block_id")]
+    assert len(ids) == len(set(ids)), f"block ids repeated: {ids}"
+
+
 def check_view(view: dict[str, Any]) -> None:
     assert len(view["blocks"]) <= 100
+    _unique_ids(view["blocks"])
     View(**view).validate_json()
     for block in view["blocks"]:
         check_block(block)
