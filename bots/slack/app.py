@@ -415,22 +415,15 @@ class SlackBot:
         shows goes to the user's DM (a client's draft never goes to the channel the history
         was shown in), then where it was clicked is redrawn from the entry as it stands now
         (its buttons, or the history, or the App Home)."""
-        action, body = _part(args.action), _part(args.body)
+        body = _part(args.body)
         container = body.get("container") or {}
         channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
         in_dm = isinstance(channel, str) and channel.startswith("D")  # a DM's id starts with D
         dm = channel if in_dm else (await self._open_dm(args.client, key.user))[0]
         # Should the DM not open, the user id as the channel still posts into it.
         turn = await self._turn(args, key, step, key.user, dm or key.user)
-        if turn is None or turn.effect in (Effect.FAILED, Effect.DUPLICATE):
+        if turn.effect in (Effect.FAILED, Effect.DUPLICATE):
             return
-        try:
-            entry = await self.store.entry(key, step.ref)
-        except StoreError:
-            log.warning("entry unavailable: the clicked message was not redrawn")
-            return
-        now = self.session.clock()
-        shown = followup.next_controls(self.q, entry, lang, now) if entry is not None else ()
         if container.get("type") == "view":  # the App Home
             await self._publish_home(args.client, key, await self._saved_profile(key))
         elif container.get("is_ephemeral"):  # the history, shown to the user alone
@@ -439,14 +432,37 @@ class SlackBot:
                 link = dm_link(key.workspace, dm)
                 await self._respond(args.respond, self.draw.continue_in_dm(lang, link))
         elif channel and container.get("message_ts") and body.get("message"):
-            label = str((action.get("text") or {}).get("text") or "")
-            taken = turn.effect is Effect.ADVANCED and bool(label)
-            note = self.q.ui(lang, "answered", answer=label) if taken else None
-            message = dict(body["message"])
-            redrawn = self.draw.next_steps(message, step.ref, shown, key.user, lang, note)
-            if redrawn is not None:
-                update = box.update(channel, container["message_ts"], redrawn.payload())
-                await self.courier.send([update], args.client)
+            await self._redraw_steps(args, key, step, lang, turn, channel)
+
+    async def _redraw_steps(
+        self,
+        args: AsyncArgs,
+        key: ConversationKey,
+        step: NextStep,
+        lang: str,
+        turn: Turn,
+        channel: str,
+    ) -> None:
+        """The clicked message (a result, a reminder) with its entry's buttons as they stand
+        now: the steps still open, or, when none is, what was answered in their place. Sent
+        directly, not through the outbox: should it be lost, a button left there is only
+        answered with a polite "no longer open"."""
+        action, body = _part(args.action), _part(args.body)
+        try:
+            entry = await self.store.entry(key, step.ref)
+        except StoreError:
+            log.warning("entry unavailable: the clicked message was not redrawn")
+            return
+        now = self.session.clock()
+        shown = followup.next_controls(self.q, entry, lang, now) if entry is not None else ()
+        label = str((action.get("text") or {}).get("text") or "")
+        taken = turn.effect is Effect.ADVANCED and bool(label)
+        note = self.q.ui(lang, "answered", answer=label) if taken else None
+        message = dict(body["message"])
+        redrawn = self.draw.next_steps(message, step.ref, shown, key.user, lang, note)
+        if redrawn is not None:
+            ts = str((body.get("container") or {}).get("message_ts"))
+            await self.courier.send([box.update(channel, ts, redrawn.payload())], args.client)
 
     async def _on_home_opened(self, args: AsyncArgs) -> None:
         event = _part(args.event)
