@@ -9,9 +9,11 @@ loop would every half minute.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -23,6 +25,7 @@ from core.actions import ControlKind as Kind
 from core.memory_store import MemoryStore
 from core.ports import Decision
 from core.profile import UserProfile
+from core.store import open_store
 from tests.fakes.slack_api import FakeSlackApi, User
 from tests.slack.conftest import NOW, TEAM, USER, Clock, Slack, open_slack, refs
 from tests.slack.test_conversation import draft, header, reach, texts
@@ -136,7 +139,7 @@ async def test_a_negotiation_shows_its_next_steps_and_files_a_reminder(slack: Sl
     entry = await negotiate(slack)
     result = slack.last()
     assert header(result) == slack.q.outcome_text("en", "negotiate_timeline", "title")
-    # The core's buttons, with the core's labels, drawn after the result's other rows.
+    # The core's buttons, with the core's labels; the result's rows in the core's order.
     offered = followup.next_controls(slack.q, entry, "en", NOW)
     assert list(steps(result)) == [c.word for c in offered]
     assert list(labels(result).values()) == [c.label for c in offered]
@@ -485,3 +488,43 @@ async def test_booked_reminds_on_the_free_from_date_with_the_draft(
     assert (after.status, after.reminder) == ("reached", None)
     (answered,) = [m for m in slack.shown() if m["ts"] == reminder["ts"]]
     assert steps(answered) == {}
+
+
+# --- durable: a restart in between -------------------------------------------------------
+
+
+async def test_a_reminder_survives_a_restart_and_goes_once(
+    api: FakeSlackApi, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'sit.sqlite3'}"
+    clock = Clock()
+    store = await open_store(url)
+    try:
+        first, client = await open_slack(api, store, database_url=url, clock=clock)
+        await first.bot.reminders.close()
+        entry = await negotiate(first)
+        await client.close()
+        await first.bot.close()
+        assert entry.reminder is not None
+
+        # Another process, days later: as it starts, it sends what came due while none
+        # was running (its sender's first look is at start-up).
+        clock.now = entry.reminder.due_at + timedelta(days=2)
+        second, client = await open_slack(api, store, database_url=url, clock=clock)
+        try:
+            for _ in range(100):
+                if reminders_to(second):
+                    break
+                await asyncio.sleep(0.05)
+            await second.bot.reminders.close()
+            assert await run_reminders(second) == 0  # once
+            (posted,) = reminders_to(second)
+            assert "This reminder was due on" in posted["text"]
+            reminder = second.last()
+            await second.click(reminder, steps(reminder)["couldnt"])
+            assert (await latest(second)).status == "couldnt"
+        finally:
+            await client.close()
+            await second.bot.close()
+    finally:
+        await store.close()
