@@ -105,7 +105,7 @@ def test_a_due_follow_up_is_shown_once_at_the_next_start(cli: Any, store: Memory
 
     cli(["--fresh"], FEE)
     asyncio.run(_make_due(store))
-    status, out, _ = cli(["--fresh"], "")
+    _, out, _ = cli(["--fresh"], "")
     assert "Follow-ups due since last time: 1." in out
     assert "Acme" in out.split("Follow-ups due since last time: 1.")[1]
     assert "should-i-take-it next 1 STEP" in out
