@@ -188,9 +188,12 @@ class DiscordAdapter:
             confirm = self.render.forget_confirmation(self._lang(interaction), user, version)
             await interaction.response.send_message(**confirm.fields(), ephemeral=True)
 
-    async def send_reminder(self, user: discord.User, turn: Turn) -> None:
-        """A due follow-up reminder, in the user's DM with the bot."""
-        await self._post(user, self.render.turn(turn.actions, user.id))
+    async def send_reminder(
+        self, channel: discord.abc.Messageable, owner: int, turn: Turn
+    ) -> None:
+        """A due follow-up reminder, in ``owner``'s DM with the bot (``channel``); its
+        buttons answer ``owner`` only."""
+        await self._post(channel, self.render.turn(turn.actions, owner))
 
     # --- after a click or a form -----------------------------------------------------
     async def _show(self, interaction: Interaction, turn: Turn) -> None:
