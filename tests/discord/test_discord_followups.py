@@ -122,8 +122,8 @@ async def test_a_negotiation_ends_with_next_steps_and_a_reminder(h: Harness, clo
     button(result, Kind.BACK)  # the conversation's own buttons are still there
     assert entry.reminder == Reminder(followup.ANSWER, WEDNESDAY)
     assert entry.platform == "discord"
-    assert "I'll ask you on Wed, Dec 2 whether ACME answered." in (
-        result["embeds"][0]["description"]
+    assert (
+        "I'll ask you on Wed, Dec 2 whether ACME answered." in (result["embeds"][0]["description"])
     )
 
 
@@ -154,7 +154,11 @@ async def test_the_reminder_dm_and_they_couldnt(h: Harness, clock: Clock) -> Non
     assert "work together in the future" in draft
     assert steps_on(thanks) == []  # settled: nothing more to do
     done = await entry_of(alice)
-    assert (done.status, done.reminder, [s.name for s in done.steps]) == ("couldnt", None, ["couldnt"])
+    assert (done.status, done.reminder, [s.name for s in done.steps]) == (
+        "couldnt",
+        None,
+        ["couldnt"],
+    )
     clock.now += timedelta(days=30)
     assert await send_due(h) == (0, [])
 
@@ -267,7 +271,7 @@ async def test_a_referral_offers_the_introduction_and_the_heads_up(
     await alice.click(result, step_button(result, "headsup"))
     headsup = alice.last()
     assert headsup["embeds"][0]["title"] == h.q.followup_draft("en", "headsup", "title")
-    assert draft_of(headsup).startswith("Hi Sam,") and "ACME" in draft_of(headsup)
+    assert draft_of(headsup).startswith("Hi Sam Lee,") and "ACME" in draft_of(headsup)
     done = await entry_of(alice)
     assert (done.status, [s.name for s in done.steps]) == ("introduced", ["intro", "headsup"])
 
@@ -319,10 +323,11 @@ async def test_closed_dms_do_not_stop_the_sender_nor_get_retried(h: Harness, clo
     h.fake.closed_dms.add(ALICE)
 
     clock.now = WEDNESDAY + timedelta(hours=1)
+    before = len(h.fake.requests)
     count, calls = await send_due(h)
-    assert count == 2
-    sent = [r for r in h.fake.requests if r.path.endswith("/messages") and r.method == "POST"]
-    assert [r.status for r in sent[-2:]] == [403, 200]  # Alice's refused, Bob's delivered
+    assert (count, calls) == (2, [*dm_calls(h, alice), *dm_calls(h, bob)])
+    statuses = [r.status for r in h.fake.requests[before:] if r.path.endswith("/messages")]
+    assert statuses == [403, 200]  # Alice's refused, Bob's delivered all the same
     assert bob.last()["embeds"][0]["title"] == "Did Beta answer your proposal of Nov 27?"
     assert (await entry_of(alice)).reminder is None  # not retried
     clock.now += timedelta(hours=3)
@@ -345,10 +350,13 @@ async def test_history_shows_where_each_request_stands_with_its_next_steps(
     entries = await alice.decisions()
     lines = shown["content"].splitlines()
     assert lines[0] == "**Your recent decisions**"
+    fee, refer, accept = (
+        h.q.outcome_text("en", o, "title") for o in ("negotiate_fee", "refer", "accept")
+    )
     assert lines[1:] == [
-        "1️⃣ Nov 27, 2026 — Negotiate the fee (ACME) · waiting for their answer · reminder on Wed, Dec 2",
-        "2️⃣ Nov 27, 2026 — Refer them (Beta) · introduction and heads-up still to write",
-        "• Nov 27, 2026 — Take it on (Gamma)",
+        f"1️⃣ Nov 27, 2026 — {fee} (ACME) · waiting for their answer · reminder on Wed, Dec 2",
+        f"2️⃣ Nov 27, 2026 — {refer} (Beta) · introduction and heads-up still to write",
+        f"• Nov 27, 2026 — {accept} (Gamma)",
     ]
     rows = shown["components"]
     assert [[b["emoji"]["name"] for b in row["components"]] for row in rows] == [
@@ -367,8 +375,10 @@ async def test_history_shows_where_each_request_stands_with_its_next_steps(
     assert intro["embeds"][0]["title"] == h.q.followup_draft("en", "intro", "title")
     assert [s.name for s in (await alice.decisions())[1].steps] == ["intro"]
     again = h.reply(await alice.command("discord_history_name"))
-    assert again["content"].splitlines()[2].endswith(
-        "introduction written · heads-up for Sam Lee still to write"
+    assert (
+        again["content"]
+        .splitlines()[2]
+        .endswith("introduction written · heads-up for Sam Lee still to write")
     )
 
 
@@ -389,4 +399,3 @@ async def test_history_buttons_go_to_the_latest_five_open_requests(
     lines = shown["content"].splitlines()[1:]
     assert [line[:2] for line in lines] == ["1️", "2️", "3️", "4️", "5️", "• ", "• "]
     assert all("waiting for their answer" in line for line in lines)
-
