@@ -12,6 +12,8 @@ How it treats Discord:
   the command came from: every question lands in the same DM channel, where typed answers
   could not tell two conversations apart.
 * Nothing is kept in memory between events: a button carries its step (``core.controls``).
+* A next step (on a result, a reminder DM or the history) goes to the session like any
+  click; what it shows goes to the DM, or privately when clicked outside it.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ A question is one message: notices first, then the progress, the question and it
 then the controls the core gave it as buttons in the core's rows ("Type my answer" opens
 a form; there is no date picker on Discord, so a date is typed). The result puts the
 draft alone in a code block, so it copies as is, with the outcome, the why and the
-advice in an embed. Every Discord limit is applied here; wording comes from ``prompts/``.
+advice in an embed. The history lists where each request stands, with the next steps
+of the latest open ones (the core's controls; only the layout is Discord's). Every
+Discord limit is applied here; wording comes from ``prompts/``.
 """
 
 from __future__ import annotations

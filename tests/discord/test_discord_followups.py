@@ -11,6 +11,7 @@ moves time on; the sender's own loop is stopped, the test runs it once where it 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -72,6 +73,12 @@ def steps_on(message: Message) -> list[tuple[str, str, str]]:
         if ref is not None and ref.kind is Kind.NEXT:
             found.append((ref.question, ref.value, b["label"]))
     return found
+
+
+def ref_of(b: dict[str, Any]) -> controls.ControlRef:
+    ref = controls.decode(b["custom_id"])
+    assert ref is not None
+    return ref
 
 
 def step_button(message: Message, step: str, value: str = "") -> str:
@@ -211,6 +218,57 @@ async def test_a_reminder_for_a_forgotten_journal_is_never_sent(h: Harness, cloc
     assert await send_due(h) == (0, [])
     clock.now += timedelta(days=30)
     assert await send_due(h) == (0, [])
+
+
+async def test_a_reminder_clicked_after_forget_changes_nothing(h: Harness, clock: Clock) -> None:
+    alice = h.user(ALICE, "alice")
+    await decide(alice, "negotiate_fee")
+    clock.now = WEDNESDAY + timedelta(hours=1)
+    await send_due(h)
+    reminder = alice.last()
+    confirm = h.reply(await alice.command("discord_forget_name"))
+    await alice.click(confirm, button(confirm, Kind.FORGET))
+
+    click = await alice.click(reminder, step_button(reminder, "couldnt"))
+    [notice] = h.followups(click)
+    assert notice["flags"] & EPHEMERAL
+    assert notice["content"] == h.q.ui("en", "followup_gone")
+    assert alice.last() == reminder
+    assert await alice.decisions() == []
+
+
+async def test_a_process_that_was_down_sends_once_with_the_date_it_was_due(
+    h: Harness, clock: Clock
+) -> None:
+    alice = h.user(ALICE, "alice")
+    await decide(alice, "negotiate_fee")
+    clock.now = WEDNESDAY + timedelta(days=1, hours=1)  # Thursday morning
+    assert (await send_due(h))[0] == 1
+    late = alice.last()["embeds"][0]["description"]
+    assert late.startswith("This reminder was due on Wed, Dec 2; sorry it comes late.")
+    assert await send_due(h) == (0, [])
+
+
+async def test_booked_reminds_on_the_free_from_date_with_the_draft(
+    h: Harness, clock: Clock
+) -> None:
+    alice = h.user(ALICE, "alice", global_name="Alice Martin")
+    entry = await decide(alice, "booked")
+    free = datetime(2027, 3, 15, 9, 30, tzinfo=UTC)
+    assert entry.reminder == Reminder(followup.REACH_BACK, free)
+
+    clock.now = free + timedelta(minutes=10)
+    count, calls = await send_due(h)
+    assert (count, calls) == (1, dm_calls(h, alice))
+    reminder = alice.last()
+    assert reminder["embeds"][0]["title"] == "You're free from March 15: time to write to ACME."
+    assert draft_of(reminder).startswith("Hi ACME,")
+    assert [s for s, _, _ in steps_on(reminder)] == ["reach"]
+
+    await alice.click(reminder, step_button(reminder, "reach"))
+    assert draft_of(alice.last()) == draft_of(reminder)
+    done = await entry_of(alice)
+    assert (done.status, done.reminder) == ("reached", None)
 
 
 async def test_a_reminder_comes_at_a_civil_hour_in_the_saved_time_zone(
@@ -394,8 +452,9 @@ async def test_history_buttons_go_to_the_latest_five_open_requests(
     entries = await alice.decisions()
     rows = shown["components"]
     assert len(rows) == 5
-    refs = [{controls.decode(b["custom_id"]).version for b in row["components"]} for row in rows]  # type: ignore[union-attr]
-    assert refs == [{e.ref} for e in entries[:5]]
+    refs = [{ref_of(b).version for b in row["components"]} for row in rows]
+    assert refs == [{e.ref} for e in entries[:5]]  # the newest five
     lines = shown["content"].splitlines()[1:]
-    assert [line[:2] for line in lines] == ["1️", "2️", "3️", "4️", "5️", "• ", "• "]
+    marks = [f"{n}\ufe0f\u20e3" for n in range(1, 6)]
+    assert [line.split(" ", 1)[0] for line in lines] == [*marks, "•", "•"]
     assert all("waiting for their answer" in line for line in lines)
