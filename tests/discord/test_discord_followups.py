@@ -164,7 +164,7 @@ async def test_the_reminder_dm_and_they_couldnt(h: Harness, clock: Clock) -> Non
     assert (done.status, done.reminder, [s.name for s in done.steps]) == (
         "couldnt",
         None,
-        ["couldnt"],
+        [followup.REMINDED, "couldnt"],
     )
     clock.now += timedelta(days=30)
     assert await send_due(h) == (0, [])
@@ -184,7 +184,7 @@ async def test_no_answer_yet_moves_the_reminder_and_stop_cancels_it(
     monday = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)  # Wednesday + 3 working days
     assert snoozed.reminder == Reminder(followup.ANSWER, monday)
     assert alice.last()["content"] == "Noted. I'll check in with you on Mon, Dec 7."
-    assert [s.name for s in snoozed.steps] == ["snoozed"]
+    assert [s.name for s in snoozed.steps] == [followup.REMINDED, "snoozed"]
 
     clock.now = monday - timedelta(hours=1)
     assert await send_due(h) == (0, [])
@@ -351,7 +351,7 @@ async def test_someone_elses_click_is_refused_and_a_double_click_records_once(
     assert refusal["flags"] & EPHEMERAL
     assert refusal["content"] == h.q.ui("en", controls.Refusal.NOT_YOURS)
     assert len(alice.messages()) == before
-    assert (await entry_of(alice)).steps == ()
+    assert [s.name for s in (await entry_of(alice)).steps] == [followup.REMINDED]
 
     # Two clicks on the same button at once: both see the draft, the entry records one step.
     payloads = [h.fake.click(alice.payload, reminder, couldnt) for _ in range(2)]
@@ -363,7 +363,10 @@ async def test_someone_elses_click_is_refused_and_a_double_click_records_once(
     drafts = [m for p in payloads for m in h.followups(p)]
     assert len(drafts) == 2 and draft_of(drafts[0]) == draft_of(drafts[1])
     done = await entry_of(alice)
-    assert (done.status, [s.name for s in done.steps]) == ("couldnt", ["couldnt"])
+    assert (done.status, [s.name for s in done.steps]) == (
+        "couldnt",
+        [followup.REMINDED, "couldnt"],
+    )
 
     # "They agreed" after that: no longer open, said privately, nothing recorded.
     late = await alice.click(reminder, step_button(reminder, "agreed"))
