@@ -381,7 +381,7 @@ def _journal(name: str, args: argparse.Namespace) -> int:
             print(q.ui(lang, "history_title"))
             for number, d in enumerate(decisions, 1):
                 print(f"  {number}. " + decision_line(q, lang, d, now=now))
-                steps = " | ".join(c.word for c in next_controls(q, d, lang, now) if c.word)
+                steps = ", ".join(c.word for c in next_controls(q, d, lang, now) if c.word)
                 if steps:
                     print("     " + q.ui(lang, "terminal_next_steps", number=number, steps=steps))
             return 0

@@ -59,17 +59,21 @@ class ReminderSender:
             due = await store.reminders_claim(
                 self.platform, now, claim_until=now + self.lease, limit=BATCH
             )
-            delivered: list[int] = []
+            delivered: list[DueReminder] = []
             for reminder in due:
                 if await self._one(reminder):
-                    delivered.append(reminder.id)
+                    delivered.append(reminder)
             if delivered:
-                await store.reminders_sent(delivered, now=clock())
+                await store.reminders_sent([r.id for r in delivered], now=clock())
                 sent += len(delivered)
+                for r in delivered:
+                    # On the entry's own history of steps: when it was brought up.
+                    await store.follow_up(r.key, r.entry.ref, Step(followup.REMINDED, clock()))
             if len(due) < BATCH:
                 return sent
 
     async def _one(self, reminder: DueReminder) -> bool:
+        """Send one claimed reminder; True when it is done with (sent, or its entry gone)."""
         now = self.session.clock()
         entry = reminder.entry
         if await self.session.store.entry(reminder.key, entry.ref) is None:

@@ -96,10 +96,16 @@ class Renderer:
         self._write("\n".join(lines) + "\n")
 
     def _result(self, result: Result) -> None:
-        lines = ["", f"== {result.title} ==", result.why, "", result.heading]
+        lines = ["", f"== {result.title} =="]
+        if result.why:
+            lines.append(result.why)
+        lines += ["", result.heading]
         if result.draft is not None:
             lines += [RULE, result.draft, RULE]
-        lines += ["", result.advice, "", _words(result.controls)]
+        lines += ["", result.advice]
+        words = _words(result.controls)
+        if words.strip():
+            lines += ["", words]
         self._write("\n".join(lines) + "\n")
 
     def _write(self, text: str) -> None:
@@ -228,7 +234,7 @@ async def run_terminal(
                     return EXIT_INCOMPLETE
                 if any(isinstance(a, Result) for a in turn.actions):
                     finished = True
-                    steps = " | ".join(c.word for c in _next_steps(turn.actions) if c.word)
+                    steps = ", ".join(c.word for c in _next_steps(turn.actions) if c.word)
                     if steps and not options.json:
                         # The decision just made is the latest: number 1 in `history`.
                         hint = q.ui(turn.lang, "terminal_next_steps", number=1, steps=steps)
@@ -268,7 +274,7 @@ async def show_due(session: Session, renderer: Renderer, key: ConversationKey, l
         actions = session.reminder_turn(reminder, now).actions
         for action in actions:
             renderer.render(action)
-        steps = " | ".join(c.word for c in _next_steps(actions) if c.word)
+        steps = ", ".join(c.word for c in _next_steps(actions) if c.word)
         if reminder.entry.ref in refs and steps:
             number = refs.index(reminder.entry.ref) + 1
             renderer.render(Say(q.ui(lang, "terminal_next_steps", number=number, steps=steps)))

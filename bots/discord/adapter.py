@@ -12,6 +12,8 @@ How it treats Discord:
   the command came from: every question lands in the same DM channel, where typed answers
   could not tell two conversations apart.
 * Nothing is kept in memory between events: a button carries its step (``core.controls``).
+* A next step (on a result, a reminder DM or the history) goes to the session like any
+  click; what it shows goes to the DM, or privately when clicked outside it.
 """
 
 from __future__ import annotations
@@ -164,8 +166,12 @@ class DiscordAdapter:
     async def history(self, interaction: Interaction) -> None:
         async with self._apology(interaction):
             await interaction.response.defer(ephemeral=True, thinking=True)
-            decisions = await self.session.history(conversation_key(interaction.user.id))
-            await self._tell(interaction, self.render.history(self._lang(interaction), decisions))
+            user = interaction.user.id
+            decisions = await self.session.history(conversation_key(user))
+            drawn = self.render.history(
+                self._lang(interaction), decisions, user, self.session.clock()
+            )
+            await interaction.edit_original_response(**drawn.fields(replacing=True))
 
     async def profile(self, interaction: Interaction, change: str | None = None) -> None:
         """Show the saved profile, or make the one change ``change`` asks for (the edit
@@ -188,9 +194,10 @@ class DiscordAdapter:
             confirm = self.render.forget_confirmation(self._lang(interaction), user, version)
             await interaction.response.send_message(**confirm.fields(), ephemeral=True)
 
-    async def send_reminder(self, user: discord.User, turn: Turn) -> None:
-        """A due follow-up reminder, in the user's DM with the bot."""
-        await self._post(user, self.render.turn(turn.actions, user.id))
+    async def send_reminder(self, channel: discord.abc.Messageable, owner: int, turn: Turn) -> None:
+        """A due follow-up reminder, in ``owner``'s DM with the bot (``channel``); its
+        buttons answer ``owner`` only."""
+        await self._post(channel, self.render.turn(turn.actions, owner))
 
     # --- after a click or a form -----------------------------------------------------
     async def _show(self, interaction: Interaction, turn: Turn) -> None:
@@ -218,7 +225,10 @@ class DiscordAdapter:
         if turn.private:
             await self._privately(interaction, [m.content for m in messages])
         else:
-            await self._follow_up(interaction, messages)
+            # Outside the bot's DM (a next step clicked in the history, shown in a server)
+            # what a click shows is for the clicker alone: a draft never lands in a channel.
+            alone = not interaction.context.dm_channel
+            await self._follow_up(interaction, messages, ephemeral=alone)
 
     @staticmethod
     async def _privately(interaction: Interaction, notes: Sequence[str]) -> None:
@@ -243,9 +253,11 @@ class DiscordAdapter:
         await DiscordAdapter._follow_up(interaction, rest)
 
     @staticmethod
-    async def _follow_up(interaction: Interaction, messages: Sequence[Outgoing]) -> None:
+    async def _follow_up(
+        interaction: Interaction, messages: Sequence[Outgoing], *, ephemeral: bool = False
+    ) -> None:
         for outgoing in messages:
-            await interaction.followup.send(**outgoing.fields(), wait=True)
+            await interaction.followup.send(**outgoing.fields(), ephemeral=ephemeral, wait=True)
 
     @staticmethod
     async def _post(

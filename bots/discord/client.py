@@ -8,6 +8,7 @@ one database (DMs always arrive on shard 0).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -24,6 +25,8 @@ from core.actions import ControlKind
 from core.ports import DueReminder
 from core.session import Session
 from core.turn import Turn
+
+log = logging.getLogger("should_i_take_it.discord")
 
 _TYPED = (discord.MessageType.default, discord.MessageType.reply)
 
@@ -64,13 +67,24 @@ class DiscordBot(discord.AutoShardedClient):
         await super().close()
 
     async def _send_reminder(self, reminder: DueReminder, turn: Turn) -> bool:
+        """Post a due reminder in the user's DM with the bot; False to try again later.
+
+        The DM channel is opened from the user id alone (no user lookup first). What
+        Discord refuses for this user (DMs closed, the account gone) would be refused
+        again: the reminder counts as done rather than being retried forever; only
+        Discord's own failures are retried, after the lease."""
+        user_id = int(reminder.key.user)
         try:
-            user = await self.fetch_user(int(reminder.key.user))
-            await self.adapter.send_reminder(user, turn)
-        except discord.NotFound:
-            return True  # the account is gone: nobody to remind, never retried
-        except discord.Forbidden:
-            return True  # DMs closed to this app: retrying would not change that
+            channel = await self.create_dm(discord.Object(id=user_id))
+            await self.adapter.send_reminder(channel, user_id, turn)
+        except discord.DiscordServerError:
+            log.warning("reminder not delivered, Discord failed; retried later")
+            return False
+        except discord.HTTPException as refused:
+            # Forbidden (50007: DMs closed to this app), NotFound, Invalid Recipient...
+            log.warning(
+                "reminder undeliverable, given up status=%s code=%s", refused.status, refused.code
+            )
         return True
 
     async def on_message(self, message: discord.Message) -> None:

@@ -4,13 +4,16 @@ A question is one message: notices first, then the progress, the question and it
 then the controls the core gave it as buttons in the core's rows ("Type my answer" opens
 a form; there is no date picker on Discord, so a date is typed). The result puts the
 draft alone in a code block, so it copies as is, with the outcome, the why and the
-advice in an embed. Every Discord limit is applied here; wording comes from ``prompts/``.
+advice in an embed. The history lists where each request stands, with the next steps
+of the latest open ones (the core's controls; only the layout is Discord's). Every
+Discord limit is applied here; wording comes from ``prompts/``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import groupby
 from typing import Any
 
@@ -18,7 +21,7 @@ import discord
 
 from bots.discord import text
 from bots.discord.components import ConversationButton
-from core import controls, profile
+from core import controls, followup, profile
 from core.actions import Action, Ask, Control, ControlKind, Result, Say, Style
 from core.controls import ControlRef
 from core.journal import decision_line
@@ -30,6 +33,8 @@ from core.text import clean
 NO_MENTIONS = discord.AllowedMentions.none()
 ANSWER_FIELD = "answer"  # the custom_id of the modal's text input
 REQUEST_PREVIEW = 300
+# The keycaps that tie a history entry's line to its buttons (five: Discord's action rows).
+_MARKS = tuple(f"{n}\ufe0f\u20e3" for n in range(1, 6))
 _STYLES = {
     Style.PRIMARY: discord.ButtonStyle.primary,
     Style.SECONDARY: discord.ButtonStyle.secondary,
@@ -205,18 +210,40 @@ class Renderer:
             lines.append(how)
         return text.fit("\n".join(lines), text.CONTENT)
 
-    def history(self, lang: str, decisions: Sequence[Decision]) -> str:
+    def history(
+        self, lang: str, decisions: Sequence[Decision], owner: int, now: datetime
+    ) -> Outgoing:
+        """The latest decisions, newest first, each with where its request stands; those
+        with next steps open get their buttons, one entry's to a row, marked with the
+        entry's keycap (the labels are the core's, which do not name the client)."""
         q = self.q
         if not decisions:
-            return q.ui(lang, "history_empty")
+            return Outgoing(q.ui(lang, "history_empty"))
         content = f"**{q.ui(lang, 'history_title')}**"
+        rows: list[tuple[str, list[Control]]] = []  # (the entry's keycap, its buttons)
+        marked = 0
         for d in decisions:
-            shown = decision_line(q, lang, d, show=lambda c: text.inert(text.one_line(c)))
-            line = "\n• " + shown
+            steps = list(followup.next_controls(q, d, lang, now))
+            needed = -(-len(steps) // text.BUTTONS_PER_ROW)
+            # Discord allows five action rows: the newest entries with open steps get
+            # buttons while rows are left (a negotiation's five steps fill one); older ones
+            # only say where they stand, their steps still on their result and reminder.
+            given = bool(steps) and len(rows) + needed <= text.ACTION_ROWS
+            mark = _MARKS[marked] if given else "•"
+            shown = decision_line(q, lang, d, show=lambda c: text.inert(text.one_line(c)), now=now)
+            line = f"\n{mark} {shown}"
             if text.length(content + line) > text.CONTENT:
                 break
             content += line
-        return content
+            if given:
+                marked += 1
+                per_row = text.BUTTONS_PER_ROW
+                rows += [(mark, steps[i : i + per_row]) for i in range(0, len(steps), per_row)]
+        drawn = discord.ui.View(timeout=None)
+        for row, (mark, controls_in_row) in enumerate(rows):
+            for control in controls_in_row:
+                drawn.add_item(_button(control, owner, row, emoji=mark))
+        return Outgoing(content, view=drawn if drawn.children else None)
 
 
 def view(shown: Iterable[Control], owner: int) -> discord.ui.View | None:
@@ -228,12 +255,19 @@ def view(shown: Iterable[Control], owner: int) -> discord.ui.View | None:
         buttons = [c for c in group if c.kind is not ControlKind.DATE]
         for start in range(0, len(buttons), text.BUTTONS_PER_ROW):
             for control in buttons[start : start + text.BUTTONS_PER_ROW]:
-                label = f"✎ {control.label}" if control.kind is ControlKind.TYPE else control.label
-                button: discord.ui.Button[Any] = discord.ui.Button(
-                    label=text.fit(label, text.BUTTON_LABEL),
-                    custom_id=controls.encode(control, str(owner)),
-                    style=_STYLES[control.style],
-                )
-                drawn.add_item(ConversationButton(button, row=row))
+                drawn.add_item(_button(control, owner, row))
             row += 1
     return drawn if drawn.children else None
+
+
+def _button(
+    control: Control, owner: int, row: int, *, emoji: str | None = None
+) -> ConversationButton:
+    label = f"✎ {control.label}" if control.kind is ControlKind.TYPE else control.label
+    button: discord.ui.Button[Any] = discord.ui.Button(
+        label=text.fit(label, text.BUTTON_LABEL),
+        custom_id=controls.encode(control, str(owner)),
+        style=_STYLES[control.style],
+        emoji=emoji,
+    )
+    return ConversationButton(button, row=row)

@@ -9,7 +9,8 @@ that nothing was logged at ERROR (handler exceptions are only logged by discord.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime
 
 import discord
 import pytest
@@ -46,11 +47,14 @@ async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
 
 @pytest.fixture
 async def start_bot(fake: FakeDiscord) -> AsyncIterator[StartBot]:
-    """Log a new bot in against the fake: on a fresh MemoryStore, or on ``store``."""
+    """Log a new bot in against the fake: on a fresh MemoryStore, or on ``store``; at noon
+    on ``TODAY``, or at what ``clock`` says."""
     bots: list[DiscordBot] = []
 
-    async def start(store: Store | None = None) -> Harness:
-        app = await bootstrap(Settings(), store=store or MemoryStore(), clock=lambda: NOON)
+    async def start(
+        store: Store | None = None, *, clock: Callable[[], datetime] = lambda: NOON
+    ) -> Harness:
+        app = await bootstrap(Settings(), store=store or MemoryStore(), clock=clock)
         bot = create_bot(app.session)
         await bot.login(fake.token)
         bots.append(bot)

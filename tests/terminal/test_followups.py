@@ -1,0 +1,113 @@
+"""Follow-through on the terminal: the result says which command takes the next step;
+``history`` shows where each request stands and its steps; ``next N STEP`` prints the
+step's draft and records it once; a follow-up that came due is shown at the next start
+("Follow-ups due since last time: 1"), once. ``main`` runs in this process on one shared
+store, as the SQLite file is shared between runs."""
+
+from __future__ import annotations
+
+import io
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bots.terminal import local_key
+from core.memory_store import MemoryStore
+from core.ports import Reminder, Step, Store
+
+FEE = "Acme\nyes\nyes\nno\nfee\n4500 EUR\n\n"  # ends asking Acme for a higher fee
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def cli(
+    store: MemoryStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Any:
+    from bots import bootstrap
+    from bots.cli import main
+
+    async def shared(settings: object) -> Store:
+        return store
+
+    monkeypatch.setattr(bootstrap, "open_store", shared)
+    for name in ("DATABASE_URL", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SIT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+
+    def run(args: list[str], stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        status = main(args)
+        captured = capsys.readouterr()
+        return status, captured.out, captured.err
+
+    return run
+
+
+def test_the_result_names_the_command_for_the_next_step(cli: Any) -> None:
+    status, out, _ = cli(["--fresh"], FEE)
+    assert status == 0
+    assert "should-i-take-it next 1 STEP (STEP: agreed, couldnt, wait 3, wait 5, stop)" in out
+    # The next steps are not offered as words to type into the conversation.
+    assert "[agreed]" not in out
+
+
+def test_history_shows_where_it_stands_and_next_records_the_step_once(cli: Any) -> None:
+    cli(["--fresh"], FEE)
+    status, out, _ = cli(["history"])
+    assert status == 0
+    assert "(Acme) · waiting for their answer · reminder on " in out
+    assert "should-i-take-it next 1 STEP" in out
+
+    status, out, err = cli(["next", "1", "couldnt"])
+    assert (status, err) == (0, "")
+    assert "Hi Acme," in out  # the thank-you draft
+    status, again, _ = cli(["next", "1", "couldnt"])
+    assert status == 0 and "Hi Acme," in again  # shown again, recorded once
+    status, out, _ = cli(["history"])
+    assert "(Acme) · they couldn't" in out
+    assert "should-i-take-it next 1" not in out  # settled: nothing left to do
+
+    status, out, _ = cli(["next", "1", "agreed"])
+    assert status == 1 and "no longer open" in out
+
+
+def test_next_on_a_decision_that_does_not_exist_says_what_to_do(cli: Any) -> None:
+    status, out, err = cli(["next", "3", "agreed"])
+    assert status == 1 and out == ""
+    assert "There is no decision number 3" in err and "should-i-take-it history" in err
+
+
+async def _make_due(store: MemoryStore) -> None:
+    (entry,) = await store.decisions(local_key())
+    past = datetime.now(UTC) - timedelta(hours=1)
+    await store.follow_up(
+        local_key(),
+        entry.ref,
+        Step("snoozed", past),
+        reschedule=True,
+        reminder=Reminder("answer", past),
+    )
+
+
+def test_a_due_follow_up_is_shown_once_at_the_next_start(cli: Any, store: MemoryStore) -> None:
+    import asyncio
+
+    cli(["--fresh"], FEE)
+    asyncio.run(_make_due(store))
+    _, out, _ = cli(["--fresh"], "")
+    assert "Follow-ups due since last time: 1." in out
+    assert "Acme" in out.split("Follow-ups due since last time: 1.")[1]
+    assert "should-i-take-it next 1 STEP" in out
+    _, later, _ = cli(["--fresh"], "")
+    assert "Follow-ups due" not in later
