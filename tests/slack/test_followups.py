@@ -270,7 +270,9 @@ async def test_a_reminder_due_at_night_waits_for_the_morning(
     clock.now += timedelta(hours=23)
     assert await run_reminders(slack) == 0
     assert reminders_to(slack) == []
-    moved = (await latest(slack)).reminder
+    deferred = await latest(slack)
+    assert [s.name for s in deferred.steps] == [followup.DEFERRED]
+    moved = deferred.reminder
     assert moved is not None
     assert moved.due_at.astimezone(tokyo) == (due + timedelta(days=1))
     # The next morning, it goes, naming the day of the proposal it is about.
