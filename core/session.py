@@ -347,6 +347,8 @@ class Session:
         if delivery_id is not None and not await self.first_delivery(delivery_id, now):
             return duplicate(q.languages[0])
         entry = await self.store.entry(key, click.ref)
+        if entry is not None:
+            entry = await self._as_last_shown(key, entry)
         if entry is None:
             lang = q.languages[0]
             say = Say(q.ui(lang, "followup_gone"), Notice.STALE)
@@ -367,6 +369,23 @@ class Session:
                     return Turn(Effect.STALE, entry.lang, (say,), Source.KEEP, private=True)
             turn = followup.turn(done, entry.lang)
         return turn if await box.finish(self.store, turn) else duplicate(q.languages[0])
+
+    async def _as_last_shown(self, key: ConversationKey, entry: Decision) -> Decision:
+        """The entry in the tone and language its result was last shown in: a result
+        switched to another tone after the decision (its conversation still open) is the
+        user's choice for the next drafts too."""
+        stored = await self.store.load(key)
+        if stored is None:
+            return entry
+        try:
+            state = ConversationState.from_json(stored.data)
+        except StateError:
+            return entry
+        if state.context.get(followup.REF_KEY) != str(entry.ref):
+            return entry
+        details = dict(entry.details)
+        details["tone"] = state.tone
+        return replace(entry, lang=state.lang, details=tuple(sorted(details.items())))
 
     def reminder_turn(self, due: DueReminder, now: datetime) -> Turn:
         """The message a due reminder sends (a turn with nothing to freeze)."""

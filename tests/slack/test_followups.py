@@ -445,11 +445,6 @@ async def test_a_long_history_keeps_within_block_kit_limits(slack: Slack, clock:
     assert len([b for b in home_view(slack)["blocks"] if b["type"] == "actions"]) == 10 + 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: a result redrawn in another tone or language after the decision leaves the "
-    "journal entry's tone and language as decided, so the next drafts keep the first ones",
-)
 async def test_next_drafts_follow_a_tone_chosen_after_the_result(slack: Slack) -> None:
     await reach(slack, "refer", client="Acme")
     result = slack.last()
