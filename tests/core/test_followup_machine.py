@@ -236,7 +236,7 @@ def _later(iso: str, days: int) -> str:
 
 
 FollowUpMachine.TestCase.settings = settings(
-    max_examples=120,
+    max_examples=60,
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
