@@ -245,7 +245,13 @@ class SlackBot:
         the outbox like every turn."""
         key, now = reminder.key, self.session.clock()
         calls = self._plan(turn, key.user, key.user, None, None, None)
-        team = {"team": key.workspace, "enterprise": None}
+        # The key names the team, or the organisation for an org-wide install without one
+        # (Slack's ids say which: T… or E…), as conversation_key made it.
+        org_wide = key.workspace.startswith("E")
+        team = {
+            "team": None if org_wide else key.workspace,
+            "enterprise": key.workspace if org_wide else None,
+        }
         queued = box.messages(key.as_string(), calls, team, now + self.lease)
         await self.store.finish(None, queued, now=now)
         # No client: the courier finds the team's token (one per workspace with OAuth).
