@@ -1,0 +1,142 @@
+"""Where a Slack request's CPU goes: the bench's app in a child process, driven by the
+bench's users, optionally under a profiler or callgrind.
+
+    python -m bench.profile_slack [--app ours_sqlite] [--users 20] [--rounds 2]
+        [--wrap cprofile:/tmp/out.prof | callgrind:/tmp/cg.out]
+
+Prints the child's CPU per request (user + system from ``/proc``). The users are the ones of
+:mod:`bench.slack_http` (the same mix of commands, clicks and typed answers), one after
+another in ``--rounds`` batches so the figure is not the machine's contention. With
+``callgrind``, instructions are counted from the moment the app is ready (start-up,
+imports and the prompts' loading left out), and printed per request too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import os
+import re
+import signal
+import socket
+import sys
+import time
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from bench.slack_http import (
+    ROOT,
+    Client,
+    Posts,
+    Timings,
+    bolt_only,
+    cpu_seconds,
+    minimal_user,
+    our_user,
+    ours,
+)
+from tests.fakes.slack_api import FakeSlackApi
+
+
+async def child(app: str, port: int, api_url: str, out: str) -> None:
+    """``bench.slack_http``'s served app, profiled from the moment it is ready to SIGTERM
+    (start-up, imports and the prompts' loading left out)."""
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    async with AsyncExitStack() as stack:
+        http = await stack.enter_async_context(aiohttp.ClientSession())
+        if app.startswith(("ours_", "direct_")):
+            kind, store_kind = app.split("_", 1)
+            application = await ours(api_url, store_kind, None, http, stack, kind == "ours")
+        else:
+            application = await bolt_only(api_url, app, http, stack)
+        runner = web.AppRunner(application, access_log=None)
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        profile = cProfile.Profile()
+        print("ready", flush=True)
+        profile.enable()
+        await stop.wait()
+        profile.disable()
+        profile.dump_stats(out)
+
+
+async def run(app: str, users: int, rounds: int, wrap: str | None) -> None:
+    async with AsyncExitStack() as stack:
+        api = FakeSlackApi(record=False)
+        await api.start()
+        stack.push_async_callback(api.close)
+        posts = Posts()
+        api.on_show = posts.seen
+        http = await stack.enter_async_context(
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        )
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        prefix: list[str] = []
+        if wrap and wrap.startswith("callgrind:"):
+            out = wrap.partition(":")[2]
+            prefix = ["valgrind", "--tool=callgrind", "--instr-atstart=no"]
+            prefix += [f"--callgrind-out-file={out}"]
+        args = [*prefix, sys.executable, "-m"]
+        if wrap and wrap.startswith("cprofile:"):
+            args += ["bench.profile_slack", "--child", wrap.partition(":")[2]]
+            args += ["--app", app, "--port", str(port), "--api", api.url]
+        else:
+            args += ["bench.slack_http", "--serve", app, "--port", str(port), "--api", api.url]
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        child = await asyncio.create_subprocess_exec(
+            *args, cwd=ROOT, stdout=asyncio.subprocess.PIPE, env=env
+        )
+        assert child.stdout is not None
+        async with asyncio.timeout(600):
+            assert (await child.stdout.readline()).strip() == b"ready"
+        if prefix:  # count from here: start-up, imports and prompts left out
+            control = ("callgrind_control", "-i", "on", str(child.pid))
+            quiet = asyncio.subprocess.DEVNULL
+            await (await asyncio.create_subprocess_exec(*control, stdout=quiet)).wait()
+        client = Client(http, f"http://127.0.0.1:{port}/slack/events", api)
+        flow = our_user if app.startswith(("ours", "direct")) else minimal_user
+        before = cpu_seconds(child.pid)
+        timings = Timings(started=time.perf_counter())
+        n = 0
+        for _ in range(rounds):
+            await asyncio.gather(*(flow(client, posts, n + i, timings) for i in range(users)))
+            n += users
+        timings.ended = time.perf_counter()
+        await asyncio.sleep(0.2)  # the last outbox marks
+        cpu = cpu_seconds(child.pid) - before
+        requests = len(timings.acks)
+        print(f"{app}: {requests} requests, {cpu * 1000 / requests:.3f} ms CPU per request")
+        child.send_signal(signal.SIGTERM)
+        await child.wait()
+        if prefix:
+            text = Path(wrap.partition(":")[2]).read_text()  # type: ignore[union-attr]
+            total = int(re.search(r"^totals: (\d+)", text, re.M).group(1))  # type: ignore[union-attr]
+            print(f"{app}: {total / requests / 1e6:.2f} M instructions per request (callgrind)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--app", default="ours_sqlite")
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--wrap")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--api", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        asyncio.run(child(args.app, args.port, args.api, args.child))
+        return
+    asyncio.run(run(args.app, args.users, args.rounds, args.wrap))
+
+
+if __name__ == "__main__":
+    main()
