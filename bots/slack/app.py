@@ -126,7 +126,12 @@ class SlackBot:
         self.profiles = Profiles(self.q.languages, self._users_info(client))
         self.lease = settings.redelivery_after
         self.courier = box.Courier(
-            self.store, self.session.clock, client, http_session, self._token_for
+            self.store,
+            self.session.clock,
+            _api_url(settings.slack_api_url),
+            None if self.oauth else settings.slack_bot_token,
+            http_session,
+            self._token_for,
         )
         # Inbox rows whose turn failed and was apologised for: settled, not replayed, once
         # the store is back (the person was told to try again).
@@ -512,18 +517,18 @@ class SlackBot:
         if not self.durable:
             turn = await self.session.handle(key, event)
             await self.courier.send(
-                self._plan(turn, owner, channel, clicked, quote, url), args.client
+                self._plan(turn, owner, channel, clicked, quote, url), args.client.token
             )
             return
         turn = await self.session.handle(key, event, inbox_id=inbox_id, draw=draw)
         context[box.SETTLED] = True
         if drawn and drawn[-1][0] is turn:
-            await self.courier.deliver(drawn[-1][1], args.client)
+            await self.courier.deliver(drawn[-1][1], args.client.token)
         elif turn.effect is Effect.FAILED:
             if inbox_id is not None:
                 self._abandoned.add(inbox_id)
             await self.courier.send(
-                self._plan(turn, owner, channel, clicked, None, url), args.client
+                self._plan(turn, owner, channel, clicked, None, url), args.client.token
             )
 
     def _plan(

@@ -27,15 +27,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import aiohttp
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bots.slack.translate import conversation_key
 from core.ports import InboxItem, OutboxMessage, Store, StoreError
@@ -48,8 +47,17 @@ INBOX = "sit_inbox_id"
 SETTLED = "sit_inbox_settled"
 REPLAY = "sit_replay"
 RESPOND_TIMEOUT = aiohttp.ClientTimeout(total=10)
+API_TIMEOUT = aiohttp.ClientTimeout(total=30)  # AsyncWebClient's default
+RATE_LIMIT_RETRIES = 3
+CONNECTION_RETRIES = 1
+# What AsyncConnectionErrorRetryHandler retries: the connection dropped or was refused.
+RETRIED_ERRORS = (aiohttp.ServerConnectionError, aiohttp.ClientOSError)
 
 Payload = dict[str, Any]
+
+
+class SlackUnavailable(Exception):
+    """Slack answered a Web API call with a server error: the message stays unsent."""
 
 
 def inbox_item(args: AsyncArgs, now: datetime) -> InboxItem:
@@ -108,45 +116,56 @@ def messages(
 
 
 class Courier:
-    """Sends outbox messages and marks them sent."""
+    """Sends outbox messages and marks them sent.
+
+    Each message is one POST on the shared HTTP session: the JSON body Slack's Web API
+    takes, the bot token in the header, and the retries ``AsyncWebClient`` would make
+    (after a 429, as long as Slack asks, at most ``RATE_LIMIT_RETRIES`` times; once after a
+    dropped connection). Not through ``AsyncWebClient``: its per-call bookkeeping (argument
+    conversion, retry state, response wrapping) cost as much CPU as the POST itself, for
+    calls whose answer is read for one field.
+    """
 
     def __init__(
         self,
         store: Store,
         clock: Callable[[], datetime],
-        client: AsyncWebClient,
+        api_url: str,
+        token: str | None,
         http: aiohttp.ClientSession | None,
-        token_for: Callable[[Payload], Any],
+        token_for: Callable[[Payload], Awaitable[str | None]],
     ) -> None:
-        self.store, self.clock, self.client, self.http = store, clock, client, http
-        self._token_for = token_for  # async: the bot token for a team (OAuth installs)
+        self.store, self.clock, self.http = store, clock, http
+        self.api_url, self.token = api_url, token  # api_url ends with "/"
+        self._token_for = token_for  # the bot token for a team (OAuth installs), or None
         self.resent = 0  # messages sent by a claim, not by the turn that queued them
 
-    async def send(self, calls: Sequence[Payload], client: AsyncWebClient) -> None:
+    async def send(self, calls: Sequence[Payload], token: str | None) -> None:
         """Send ``calls`` now, outside the outbox (a turn the store could not take)."""
         try:
-            await self._send_all(client, calls, in_order=False)
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            await self._send_all(calls, token, in_order=False)
+        except (aiohttp.ClientError, TimeoutError, OSError, SlackUnavailable) as exc:
             log.warning("sending failed: %s", type(exc).__name__)
 
     async def deliver(
         self,
         outbox: Sequence[OutboxMessage],
-        client: AsyncWebClient | None = None,
+        token: str | None = None,
         *,
         in_order: bool = False,
     ) -> bool:
         """Send ``outbox`` (posts in order; the edits and private answers alongside unless
-        ``in_order``), then mark it sent. False when something could not be sent: it is
-        left unsent, and goes again when its hold runs out."""
+        ``in_order``) with ``token`` (None: the team's, or the single one), then mark it
+        sent. False when something could not be sent: it is left unsent, and goes again
+        when its hold runs out."""
         if not outbox:
             return True
         calls = [json.loads(m.payload) for m in outbox]
         try:
-            if client is None:
-                client = await self._client(calls[0])
-            await self._send_all(client, calls, in_order=in_order)
-        except (aiohttp.ClientError, TimeoutError, OSError, StoreError) as exc:
+            if token is None:
+                token = await self._token_for(calls[0])
+            await self._send_all(calls, token, in_order=in_order)
+        except (aiohttp.ClientError, TimeoutError, OSError, SlackUnavailable, StoreError) as exc:
             log.warning("sending failed, will retry: %s", type(exc).__name__)
             return False
         try:
@@ -157,48 +176,51 @@ class Courier:
         return True
 
     async def _send_all(
-        self, client: AsyncWebClient, calls: Sequence[Payload], *, in_order: bool
+        self, calls: Sequence[Payload], token: str | None, *, in_order: bool
     ) -> None:
         if in_order:
             for call in calls:
-                await self._send(client, call)
+                await self._send(call, token)
             return
         posts = [c for c in calls if c.get("op") == "post"]
         others = [c for c in calls if c.get("op") != "post"]
 
         async def chain() -> None:
             for call in posts:
-                await self._send(client, call)
+                await self._send(call, token)
 
-        await asyncio.gather(chain(), *(self._send(client, c) for c in others))
+        await asyncio.gather(chain(), *(self._send(c, token) for c in others))
 
-    async def _client(self, call: Payload) -> AsyncWebClient:
-        token = await self._token_for(call)
-        if token is None:
-            return self.client
-        base = self.client
-        return AsyncWebClient(
-            token=token,
-            base_url=base.base_url,
-            session=self.http,
-            retry_handlers=base.retry_handlers,
-        )
-
-    async def _send(self, client: AsyncWebClient, call: Payload) -> None:
-        """One call. Slack refusing it (an API error, an HTTP 4xx) is final: logged, and
-        counted as sent; a connection failure raises, so the message stays unsent."""
+    async def _send(self, call: Payload, token: str | None) -> None:
+        """One call. Slack refusing it (an API error) is final: logged, and counted as
+        sent; a connection failure or a server error raises, so the message stays unsent."""
         op = call.get("op")
-        try:
-            if op == "post":
-                await client.chat_postMessage(channel=call["channel"], **call["message"])
-            elif op == "update":
-                await client.chat_update(channel=call["channel"], ts=call["ts"], **call["message"])
-            elif op == "respond":
-                await self._respond(call["url"], call["body"])
-            else:
-                log.warning("unknown outbox message %r dropped", op)
-        except SlackApiError as exc:
-            error, needed = exc.response.get("error"), exc.response.get("needed")
+        if op == "post":
+            body = {"channel": call["channel"], **call["message"]}
+            await self._api("chat.postMessage", body, token or self.token, op)
+        elif op == "update":
+            body = {"channel": call["channel"], "ts": call["ts"], **call["message"]}
+            await self._api("chat.update", body, token or self.token, op)
+        elif op == "respond":
+            await self._respond(call["url"], call["body"])
+        else:
+            log.warning("unknown outbox message %r dropped", op)
+
+    async def _api(self, method: str, body: Payload, token: str | None, op: str) -> None:
+        data = json.dumps(body).encode()
+        headers = {"Content-Type": "application/json;charset=utf-8"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        url = self.api_url + method
+        if self.http is None:
+            async with aiohttp.ClientSession() as http:
+                status, answer = await _post(http, url, data, headers)
+        else:
+            status, answer = await _post(self.http, url, data, headers)
+        if status >= 500:
+            raise SlackUnavailable(f"{method}: HTTP {status}")
+        if status != 200 or not answer.get("ok"):
+            error, needed = answer.get("error") or f"HTTP {status}", answer.get("needed")
             log.warning("%s failed: %s%s", op, error, f" ({needed})" if needed else "")
 
     async def _respond(self, url: str, body: Payload) -> None:
@@ -207,6 +229,44 @@ class Courier:
                 await _post_json(http, url, body)
         else:
             await _post_json(self.http, url, body)
+
+
+async def _post(
+    http: aiohttp.ClientSession, url: str, data: bytes, headers: Mapping[str, str]
+) -> tuple[int, Mapping[str, Any]]:
+    """POST with AsyncWebClient's retries: its HTTP status and JSON answer ({} if none)."""
+    attempt = 0  # one count for both kinds of retry, as slack_sdk keeps it
+    while True:
+        try:
+            async with http.post(url, data=data, headers=headers, timeout=API_TIMEOUT) as r:
+                if r.status == 429 and attempt < RATE_LIMIT_RETRIES:
+                    delay = _retry_after(r.headers.get("Retry-After"))
+                else:
+                    raw = await r.read()
+                    return r.status, _answer(raw)
+        except RETRIED_ERRORS:
+            if attempt >= CONNECTION_RETRIES:
+                raise
+            delay = 0.5 + random.random()
+        attempt += 1
+        await asyncio.sleep(delay)
+
+
+def _retry_after(header: str | None) -> float:
+    """Slack's Retry-After (whole seconds), plus up to a second of jitter."""
+    try:
+        seconds = float(header or "1")
+    except ValueError:
+        seconds = 1.0
+    return max(seconds, 0.0) + random.random()
+
+
+def _answer(raw: bytes) -> Mapping[str, Any]:
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
 
 
 async def _post_json(http: aiohttp.ClientSession, url: str, body: Payload) -> None:
