@@ -140,8 +140,10 @@ class SlackBot:
         self.bolt = AsyncApp(
             name="should-i-take-it",
             logger=_quiet_logger("should_i_take_it.slack.bolt"),
-            # Socket Mode needs no signing secret (Bolt skips the check for its requests).
+            # Socket Mode needs no signing secret (Bolt skips the check for its requests);
+            # HTTP mode checks each request's on its raw bytes (see server.web_app), once.
             signing_secret=self.signing_secret,
+            request_verification_enabled=False,
             client=client,
             oauth_settings=self.oauth,
             # Answer Slack when the listener returns, which is right after its ack: the

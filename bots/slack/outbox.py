@@ -46,6 +46,7 @@ log = logging.getLogger("should_i_take_it.slack")
 INBOX = "sit_inbox_id"
 SETTLED = "sit_inbox_settled"
 REPLAY = "sit_replay"
+BODY_JSON = "sit_body_json"  # the request body as JSON text, when the server has it
 RESPOND_TIMEOUT = aiohttp.ClientTimeout(total=10)
 API_TIMEOUT = aiohttp.ClientTimeout(total=30)  # AsyncWebClient's default
 RATE_LIMIT_RETRIES = 3
@@ -75,7 +76,10 @@ def inbox_item(args: AsyncArgs, now: datetime) -> InboxItem:
     if user:
         context = args.context
         key = conversation_key(context.team_id, context.enterprise_id, user).as_string()
-    return InboxItem(delivery, key, json.dumps(body, separators=(",", ":")), now)
+    text = args.context.get(BODY_JSON)
+    if not isinstance(text, str):
+        text = json.dumps(body, separators=(",", ":"))
+    return InboxItem(delivery, key, text, now)
 
 
 def _user(args: AsyncArgs) -> str | None:
