@@ -39,6 +39,7 @@ from bench.slack_http import (
     our_user,
     ours,
 )
+from bots.bootstrap import settle_heap
 from tests.fakes.slack_api import FakeSlackApi
 
 
@@ -58,6 +59,7 @@ async def child(app: str, port: int, api_url: str, out: str) -> None:
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         await web.TCPSite(runner, "127.0.0.1", port).start()
+        settle_heap()
         profile = cProfile.Profile()
         print("ready", flush=True)
         profile.enable()
