@@ -507,12 +507,12 @@ class SlackBot:
         url = respond.response_url if respond is not None else None
         context = args.context
         team = {"team": context.team_id, "enterprise": context.enterprise_id}
-        drawn: list[tuple[Turn, list[OutboxMessage]]] = []
+        drawn: list[tuple[Turn, list[OutboxMessage], list[box.Wire]]] = []
 
         def draw(turn: Turn) -> list[OutboxMessage]:
             calls = self._plan(turn, owner, channel, clicked, quote, url)
             held = self.session.clock() + self.lease
-            drawn.append((turn, box.messages(key.as_string(), calls, team, held)))
+            drawn.append((turn, *box.messages(key.as_string(), calls, team, held)))
             return drawn[-1][1]
 
         inbox_id = context.get(box.INBOX)
@@ -525,7 +525,7 @@ class SlackBot:
         turn = await self.session.handle(key, event, inbox_id=inbox_id, draw=draw)
         context[box.SETTLED] = True
         if drawn and drawn[-1][0] is turn:
-            await self.courier.deliver(drawn[-1][1], args.client.token)
+            await self.courier.deliver(drawn[-1][1], args.client.token, drawn[-1][2])
         elif turn.effect is Effect.FAILED:
             if inbox_id is not None:
                 self._abandoned.add(inbox_id)

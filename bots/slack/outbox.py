@@ -27,9 +27,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import random
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -53,6 +56,7 @@ RATE_LIMIT_RETRIES = 3
 CONNECTION_RETRIES = 1
 # What AsyncConnectionErrorRetryHandler retries: the connection dropped or was refused.
 RETRIED_ERRORS = (aiohttp.ServerConnectionError, aiohttp.ClientOSError)
+_OK = re.compile(rb'\s*\{\s*"ok"\s*:\s*true\s*[,}]')
 
 Payload = dict[str, Any]
 
@@ -109,14 +113,58 @@ def respond(url: str, message: Payload, *, replace: bool = False) -> Payload:
     return {"op": "respond", "url": url, "body": body}
 
 
+@dataclass(frozen=True, slots=True)
+class Wire:
+    """An outbox message as the request that sends it: the Web API method (or the
+    response_url) and the JSON body, encoded."""
+
+    op: str
+    to: str
+    body: bytes
+
+
+METHODS = {"post": "chat.postMessage", "update": "chat.update"}
+_INNER = {"post": "message", "update": "message", "respond": "body"}
+
+
 def messages(
     key: str, calls: Sequence[Payload], team: Payload, hold_until: datetime
-) -> list[OutboxMessage]:
-    """Outbox rows for ``calls`` (each tagged with ``team``: whose token sends it)."""
-    return [
-        OutboxMessage(uuid.uuid4().hex, key, json.dumps({**call, **team}), hold_until)
-        for call in calls
-    ]
+) -> tuple[list[OutboxMessage], list[Wire]]:
+    """Outbox rows for ``calls`` (each tagged with ``team``: whose token sends it), and the
+    requests that send them. A message's blocks are encoded once, for both."""
+    rows, wires = [], []
+    for call in calls:
+        payload, sent = _encoded(call, team)
+        rows.append(OutboxMessage(os.urandom(16).hex(), key, payload, hold_until))
+        wires.append(sent)
+    return rows, wires
+
+
+def wire(call: Payload) -> Wire:
+    """The request for a call read back from the outbox (or sent outside it)."""
+    return _encoded(call, {})[1]
+
+
+def _encoded(call: Payload, team: Payload) -> tuple[str, Wire]:
+    """The outbox row's JSON text and the request, each made around one encoding of the
+    message: JSON objects spliced together, as ``{**head, inner: {...}}`` and
+    ``{**args, **message}`` would be encoded."""
+    op = str(call.get("op"))
+    inner_key = _INNER.get(op)
+    if inner_key is None:
+        return json.dumps({**call, **team}), Wire(op, "", b"")  # dropped when sent
+    inner = _dumps(call[inner_key])
+    head = _dumps({**{k: v for k, v in call.items() if k != inner_key}, **team})
+    row = f'{head[:-1]},"{inner_key}":{inner}}}'
+    if op == "respond":
+        return row, Wire(op, call["url"], inner.encode())
+    args = _dumps({k: call[k] for k in ("channel", "ts") if k in call})
+    body = args if inner == "{}" else f"{args[:-1]},{inner[1:]}"
+    return row, Wire(op, METHODS[op], body.encode())
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 class Courier:
@@ -147,7 +195,7 @@ class Courier:
     async def send(self, calls: Sequence[Payload], token: str | None) -> None:
         """Send ``calls`` now, outside the outbox (a turn the store could not take)."""
         try:
-            await self._send_all(calls, token, in_order=False)
+            await self._send_all([wire(c) for c in calls], token, in_order=False)
         except (aiohttp.ClientError, TimeoutError, OSError, SlackUnavailable) as exc:
             log.warning("sending failed: %s", type(exc).__name__)
 
@@ -155,20 +203,24 @@ class Courier:
         self,
         outbox: Sequence[OutboxMessage],
         token: str | None = None,
+        wires: Sequence[Wire] | None = None,
         *,
         in_order: bool = False,
     ) -> bool:
         """Send ``outbox`` (posts in order; the edits and private answers alongside unless
         ``in_order``) with ``token`` (None: the team's, or the single one), then mark it
-        sent. False when something could not be sent: it is left unsent, and goes again
-        when its hold runs out."""
+        sent. ``wires``: its requests, when the caller has them (read from the rows
+        otherwise). False when something could not be sent: it is left unsent, and goes
+        again when its hold runs out."""
         if not outbox:
             return True
-        calls = [json.loads(m.payload) for m in outbox]
         try:
-            if token is None:
-                token = await self._token_for(calls[0])
-            await self._send_all(calls, token, in_order=in_order)
+            if wires is None:
+                calls = [json.loads(m.payload) for m in outbox]
+                wires = [wire(c) for c in calls]
+                if token is None:
+                    token = await self._token_for(calls[0])
+            await self._send_all(wires, token, in_order=in_order)
         except (aiohttp.ClientError, TimeoutError, OSError, SlackUnavailable, StoreError) as exc:
             log.warning("sending failed, will retry: %s", type(exc).__name__)
             return False
@@ -179,55 +231,47 @@ class Courier:
             log.warning("sent messages could not be marked sent: store unavailable")
         return True
 
-    async def _send_all(
-        self, calls: Sequence[Payload], token: str | None, *, in_order: bool
-    ) -> None:
+    async def _send_all(self, wires: Sequence[Wire], token: str | None, *, in_order: bool) -> None:
         if in_order:
-            for call in calls:
-                await self._send(call, token)
+            for sent in wires:
+                await self._send(sent, token)
             return
-        posts = [c for c in calls if c.get("op") == "post"]
-        others = [c for c in calls if c.get("op") != "post"]
+        posts = [w for w in wires if w.op == "post"]
+        others = [w for w in wires if w.op != "post"]
 
         async def chain() -> None:
-            for call in posts:
-                await self._send(call, token)
+            for sent in posts:
+                await self._send(sent, token)
 
-        await asyncio.gather(chain(), *(self._send(c, token) for c in others))
+        await asyncio.gather(chain(), *(self._send(w, token) for w in others))
 
-    async def _send(self, call: Payload, token: str | None) -> None:
+    async def _send(self, sent: Wire, token: str | None) -> None:
         """One call. Slack refusing it (an API error) is final: logged, and counted as
         sent; a connection failure or a server error raises, so the message stays unsent."""
-        op = call.get("op")
-        if op == "post":
-            body = {"channel": call["channel"], **call["message"]}
-            await self._api("chat.postMessage", body, token or self.token, op)
-        elif op == "update":
-            body = {"channel": call["channel"], "ts": call["ts"], **call["message"]}
-            await self._api("chat.update", body, token or self.token, op)
-        elif op == "respond":
-            await self._respond(call["url"], call["body"])
+        if sent.op in METHODS:
+            await self._api(sent, token or self.token)
+        elif sent.op == "respond":
+            await self._respond(sent.to, sent.body)
         else:
-            log.warning("unknown outbox message %r dropped", op)
+            log.warning("unknown outbox message %r dropped", sent.op)
 
-    async def _api(self, method: str, body: Payload, token: str | None, op: str) -> None:
-        data = json.dumps(body).encode()
+    async def _api(self, sent: Wire, token: str | None) -> None:
         headers = {"Content-Type": "application/json;charset=utf-8"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        url = self.api_url + method
+        url = self.api_url + sent.to
         if self.http is None:
             async with aiohttp.ClientSession() as http:
-                status, answer = await _post(http, url, data, headers)
+                status, answer = await _post(http, url, sent.body, headers)
         else:
-            status, answer = await _post(self.http, url, data, headers)
+            status, answer = await _post(self.http, url, sent.body, headers)
         if status >= 500:
-            raise SlackUnavailable(f"{method}: HTTP {status}")
+            raise SlackUnavailable(f"{sent.to}: HTTP {status}")
         if status != 200 or not answer.get("ok"):
             error, needed = answer.get("error") or f"HTTP {status}", answer.get("needed")
-            log.warning("%s failed: %s%s", op, error, f" ({needed})" if needed else "")
+            log.warning("%s failed: %s%s", sent.op, error, f" ({needed})" if needed else "")
 
-    async def _respond(self, url: str, body: Payload) -> None:
+    async def _respond(self, url: str, body: bytes) -> None:
         if self.http is None:
             async with aiohttp.ClientSession() as http:
                 await _post_json(http, url, body)
@@ -266,6 +310,11 @@ def _retry_after(header: str | None) -> float:
 
 
 def _answer(raw: bytes) -> Mapping[str, Any]:
+    """What a Web API answer says, as far as we read it: ``ok``, or the ``error``. Slack
+    opens every answer with ``ok``; a success (which echoes the whole message) is not
+    parsed further."""
+    if _OK.match(raw):
+        return {"ok": True}
     try:
         answer = json.loads(raw)
     except ValueError:
@@ -273,7 +322,8 @@ def _answer(raw: bytes) -> Mapping[str, Any]:
     return answer if isinstance(answer, dict) else {}
 
 
-async def _post_json(http: aiohttp.ClientSession, url: str, body: Payload) -> None:
-    async with http.post(url, json=body, timeout=RESPOND_TIMEOUT) as response:
+async def _post_json(http: aiohttp.ClientSession, url: str, body: bytes) -> None:
+    headers = {"Content-Type": "application/json"}
+    async with http.post(url, data=body, headers=headers, timeout=RESPOND_TIMEOUT) as response:
         if response.status >= 400:
             log.warning("response_url failed: HTTP %d", response.status)
