@@ -149,12 +149,16 @@ class SlackBot:
             # Answer Slack when the listener returns, which is right after its ack: the
             # work goes on on our own tasks (self.work), not on Bolt's 10 ms ack polling.
             process_before_response=True,
+            # No assistant threads here: no per-event assistant helpers to attach.
+            attaching_conversation_kwargs_enabled=False,
         )
         bolt = self.bolt
-        bolt.command(COMMAND)(self._acked(self._on_command))
-        bolt.shortcut(SHORTCUT_CALLBACK)(self._acked(self._on_shortcut))
+        # Bolt tries listeners in this order, building every argument for each one's
+        # matcher: the most frequent requests first (each kind matches one listener only).
         bolt.block_action(_OURS)(self._acked(self._on_click))
         bolt.event("message")(self._acked(self._on_message, keep=_from_a_person))
+        bolt.command(COMMAND)(self._acked(self._on_command))
+        bolt.shortcut(SHORTCUT_CALLBACK)(self._acked(self._on_shortcut))
         bolt.event("app_home_opened")(self._acked(self._on_home_opened))
         if self.oauth:
             bolt.enable_token_revocation_listeners()
@@ -285,8 +289,10 @@ class SlackBot:
             inbox_id = None
             now = self.session.clock()
             try:
-                put = self.store.inbox_put(box.inbox_item(args, now), claim_until=now + self.lease)
-                inbox_id = await asyncio.wait_for(put, INBOX_TIMEOUT)
+                # A timeout scope, not wait_for: no task per request.
+                async with asyncio.timeout(INBOX_TIMEOUT):
+                    item = box.inbox_item(args, now)
+                    inbox_id = await self.store.inbox_put(item, claim_until=now + self.lease)
                 if inbox_id is None:  # a redelivery
                     if args.ack is not None:
                         await args.ack()
