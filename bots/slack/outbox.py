@@ -236,14 +236,17 @@ class Courier:
             for sent in wires:
                 await self._send(sent, token)
             return
-        posts = [w for w in wires if w.op == "post"]
-        others = [w for w in wires if w.op != "post"]
-
-        async def chain() -> None:
-            for sent in posts:
-                await self._send(sent, token)
-
-        await asyncio.gather(chain(), *(self._send(w, token) for w in others))
+        # The edits and private answers on tasks of their own, the posts in order here.
+        others = [asyncio.ensure_future(self._send(w, token)) for w in wires if w.op != "post"]
+        try:
+            for sent in wires:
+                if sent.op == "post":
+                    await self._send(sent, token)
+        finally:
+            done = await asyncio.gather(*others, return_exceptions=True) if others else []
+        for outcome in done:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def _send(self, sent: Wire, token: str | None) -> None:
         """One call. Slack refusing it (an API error) is final: logged, and counted as
