@@ -25,6 +25,7 @@ Rules every listener follows:
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import re
@@ -57,6 +58,7 @@ from bots.slack.translate import (
     message_text,
     parse_command,
 )
+from bots.slack.webapi import Reply, WebApi
 from core import controls
 from core.controls import AppAction, Refusal
 from core.events import Answer, Event, Start
@@ -123,16 +125,15 @@ class SlackBot:
                 AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
             ],
         )
-        self.profiles = Profiles(self.q.languages, self._users_info(client))
-        self.lease = settings.redelivery_after
-        self.courier = box.Courier(
-            self.store,
-            self.session.clock,
+        # Our own calls (the outbox's, users.info, conversations.open): one request each.
+        self.api = WebApi(
             _api_url(settings.slack_api_url),
             None if self.oauth else settings.slack_bot_token,
             http_session,
-            self._token_for,
         )
+        self.profiles = Profiles(self.q.languages, self._users_info)
+        self.lease = settings.redelivery_after
+        self.courier = box.Courier(self.store, self.session.clock, self.api, self._token_for)
         # Inbox rows whose turn failed and was apologised for: settled, not replayed, once
         # the store is back (the person was told to try again).
         self._abandoned: set[int] = set()
@@ -468,7 +469,7 @@ class SlackBot:
         over the user's Slack locale; the reply is signed with their Slack name."""
         client = args.client
         profile, (dm, scope) = await asyncio.gather(
-            self.profiles.get(key.user), self._open_dm(client, key.user)
+            self.profiles.get(key.user), self._open_dm(client.token, key.user)
         )
         shown = lang or profile.lang or self.q.languages[0]
         if not dm:
@@ -592,12 +593,14 @@ class SlackBot:
             return self.draw.notice(self.q.ui(lang, "error"), lang)
         return self.draw.history(lang, decisions)
 
-    def _users_info(self, client: AsyncWebClient) -> Any:
-        async def lookup(user: str) -> Mapping[str, Any] | None:
-            response = await self._call(client.users_info, user=user, include_locale=True)
-            return None if response is None else (response.get("user") or {})
-
-        return lookup
+    async def _users_info(self, user: str) -> Mapping[str, Any] | None:
+        query = {"user": user, "include_locale": "true"}
+        answer = await self.api.call("users.info", query=query)
+        if not answer.ok:
+            _log_failure("users_info", answer)
+            return None
+        found = answer.data.get("user")
+        return found if isinstance(found, dict) else {}
 
     async def _respond(
         self, respond: AsyncRespond | None, message: Message, *, replace: bool = False
@@ -630,17 +633,25 @@ class SlackBot:
             return None
         return dict(response.data) if isinstance(response.data, dict) else None
 
-    async def _open_dm(self, client: AsyncWebClient, user: str) -> tuple[str | None, str]:
+    async def _open_dm(self, token: str | None, user: str) -> tuple[str | None, str]:
         """The DM's channel id; else None and why, worded for the user: a missing scope
         is the app's setup (named), anything else the user's own settings."""
-        try:
-            response = await client.conversations_open(users=user)
-        except SlackApiError as exc:
-            error, needed = exc.response.get("error"), exc.response.get("needed")
-            log.warning("conversations_open failed: %s%s", error, f" ({needed})" if needed else "")
+        body = json.dumps({"users": user}).encode()
+        answer = await self.api.call("conversations.open", token, body=body)
+        if not answer.ok:
+            error, needed = _log_failure("conversations_open", answer)
             scope = str(needed or "im:write") if error == "missing_scope" else ""
             return None, scope
-        return (response.get("channel") or {}).get("id"), ""
+        channel = answer.data.get("channel")
+        found = channel.get("id") if isinstance(channel, dict) else None
+        return (found if isinstance(found, str) else None), ""
+
+
+def _log_failure(method: str, answer: Reply) -> tuple[str, str | None]:
+    """Log a Web API call Slack refused, by error code (and the scope it needed)."""
+    error, needed = answer.why()
+    log.warning("%s failed: %s%s", method, error, f" ({needed})" if needed else "")
+    return error, needed
 
 
 def _quiet_logger(name: str) -> logging.Logger:

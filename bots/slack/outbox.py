@@ -28,8 +28,6 @@ import asyncio
 import json
 import logging
 import os
-import random
-import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +38,7 @@ import aiohttp
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 
 from bots.slack.translate import conversation_key
+from bots.slack.webapi import WebApi
 from core.ports import InboxItem, OutboxMessage, Store, StoreError
 
 log = logging.getLogger("should_i_take_it.slack")
@@ -51,12 +50,6 @@ SETTLED = "sit_inbox_settled"
 REPLAY = "sit_replay"
 BODY_JSON = "sit_body_json"  # the request body as JSON text, when the server has it
 RESPOND_TIMEOUT = aiohttp.ClientTimeout(total=10)
-API_TIMEOUT = aiohttp.ClientTimeout(total=30)  # AsyncWebClient's default
-RATE_LIMIT_RETRIES = 3
-CONNECTION_RETRIES = 1
-# What AsyncConnectionErrorRetryHandler retries: the connection dropped or was refused.
-RETRIED_ERRORS = (aiohttp.ServerConnectionError, aiohttp.ClientOSError)
-_OK = re.compile(rb'\s*\{\s*"ok"\s*:\s*true\s*[,}]')
 
 Payload = dict[str, Any]
 
@@ -168,27 +161,17 @@ def _dumps(value: Any) -> str:
 
 
 class Courier:
-    """Sends outbox messages and marks them sent.
-
-    Each message is one POST on the shared HTTP session: the JSON body Slack's Web API
-    takes, the bot token in the header, and the retries ``AsyncWebClient`` would make
-    (after a 429, as long as Slack asks, at most ``RATE_LIMIT_RETRIES`` times; once after a
-    dropped connection). Not through ``AsyncWebClient``: its per-call bookkeeping (argument
-    conversion, retry state, response wrapping) cost as much CPU as the POST itself, for
-    calls whose answer is read for one field.
-    """
+    """Sends outbox messages (each one request, see :mod:`bots.slack.webapi`) and marks
+    them sent."""
 
     def __init__(
         self,
         store: Store,
         clock: Callable[[], datetime],
-        api_url: str,
-        token: str | None,
-        http: aiohttp.ClientSession | None,
+        api: WebApi,
         token_for: Callable[[Payload], Awaitable[str | None]],
     ) -> None:
-        self.store, self.clock, self.http = store, clock, http
-        self.api_url, self.token = api_url, token  # api_url ends with "/"
+        self.store, self.clock, self.api = store, clock, api
         self._token_for = token_for  # the bot token for a team (OAuth installs), or None
         self.resent = 0  # messages sent by a claim, not by the turn that queued them
 
@@ -251,82 +234,17 @@ class Courier:
     async def _send(self, sent: Wire, token: str | None) -> None:
         """One call. Slack refusing it (an API error) is final: logged, and counted as
         sent; a connection failure or a server error raises, so the message stays unsent."""
-        if sent.op in METHODS:
-            await self._api(sent, token or self.token)
-        elif sent.op == "respond":
-            await self._respond(sent.to, sent.body)
-        else:
+        if sent.op == "respond":
+            status = await self.api.post_json(sent.to, sent.body, RESPOND_TIMEOUT)
+            if status >= 400:
+                log.warning("response_url failed: HTTP %d", status)
+            return
+        if sent.op not in METHODS:
             log.warning("unknown outbox message %r dropped", sent.op)
-
-    async def _api(self, sent: Wire, token: str | None) -> None:
-        headers = {"Content-Type": "application/json;charset=utf-8"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        url = self.api_url + sent.to
-        if self.http is None:
-            async with aiohttp.ClientSession() as http:
-                status, answer = await _post(http, url, sent.body, headers)
-        else:
-            status, answer = await _post(self.http, url, sent.body, headers)
-        if status >= 500:
-            raise SlackUnavailable(f"{sent.to}: HTTP {status}")
-        if status != 200 or not answer.get("ok"):
-            error, needed = answer.get("error") or f"HTTP {status}", answer.get("needed")
+            return
+        answer = await self.api.call(sent.to, token, body=sent.body, read=False)
+        if answer.status >= 500:
+            raise SlackUnavailable(f"{sent.to}: HTTP {answer.status}")
+        if not answer.ok:
+            error, needed = answer.why()
             log.warning("%s failed: %s%s", sent.op, error, f" ({needed})" if needed else "")
-
-    async def _respond(self, url: str, body: bytes) -> None:
-        if self.http is None:
-            async with aiohttp.ClientSession() as http:
-                await _post_json(http, url, body)
-        else:
-            await _post_json(self.http, url, body)
-
-
-async def _post(
-    http: aiohttp.ClientSession, url: str, data: bytes, headers: Mapping[str, str]
-) -> tuple[int, Mapping[str, Any]]:
-    """POST with AsyncWebClient's retries: its HTTP status and JSON answer ({} if none)."""
-    attempt = 0  # one count for both kinds of retry, as slack_sdk keeps it
-    while True:
-        try:
-            async with http.post(url, data=data, headers=headers, timeout=API_TIMEOUT) as r:
-                if r.status == 429 and attempt < RATE_LIMIT_RETRIES:
-                    delay = _retry_after(r.headers.get("Retry-After"))
-                else:
-                    raw = await r.read()
-                    return r.status, _answer(raw)
-        except RETRIED_ERRORS:
-            if attempt >= CONNECTION_RETRIES:
-                raise
-            delay = 0.5 + random.random()
-        attempt += 1
-        await asyncio.sleep(delay)
-
-
-def _retry_after(header: str | None) -> float:
-    """Slack's Retry-After (whole seconds), plus up to a second of jitter."""
-    try:
-        seconds = float(header or "1")
-    except ValueError:
-        seconds = 1.0
-    return max(seconds, 0.0) + random.random()
-
-
-def _answer(raw: bytes) -> Mapping[str, Any]:
-    """What a Web API answer says, as far as we read it: ``ok``, or the ``error``. Slack
-    opens every answer with ``ok``; a success (which echoes the whole message) is not
-    parsed further."""
-    if _OK.match(raw):
-        return {"ok": True}
-    try:
-        answer = json.loads(raw)
-    except ValueError:
-        return {}
-    return answer if isinstance(answer, dict) else {}
-
-
-async def _post_json(http: aiohttp.ClientSession, url: str, body: bytes) -> None:
-    headers = {"Content-Type": "application/json"}
-    async with http.post(url, data=body, headers=headers, timeout=RESPOND_TIMEOUT) as response:
-        if response.status >= 400:
-            log.warning("response_url failed: HTTP %d", response.status)
