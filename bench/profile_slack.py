@@ -2,7 +2,7 @@
 bench's users, optionally under a profiler or callgrind.
 
     python -m bench.profile_slack [--app ours_sqlite] [--users 20] [--rounds 2]
-        [--wrap cprofile:/tmp/out.prof | callgrind:/tmp/cg.out]
+        [--wrap cprofile:/tmp/out.prof | pyinstrument:/tmp/out.txt | callgrind:/tmp/cg.out]
 
 Prints the child's CPU per request (user + system from ``/proc``). The users are the ones of
 :mod:`bench.slack_http` (the same mix of commands, clicks and typed answers), one after
@@ -60,12 +60,26 @@ async def child(app: str, port: int, api_url: str, out: str) -> None:
         stack.push_async_callback(runner.cleanup)
         await web.TCPSite(runner, "127.0.0.1", port).start()
         settle_heap()
-        profile = cProfile.Profile()
+        if out.endswith(".prof"):
+            profile = cProfile.Profile()
+            print("ready", flush=True)
+            profile.enable()
+            await stop.wait()
+            profile.disable()
+            profile.dump_stats(out)
+            return
+        # Sampling (pyinstrument, not a project dependency): the time of many small calls
+        # is not inflated by the profiler's own cost per call, as cProfile's is.
+        from pyinstrument import Profiler
+
+        sampler = Profiler(interval=0.0001, async_mode="disabled")
         print("ready", flush=True)
-        profile.enable()
+        sampler.start()
         await stop.wait()
-        profile.disable()
-        profile.dump_stats(out)
+        sampler.stop()
+        Path(out).write_text(
+            sampler.output_text(show_all=os.environ.get("PROFILE_ALL") == "1", timeline=False)
+        )
 
 
 async def run(app: str, users: int, rounds: int, wrap: str | None) -> None:
@@ -87,7 +101,7 @@ async def run(app: str, users: int, rounds: int, wrap: str | None) -> None:
             prefix = ["valgrind", "--tool=callgrind", "--instr-atstart=no"]
             prefix += [f"--callgrind-out-file={out}"]
         args = [*prefix, sys.executable, "-m"]
-        if wrap and wrap.startswith("cprofile:"):
+        if wrap and wrap.startswith(("cprofile:", "pyinstrument:")):
             args += ["bench.profile_slack", "--child", wrap.partition(":")[2]]
             args += ["--app", app, "--port", str(port), "--api", api.url]
         else:
