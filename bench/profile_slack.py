@@ -2,7 +2,8 @@
 bench's users, optionally under a profiler or callgrind.
 
     python -m bench.profile_slack [--app ours_sqlite] [--users 20] [--rounds 2]
-        [--wrap cprofile:/tmp/out.prof | pyinstrument:/tmp/out.txt | callgrind:/tmp/cg.out]
+        [--wrap cprofile:/tmp/out.prof | pyinstrument:/tmp/out.txt | callgrind:/tmp/cg.out
+                | strace:/tmp/syscalls.txt]
 
 Prints the child's CPU per request (user + system from ``/proc``). The users are the ones of
 :mod:`bench.slack_http` (the same mix of commands, clicks and typed answers), one after
@@ -113,13 +114,20 @@ async def run(app: str, users: int, rounds: int, wrap: str | None) -> None:
         assert child.stdout is not None
         async with asyncio.timeout(600):
             assert (await child.stdout.readline()).strip() == b"ready"
-        if prefix:  # count from here: start-up, imports and prompts left out
+        if wrap and wrap.startswith("callgrind:"):  # count from here, not the start-up
             control = ("callgrind_control", "-i", "on", str(child.pid))
             quiet = asyncio.subprocess.DEVNULL
             await (await asyncio.create_subprocess_exec(*control, stdout=quiet)).wait()
+        tracer = None
+        if wrap and wrap.startswith("strace:"):  # syscalls counted from here to the end
+            trace = ("strace", "-f", "-c", "-o", wrap.partition(":")[2], "-p", str(child.pid))
+            tracer = await asyncio.create_subprocess_exec(*trace, stderr=asyncio.subprocess.PIPE)
+            assert tracer.stderr is not None
+            await tracer.stderr.readline()  # "strace: Process … attached"
         client = Client(http, f"http://127.0.0.1:{port}/slack/events", api)
         flow = our_user if app.startswith(("ours", "direct")) else minimal_user
         before = cpu_seconds(child.pid)
+        sys_before = _system_seconds(child.pid)
         timings = Timings(started=time.perf_counter())
         n = 0
         for _ in range(rounds):
@@ -128,14 +136,27 @@ async def run(app: str, users: int, rounds: int, wrap: str | None) -> None:
         timings.ended = time.perf_counter()
         await asyncio.sleep(0.2)  # the last outbox marks
         cpu = cpu_seconds(child.pid) - before
+        system = _system_seconds(child.pid) - sys_before
         requests = len(timings.acks)
-        print(f"{app}: {requests} requests, {cpu * 1000 / requests:.3f} ms CPU per request")
+        print(
+            f"{app}: {requests} requests, {cpu * 1000 / requests:.3f} ms CPU per request"
+            f" ({system * 1000 / requests:.3f} ms of it in the kernel)"
+        )
+        if tracer is not None:
+            tracer.send_signal(signal.SIGINT)  # detaches, writes its summary
+            await tracer.wait()
         child.send_signal(signal.SIGTERM)
         await child.wait()
-        if prefix:
+        if wrap and wrap.startswith("callgrind:"):
             text = Path(wrap.partition(":")[2]).read_text()  # type: ignore[union-attr]
             total = int(re.search(r"^totals: (\d+)", text, re.M).group(1))  # type: ignore[union-attr]
             print(f"{app}: {total / requests / 1e6:.2f} M instructions per request (callgrind)")
+
+
+def _system_seconds(pid: int) -> float:
+    """System CPU time of process ``pid`` (all its threads), from /proc."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2 :].split()[12]) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:

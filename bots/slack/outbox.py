@@ -160,6 +160,14 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+@dataclass(slots=True)
+class _Marks:
+    """Messages sent, marked together: ``done`` once the transaction is over."""
+
+    ids: list[str]
+    done: asyncio.Future[None]
+
+
 class Courier:
     """Sends outbox messages (each one request, see :mod:`bots.slack.webapi`) and marks
     them sent."""
@@ -174,6 +182,8 @@ class Courier:
         self.store, self.clock, self.api = store, clock, api
         self._token_for = token_for  # the bot token for a team (OAuth installs), or None
         self.resent = 0  # messages sent by a claim, not by the turn that queued them
+        self._marks: _Marks | None = None  # sent, to be marked on the loop's next turn
+        self._flushing: set[asyncio.Task[None]] = set()
 
     async def send(self, calls: Sequence[Payload], token: str | None) -> None:
         """Send ``calls`` now, outside the outbox (a turn the store could not take)."""
@@ -208,11 +218,34 @@ class Courier:
             log.warning("sending failed, will retry: %s", type(exc).__name__)
             return False
         try:
-            await self.store.outbox_sent([m.id for m in outbox], now=self.clock())
+            await self._mark_sent([m.id for m in outbox])
         except StoreError:
             # Sent but not marked: it goes again later (at least once, see the module doc).
             log.warning("sent messages could not be marked sent: store unavailable")
         return True
+
+    async def _mark_sent(self, ids: list[str]) -> None:
+        """Mark ``ids`` sent, in one transaction with those of every delivery that finishes
+        in the same turn of the event loop (a busy bot finishes several at once): on SQLite
+        each transaction rewrites the outbox's pages it touches."""
+        batch = self._marks
+        if batch is None:
+            batch = self._marks = _Marks([], asyncio.get_running_loop().create_future())
+            task = asyncio.create_task(self._flush(batch))  # runs on the loop's next turn
+            self._flushing.add(task)
+            task.add_done_callback(self._flushing.discard)
+        batch.ids += ids
+        await asyncio.shield(batch.done)  # a cancelled delivery leaves the batch alone
+
+    async def _flush(self, batch: _Marks) -> None:
+        self._marks = None  # deliveries finishing from now on start the next batch
+        try:
+            await self.store.outbox_sent(batch.ids, now=self.clock())
+        except Exception as exc:
+            batch.done.set_exception(exc)
+            batch.done.exception()  # retrieved: each delivery waiting on it gets it too
+        else:
+            batch.done.set_result(None)
 
     async def _send_all(self, wires: Sequence[Wire], token: str | None, *, in_order: bool) -> None:
         if in_order:
