@@ -70,7 +70,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bench.slack_payloads import click_payload
-from bots.bootstrap import bootstrap
+from bots.bootstrap import bootstrap, settle_heap
 from bots.config import Settings
 from bots.slack.app import SlackBot
 from bots.slack.server import web_app
@@ -407,6 +407,7 @@ async def serve(app: str, port: int, api_url: str, db: str | None) -> None:
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         await web.TCPSite(runner, "127.0.0.1", port).start()
+        settle_heap()  # as production's main does once started; for every app alike
         print("ready", flush=True)
         await stop.wait()
 

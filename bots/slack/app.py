@@ -25,6 +25,7 @@ Rules every listener follows:
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import re
@@ -61,6 +62,7 @@ from bots.slack.translate import (
     message_text,
     parse_command,
 )
+from bots.slack.webapi import Reply, WebApi
 from core import controls, followup
 from core.controls import AppAction, NextStep, Refusal
 from core.events import Answer, Event, Start
@@ -122,41 +124,48 @@ class SlackBot:
             token=None if self.oauth else settings.slack_bot_token,
             base_url=_api_url(settings.slack_api_url),
             session=http_session,
+            logger=_quiet_logger("should_i_take_it.slack.web"),
             retry_handlers=[
                 AsyncConnectionErrorRetryHandler(),
                 AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
             ],
         )
-        self.profiles = Profiles(self.q.languages, self._users_info(client))
-        self.lease = settings.redelivery_after
-        self.courier = box.Courier(
-            self.store, self.session.clock, client, http_session, self._token_for
+        # Our own calls (the outbox's, users.info, conversations.open): one request each.
+        self.api = WebApi(
+            _api_url(settings.slack_api_url),
+            None if self.oauth else settings.slack_bot_token,
+            http_session,
         )
+        self.profiles = Profiles(self.q.languages, self._users_info)
+        self.lease = settings.redelivery_after
+        self.courier = box.Courier(self.store, self.session.clock, self.api, self._token_for)
         # Inbox rows whose turn failed and was apologised for: settled, not replayed, once
         # the store is back (the person was told to try again).
         self._abandoned: set[int] = set()
         self._pump: asyncio.Task[None] | None = None
         self.reminders = ReminderSender(self.session, PLATFORM, self._send_reminder)
-        # Bolt copies this logger's level to each of its own: at INFO and below they would
-        # log whole request bodies (people's answers), so they stay at WARNING.
-        bolt_logger = logging.getLogger("should_i_take_it.slack.bolt")
-        bolt_logger.setLevel(logging.WARNING)
         self.bolt = AsyncApp(
             name="should-i-take-it",
-            logger=bolt_logger,
-            # Socket Mode needs no signing secret (Bolt skips the check for its requests).
+            logger=_quiet_logger("should_i_take_it.slack.bolt"),
+            # Socket Mode needs no signing secret (Bolt skips the check for its requests);
+            # HTTP mode checks each request's on its raw bytes (see server.web_app), once.
             signing_secret=self.signing_secret,
+            request_verification_enabled=False,
             client=client,
             oauth_settings=self.oauth,
             # Answer Slack when the listener returns, which is right after its ack: the
             # work goes on on our own tasks (self.work), not on Bolt's 10 ms ack polling.
             process_before_response=True,
+            # No assistant threads here: no per-event assistant helpers to attach.
+            attaching_conversation_kwargs_enabled=False,
         )
         bolt = self.bolt
-        bolt.command(COMMAND)(self._acked(self._on_command))
-        bolt.shortcut(SHORTCUT_CALLBACK)(self._acked(self._on_shortcut))
+        # Bolt tries listeners in this order, building every argument for each one's
+        # matcher: the most frequent requests first (each kind matches one listener only).
         bolt.block_action(_OURS)(self._acked(self._on_click))
         bolt.event("message")(self._acked(self._on_message, keep=_from_a_person))
+        bolt.command(COMMAND)(self._acked(self._on_command))
+        bolt.shortcut(SHORTCUT_CALLBACK)(self._acked(self._on_shortcut))
         bolt.event("app_home_opened")(self._acked(self._on_home_opened))
         bolt.action(PROFILE_EDIT)(self._acked(self._on_profile_edit))
         # Not through the inbox: the ack itself answers (the form's errors, or closing it).
@@ -252,10 +261,10 @@ class SlackBot:
             "team": None if org_wide else key.workspace,
             "enterprise": key.workspace if org_wide else None,
         }
-        queued = box.messages(key.as_string(), calls, team, now + self.lease)
+        queued, wires = box.messages(key.as_string(), calls, team, now + self.lease)
         await self.store.finish(None, queued, now=now)
-        # No client: the courier finds the team's token (one per workspace with OAuth).
-        await self.courier.deliver(queued)
+        # The team's own token with OAuth installs (None: the single one).
+        await self.courier.deliver(queued, await self._token_for(team), wires)
         return True
 
     async def _replay(self, row: InboxRow) -> None:
@@ -310,8 +319,10 @@ class SlackBot:
             inbox_id = None
             now = self.session.clock()
             try:
-                put = self.store.inbox_put(box.inbox_item(args, now), claim_until=now + self.lease)
-                inbox_id = await asyncio.wait_for(put, INBOX_TIMEOUT)
+                # A timeout scope, not wait_for: no task per request.
+                async with asyncio.timeout(INBOX_TIMEOUT):
+                    item = box.inbox_item(args, now)
+                    inbox_id = await self.store.inbox_put(item, claim_until=now + self.lease)
                 if inbox_id is None:  # a redelivery
                     if args.ack is not None:
                         await args.ack()
@@ -425,7 +436,7 @@ class SlackBot:
         container = body.get("container") or {}
         channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
         in_dm = isinstance(channel, str) and channel.startswith("D")  # a DM's id starts with D
-        dm = channel if in_dm else (await self._open_dm(args.client, key.user))[0]
+        dm = channel if in_dm else (await self._open_dm(args.client.token, key.user))[0]
         # Should the DM not open, the user id as the channel still posts into it.
         turn = await self._turn(args, key, step, key.user, dm or key.user)
         if turn.effect in (Effect.FAILED, Effect.DUPLICATE):
@@ -468,7 +479,9 @@ class SlackBot:
         redrawn = self.draw.next_steps(message, step.ref, shown, key.user, lang, note)
         if redrawn is not None:
             ts = str((body.get("container") or {}).get("message_ts"))
-            await self.courier.send([box.update(channel, ts, redrawn.payload())], args.client)
+            await self.courier.send(
+                [box.update(channel, ts, redrawn.payload())], args.client.token
+            )
 
     async def _on_home_opened(self, args: AsyncArgs) -> None:
         event = _part(args.event)
@@ -600,7 +613,7 @@ class SlackBot:
         over the user's Slack locale; the reply is signed with their Slack name."""
         client = args.client
         profile, (dm, scope) = await asyncio.gather(
-            self.profiles.get(key.user), self._open_dm(client, key.user)
+            self.profiles.get(key.user), self._open_dm(client.token, key.user)
         )
         shown = lang or profile.lang or self.q.languages[0]
         if not dm:
@@ -646,30 +659,30 @@ class SlackBot:
         url = respond.response_url if respond is not None else None
         context = args.context
         team = {"team": context.team_id, "enterprise": context.enterprise_id}
-        drawn: list[tuple[Turn, list[OutboxMessage]]] = []
+        drawn: list[tuple[Turn, list[OutboxMessage], list[box.Wire]]] = []
 
         def draw(turn: Turn) -> list[OutboxMessage]:
             calls = self._plan(turn, owner, channel, clicked, quote, url)
             held = self.session.clock() + self.lease
-            drawn.append((turn, box.messages(key.as_string(), calls, team, held)))
+            drawn.append((turn, *box.messages(key.as_string(), calls, team, held)))
             return drawn[-1][1]
 
         inbox_id = context.get(box.INBOX)
         if not self.durable:
             turn = await self.session.handle(key, event)
             await self.courier.send(
-                self._plan(turn, owner, channel, clicked, quote, url), args.client
+                self._plan(turn, owner, channel, clicked, quote, url), args.client.token
             )
             return turn
         turn = await self.session.handle(key, event, inbox_id=inbox_id, draw=draw)
         context[box.SETTLED] = True
         if drawn and drawn[-1][0] is turn:
-            await self.courier.deliver(drawn[-1][1], args.client)
+            await self.courier.deliver(drawn[-1][1], args.client.token, drawn[-1][2])
         elif turn.effect is Effect.FAILED:
             if inbox_id is not None:
                 self._abandoned.add(inbox_id)
             await self.courier.send(
-                self._plan(turn, owner, channel, clicked, None, url), args.client
+                self._plan(turn, owner, channel, clicked, None, url), args.client.token
             )
         return turn
 
@@ -726,12 +739,14 @@ class SlackBot:
             return self.draw.notice(self.q.ui(lang, "error"), lang)
         return self.draw.history(lang, key.user, decisions, self.session.clock())
 
-    def _users_info(self, client: AsyncWebClient) -> Any:
-        async def lookup(user: str) -> Mapping[str, Any] | None:
-            response = await self._call(client.users_info, user=user, include_locale=True)
-            return None if response is None else (response.get("user") or {})
-
-        return lookup
+    async def _users_info(self, user: str) -> Mapping[str, Any] | None:
+        query = {"user": user, "include_locale": "true"}
+        answer = await self.api.call("users.info", query=query)
+        if not answer.ok:
+            _log_failure("users_info", answer)
+            return None
+        found = answer.data.get("user")
+        return found if isinstance(found, dict) else {}
 
     async def _respond(
         self, respond: AsyncRespond | None, message: Message, *, replace: bool = False
@@ -764,17 +779,36 @@ class SlackBot:
             return None
         return dict(response.data) if isinstance(response.data, dict) else None
 
-    async def _open_dm(self, client: AsyncWebClient, user: str) -> tuple[str | None, str]:
+    async def _open_dm(self, token: str | None, user: str) -> tuple[str | None, str]:
         """The DM's channel id; else None and why, worded for the user: a missing scope
         is the app's setup (named), anything else the user's own settings."""
-        try:
-            response = await client.conversations_open(users=user)
-        except SlackApiError as exc:
-            error, needed = exc.response.get("error"), exc.response.get("needed")
-            log.warning("conversations_open failed: %s%s", error, f" ({needed})" if needed else "")
+        body = json.dumps({"users": user}).encode()
+        answer = await self.api.call("conversations.open", token, body=body)
+        if not answer.ok:
+            error, needed = _log_failure("conversations_open", answer)
             scope = str(needed or "im:write") if error == "missing_scope" else ""
             return None, scope
-        return (response.get("channel") or {}).get("id"), ""
+        channel = answer.data.get("channel")
+        found = channel.get("id") if isinstance(channel, dict) else None
+        return (found if isinstance(found, str) else None), ""
+
+
+def _log_failure(method: str, answer: Reply) -> tuple[str, str | None]:
+    """Log a Web API call Slack refused, by error code (and the scope it needed)."""
+    error, needed = answer.why()
+    log.warning("%s failed: %s%s", method, error, f" ({needed})" if needed else "")
+    return error, needed
+
+
+def _quiet_logger(name: str) -> logging.Logger:
+    """A logger at WARNING for Bolt or the Web API client, whatever the root's level. At
+    INFO and below they would log whole request bodies (people's answers); and both test
+    the logger's own ``level`` (not ``isEnabledFor``) before formatting their DEBUG lines,
+    so a logger left at NOTSET makes the Web API client format every request's whole body
+    into a line that is then thrown away (a third of the CPU of a call)."""
+    logger = logging.getLogger(name)
+    logger.setLevel(logging.WARNING)
+    return logger
 
 
 def _from_a_person(args: AsyncArgs) -> bool:

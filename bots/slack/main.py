@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import aiohttp
 
-from bots.bootstrap import bootstrap, configure_logging
+from bots.bootstrap import bootstrap, configure_logging, settle_heap
 from bots.config import ConfigError, Settings, hide_from_libraries, load_settings
 from bots.errors import friendly_store_error
 from bots.retention import Sweeper
@@ -92,6 +92,7 @@ async def _run(settings: Settings, mode: Mode, port: int, stop: asyncio.Event) -
             bot = SlackBot(app, settings, http_session=http)
             try:
                 await bot.start()
+                settle_heap()
                 sweeper = Sweeper(
                     app, interval=settings.sweep_interval, oauth_states=uses_oauth(settings)
                 )

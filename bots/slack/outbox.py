@@ -27,17 +27,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import aiohttp
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bots.slack.translate import conversation_key
+from bots.slack.webapi import WebApi
 from core.ports import InboxItem, OutboxMessage, Store, StoreError
 
 log = logging.getLogger("should_i_take_it.slack")
@@ -47,9 +48,14 @@ log = logging.getLogger("should_i_take_it.slack")
 INBOX = "sit_inbox_id"
 SETTLED = "sit_inbox_settled"
 REPLAY = "sit_replay"
+BODY_JSON = "sit_body_json"  # the request body as JSON text, when the server has it
 RESPOND_TIMEOUT = aiohttp.ClientTimeout(total=10)
 
 Payload = dict[str, Any]
+
+
+class SlackUnavailable(Exception):
+    """Slack answered a Web API call with a server error: the message stays unsent."""
 
 
 def inbox_item(args: AsyncArgs, now: datetime) -> InboxItem:
@@ -67,7 +73,10 @@ def inbox_item(args: AsyncArgs, now: datetime) -> InboxItem:
     if user:
         context = args.context
         key = conversation_key(context.team_id, context.enterprise_id, user).as_string()
-    return InboxItem(delivery, key, json.dumps(body, separators=(",", ":")), now)
+    text = args.context.get(BODY_JSON)
+    if not isinstance(text, str):
+        text = json.dumps(body, separators=(",", ":"))
+    return InboxItem(delivery, key, text, now)
 
 
 def _user(args: AsyncArgs) -> str | None:
@@ -97,119 +106,178 @@ def respond(url: str, message: Payload, *, replace: bool = False) -> Payload:
     return {"op": "respond", "url": url, "body": body}
 
 
+@dataclass(frozen=True, slots=True)
+class Wire:
+    """An outbox message as the request that sends it: the Web API method (or the
+    response_url) and the JSON body, encoded."""
+
+    op: str
+    to: str
+    body: bytes
+
+
+METHODS = {"post": "chat.postMessage", "update": "chat.update"}
+_INNER = {"post": "message", "update": "message", "respond": "body"}
+
+
 def messages(
     key: str, calls: Sequence[Payload], team: Payload, hold_until: datetime
-) -> list[OutboxMessage]:
-    """Outbox rows for ``calls`` (each tagged with ``team``: whose token sends it)."""
-    return [
-        OutboxMessage(uuid.uuid4().hex, key, json.dumps({**call, **team}), hold_until)
-        for call in calls
-    ]
+) -> tuple[list[OutboxMessage], list[Wire]]:
+    """Outbox rows for ``calls`` (each tagged with ``team``: whose token sends it), and the
+    requests that send them. A message's blocks are encoded once, for both."""
+    rows, wires = [], []
+    for call in calls:
+        payload, sent = _encoded(call, team)
+        rows.append(OutboxMessage(os.urandom(16).hex(), key, payload, hold_until))
+        wires.append(sent)
+    return rows, wires
+
+
+def wire(call: Payload) -> Wire:
+    """The request for a call read back from the outbox (or sent outside it)."""
+    return _encoded(call, {})[1]
+
+
+def _encoded(call: Payload, team: Payload) -> tuple[str, Wire]:
+    """The outbox row's JSON text and the request, each made around one encoding of the
+    message: JSON objects spliced together, as ``{**head, inner: {...}}`` and
+    ``{**args, **message}`` would be encoded."""
+    op = str(call.get("op"))
+    inner_key = _INNER.get(op)
+    if inner_key is None:
+        return json.dumps({**call, **team}), Wire(op, "", b"")  # dropped when sent
+    inner = _dumps(call[inner_key])
+    head = _dumps({**{k: v for k, v in call.items() if k != inner_key}, **team})
+    row = f'{head[:-1]},"{inner_key}":{inner}}}'
+    if op == "respond":
+        return row, Wire(op, call["url"], inner.encode())
+    args = _dumps({k: call[k] for k in ("channel", "ts") if k in call})
+    body = args if inner == "{}" else f"{args[:-1]},{inner[1:]}"
+    return row, Wire(op, METHODS[op], body.encode())
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(slots=True)
+class _Marks:
+    """Messages sent, marked together: ``done`` once the transaction is over."""
+
+    ids: list[str]
+    done: asyncio.Future[None]
 
 
 class Courier:
-    """Sends outbox messages and marks them sent."""
+    """Sends outbox messages (each one request, see :mod:`bots.slack.webapi`) and marks
+    them sent."""
 
     def __init__(
         self,
         store: Store,
         clock: Callable[[], datetime],
-        client: AsyncWebClient,
-        http: aiohttp.ClientSession | None,
-        token_for: Callable[[Payload], Any],
+        api: WebApi,
+        token_for: Callable[[Payload], Awaitable[str | None]],
     ) -> None:
-        self.store, self.clock, self.client, self.http = store, clock, client, http
-        self._token_for = token_for  # async: the bot token for a team (OAuth installs)
+        self.store, self.clock, self.api = store, clock, api
+        self._token_for = token_for  # the bot token for a team (OAuth installs), or None
         self.resent = 0  # messages sent by a claim, not by the turn that queued them
+        self._marks: _Marks | None = None  # sent, to be marked on the loop's next turn
+        self._flushing: set[asyncio.Task[None]] = set()
 
-    async def send(self, calls: Sequence[Payload], client: AsyncWebClient) -> None:
+    async def send(self, calls: Sequence[Payload], token: str | None) -> None:
         """Send ``calls`` now, outside the outbox (a turn the store could not take)."""
         try:
-            await self._send_all(client, calls, in_order=False)
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            await self._send_all([wire(c) for c in calls], token, in_order=False)
+        except (aiohttp.ClientError, TimeoutError, OSError, SlackUnavailable) as exc:
             log.warning("sending failed: %s", type(exc).__name__)
 
     async def deliver(
         self,
         outbox: Sequence[OutboxMessage],
-        client: AsyncWebClient | None = None,
+        token: str | None = None,
+        wires: Sequence[Wire] | None = None,
         *,
         in_order: bool = False,
     ) -> bool:
         """Send ``outbox`` (posts in order; the edits and private answers alongside unless
-        ``in_order``), then mark it sent. False when something could not be sent: it is
-        left unsent, and goes again when its hold runs out."""
+        ``in_order``) with ``token`` (None: the team's, or the single one), then mark it
+        sent. ``wires``: its requests, when the caller has them (read from the rows
+        otherwise). False when something could not be sent: it is left unsent, and goes
+        again when its hold runs out."""
         if not outbox:
             return True
-        calls = [json.loads(m.payload) for m in outbox]
         try:
-            if client is None:
-                client = await self._client(calls[0])
-            await self._send_all(client, calls, in_order=in_order)
-        except (aiohttp.ClientError, TimeoutError, OSError, StoreError) as exc:
+            if wires is None:
+                calls = [json.loads(m.payload) for m in outbox]
+                wires = [wire(c) for c in calls]
+                if token is None:
+                    token = await self._token_for(calls[0])
+            await self._send_all(wires, token, in_order=in_order)
+        except (aiohttp.ClientError, TimeoutError, OSError, SlackUnavailable, StoreError) as exc:
             log.warning("sending failed, will retry: %s", type(exc).__name__)
             return False
         try:
-            await self.store.outbox_sent([m.id for m in outbox], now=self.clock())
+            await self._mark_sent([m.id for m in outbox])
         except StoreError:
             # Sent but not marked: it goes again later (at least once, see the module doc).
             log.warning("sent messages could not be marked sent: store unavailable")
         return True
 
-    async def _send_all(
-        self, client: AsyncWebClient, calls: Sequence[Payload], *, in_order: bool
-    ) -> None:
-        if in_order:
-            for call in calls:
-                await self._send(client, call)
-            return
-        posts = [c for c in calls if c.get("op") == "post"]
-        others = [c for c in calls if c.get("op") != "post"]
+    async def _mark_sent(self, ids: list[str]) -> None:
+        """Mark ``ids`` sent, in one transaction with those of every delivery that finishes
+        in the same turn of the event loop (a busy bot finishes several at once): on SQLite
+        each transaction rewrites the outbox's pages it touches."""
+        batch = self._marks
+        if batch is None:
+            batch = self._marks = _Marks([], asyncio.get_running_loop().create_future())
+            task = asyncio.create_task(self._flush(batch))  # runs on the loop's next turn
+            self._flushing.add(task)
+            task.add_done_callback(self._flushing.discard)
+        batch.ids += ids
+        await asyncio.shield(batch.done)  # a cancelled delivery leaves the batch alone
 
-        async def chain() -> None:
-            for call in posts:
-                await self._send(client, call)
-
-        await asyncio.gather(chain(), *(self._send(client, c) for c in others))
-
-    async def _client(self, call: Payload) -> AsyncWebClient:
-        token = await self._token_for(call)
-        if token is None:
-            return self.client
-        base = self.client
-        return AsyncWebClient(
-            token=token,
-            base_url=base.base_url,
-            session=self.http,
-            retry_handlers=base.retry_handlers,
-        )
-
-    async def _send(self, client: AsyncWebClient, call: Payload) -> None:
-        """One call. Slack refusing it (an API error, an HTTP 4xx) is final: logged, and
-        counted as sent; a connection failure raises, so the message stays unsent."""
-        op = call.get("op")
+    async def _flush(self, batch: _Marks) -> None:
+        self._marks = None  # deliveries finishing from now on start the next batch
         try:
-            if op == "post":
-                await client.chat_postMessage(channel=call["channel"], **call["message"])
-            elif op == "update":
-                await client.chat_update(channel=call["channel"], ts=call["ts"], **call["message"])
-            elif op == "respond":
-                await self._respond(call["url"], call["body"])
-            else:
-                log.warning("unknown outbox message %r dropped", op)
-        except SlackApiError as exc:
-            error, needed = exc.response.get("error"), exc.response.get("needed")
-            log.warning("%s failed: %s%s", op, error, f" ({needed})" if needed else "")
-
-    async def _respond(self, url: str, body: Payload) -> None:
-        if self.http is None:
-            async with aiohttp.ClientSession() as http:
-                await _post_json(http, url, body)
+            await self.store.outbox_sent(batch.ids, now=self.clock())
+        except Exception as exc:
+            batch.done.set_exception(exc)
+            batch.done.exception()  # retrieved: each delivery waiting on it gets it too
         else:
-            await _post_json(self.http, url, body)
+            batch.done.set_result(None)
 
+    async def _send_all(self, wires: Sequence[Wire], token: str | None, *, in_order: bool) -> None:
+        if in_order:
+            for sent in wires:
+                await self._send(sent, token)
+            return
+        # The edits and private answers on tasks of their own, the posts in order here.
+        others = [asyncio.ensure_future(self._send(w, token)) for w in wires if w.op != "post"]
+        try:
+            for sent in wires:
+                if sent.op == "post":
+                    await self._send(sent, token)
+        finally:
+            done = await asyncio.gather(*others, return_exceptions=True) if others else []
+        for outcome in done:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
-async def _post_json(http: aiohttp.ClientSession, url: str, body: Payload) -> None:
-    async with http.post(url, json=body, timeout=RESPOND_TIMEOUT) as response:
-        if response.status >= 400:
-            log.warning("response_url failed: HTTP %d", response.status)
+    async def _send(self, sent: Wire, token: str | None) -> None:
+        """One call. Slack refusing it (an API error) is final: logged, and counted as
+        sent; a connection failure or a server error raises, so the message stays unsent."""
+        if sent.op == "respond":
+            status = await self.api.post_json(sent.to, sent.body, RESPOND_TIMEOUT)
+            if status >= 400:
+                log.warning("response_url failed: HTTP %d", status)
+            return
+        if sent.op not in METHODS:
+            log.warning("unknown outbox message %r dropped", sent.op)
+            return
+        answer = await self.api.call(sent.to, token, body=sent.body, read=False)
+        if answer.status >= 500:
+            raise SlackUnavailable(f"{sent.to}: HTTP {answer.status}")
+        if not answer.ok:
+            error, needed = answer.why()
+            log.warning("%s failed: %s%s", sent.op, error, f" ({needed})" if needed else "")

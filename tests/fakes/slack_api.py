@@ -49,7 +49,7 @@ class FakeSlackApi:
         self.record = record
         self.calls: list[Call] = []
         self.users: dict[str, User] = {}
-        self._failures: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
+        self._failures: dict[str, list[tuple[int, dict[str, Any] | None, dict[str, str]]]] = {}
         self.delays: dict[str, float] = {}  # method → seconds to wait before answering
         self.acks: list[dict[str, Any]] = []  # Socket Mode envelope acknowledgements
         # What auth.test reports in its x-oauth-scopes header: the scopes the install granted.
@@ -102,6 +102,10 @@ class FakeSlackApi:
             [(429, body, {"Retry-After": str(retry_after)})] * times
         )
 
+    def server_error(self, method: str, *, status: int = 503, times: int = 1) -> None:
+        """Answer ``method`` with an HTTP server error (no JSON) the next ``times`` calls."""
+        self._failures.setdefault(method, []).extend([(status, None, {})] * times)
+
     def push(self, envelope: dict[str, Any]) -> None:
         """Send a Socket Mode envelope to the connected app."""
         self._envelopes.put_nowait(envelope)
@@ -138,6 +142,8 @@ class FakeSlackApi:
         queued = self._failures.get(method)
         if queued:
             status, body, headers = queued.pop(0)
+            if body is None:
+                return web.Response(status=status, text="upstream unavailable")
             call.result = body
             return web.json_response(body, status=status, headers=headers)
         call.result = {"ok": True, **self._answer(method, args)}

@@ -66,3 +66,49 @@ async def test_a_request_whose_process_died_is_replayed_and_answered(slack: Slac
     assert slack.question(USER)  # the first question was posted in the DM
     assert not await store.inbox_open(inbox_id)
     assert await slack.bot.catch_up() == 0  # settled: never replayed twice
+
+
+def test_an_outbox_row_and_its_request_carry_the_same_call() -> None:
+    """Rows and requests are spliced around one encoding of the message: each must read
+    as the call it was made from (a row is read back by the catch-up, a request by Slack)."""
+    message = {"text": 'Zoë\'s "quote" {x}', "blocks": [{"type": "section", "text": "é"}]}
+    team = {"team": TEAM, "enterprise": None}
+    calls = [
+        box.post("D1", message),
+        box.update("D1", "1.2", message),
+        box.respond("https://hooks.example/r", message, replace=True),
+        box.post("D1", {}),
+    ]
+    rows, wires = box.messages(KEY, calls, team, NOW)
+    assert len({row.id for row in rows}) == len(calls)
+    for call, row, sent in zip(calls, rows, wires, strict=True):
+        assert json.loads(row.payload) == {**call, **team}
+        assert box.wire(json.loads(row.payload)) == sent  # the catch-up sends the same
+        if call["op"] == "respond":
+            assert (sent.to, json.loads(sent.body)) == (call["url"], call["body"])
+        else:
+            args = {k: call[k] for k in ("channel", "ts") if k in call}
+            assert json.loads(sent.body) == {**args, **call["message"]}
+    assert [w.to for w in wires] == [
+        "chat.postMessage",
+        "chat.update",
+        "https://hooks.example/r",
+        "chat.postMessage",
+    ]
+
+
+async def test_a_message_slack_could_not_take_stays_unsent_until_the_catch_up(
+    slack: Slack,
+) -> None:
+    """A 5xx is Slack's failure, not a refusal: the message is not counted sent, and goes
+    again when its hold runs out."""
+    slack.api.server_error("chat.postMessage")
+    await slack.command(user=USER)
+    assert slack.shown(USER) == []  # the first question did not get through
+    store, lease = slack.bot.store, slack.bot.lease
+    assert await slack.bot.catch_up() == 0  # still held by the turn that queued it
+    unsent = await store.outbox_claim(NOW + lease, claim_until=NOW + 2 * lease)
+    assert [json.loads(m.payload)["op"] for m in unsent] == ["post"]
+    assert await slack.bot.courier.deliver(unsent, in_order=True)
+    assert slack.question(USER)  # the first question, now
+    assert await store.outbox_claim(NOW + 3 * lease, claim_until=NOW + 4 * lease) == []
