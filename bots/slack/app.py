@@ -479,9 +479,7 @@ class SlackBot:
         redrawn = self.draw.next_steps(message, step.ref, shown, key.user, lang, note)
         if redrawn is not None:
             ts = str((body.get("container") or {}).get("message_ts"))
-            await self.courier.send(
-                [box.update(channel, ts, redrawn.payload())], args.client.token
-            )
+            await self.courier.send([box.update(channel, ts, redrawn.payload())], args.client.token)
 
     async def _on_home_opened(self, args: AsyncArgs) -> None:
         event = _part(args.event)
