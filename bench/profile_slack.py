@@ -39,12 +39,13 @@ from bench.slack_http import (
     minimal_user,
     our_user,
     ours,
+    pg_database,
 )
 from bots.bootstrap import settle_heap
 from tests.fakes.slack_api import FakeSlackApi
 
 
-async def child(app: str, port: int, api_url: str, out: str) -> None:
+async def child(app: str, port: int, api_url: str, db: str | None, out: str) -> None:
     """``bench.slack_http``'s served app, profiled from the moment it is ready to SIGTERM
     (start-up, imports and the prompts' loading left out)."""
     stop = asyncio.Event()
@@ -53,7 +54,7 @@ async def child(app: str, port: int, api_url: str, out: str) -> None:
         http = await stack.enter_async_context(aiohttp.ClientSession())
         if app.startswith(("ours_", "direct_")):
             kind, store_kind = app.split("_", 1)
-            application = await ours(api_url, store_kind, None, http, stack, kind == "ours")
+            application = await ours(api_url, store_kind, db, http, stack, kind == "ours")
         else:
             application = await bolt_only(api_url, app, http, stack)
         runner = web.AppRunner(application, access_log=None)
@@ -93,6 +94,8 @@ async def run(app: str, users: int, rounds: int, wrap: str | None) -> None:
         http = await stack.enter_async_context(
             aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         )
+        pg_url = await stack.enter_async_context(pg_database(app.endswith("_postgresql")))
+        db = ("--db", pg_url) if pg_url else ()
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
@@ -104,9 +107,10 @@ async def run(app: str, users: int, rounds: int, wrap: str | None) -> None:
         args = [*prefix, sys.executable, "-m"]
         if wrap and wrap.startswith(("cprofile:", "pyinstrument:")):
             args += ["bench.profile_slack", "--child", wrap.partition(":")[2]]
-            args += ["--app", app, "--port", str(port), "--api", api.url]
+            args += ["--app", app, "--port", str(port), "--api", api.url, *db]
         else:
             args += ["bench.slack_http", "--serve", app, "--port", str(port), "--api", api.url]
+            args += db
         env = {**os.environ, "PYTHONHASHSEED": "0"}
         child = await asyncio.create_subprocess_exec(
             *args, cwd=ROOT, stdout=asyncio.subprocess.PIPE, env=env
@@ -168,9 +172,10 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--api", help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        asyncio.run(child(args.app, args.port, args.api, args.child))
+        asyncio.run(child(args.app, args.port, args.api, args.db, args.child))
         return
     asyncio.run(run(args.app, args.users, args.rounds, args.wrap))
 

@@ -241,9 +241,13 @@ class Courier:
         self._marks = None  # deliveries finishing from now on start the next batch
         try:
             await self.store.outbox_sent(batch.ids, now=self.clock())
-        except Exception as exc:
-            batch.done.set_exception(exc)
+        except BaseException as exc:
+            # Cancelled (the loop is closing): unmarked, as if the store were away.
+            failure = exc if isinstance(exc, Exception) else StoreError("marking cancelled")
+            batch.done.set_exception(failure)
             batch.done.exception()  # retrieved: each delivery waiting on it gets it too
+            if failure is not exc:
+                raise
         else:
             batch.done.set_result(None)
 

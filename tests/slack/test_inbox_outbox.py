@@ -4,7 +4,12 @@ acknowledged and settled by its turn; what a dead process left open is replayed 
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Sequence
+from datetime import datetime
+
+import pytest
 
 from bots.slack import outbox as box
 from bots.slack.blocks import COMMAND
@@ -112,3 +117,25 @@ async def test_a_message_slack_could_not_take_stays_unsent_until_the_catch_up(
     assert await slack.bot.courier.deliver(unsent, in_order=True)
     assert slack.question(USER)  # the first question, now
     assert await store.outbox_claim(NOW + 3 * lease, claim_until=NOW + 4 * lease) == []
+
+
+async def test_messages_sent_on_the_same_loop_turn_are_marked_in_one_write(
+    slack: Slack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, courier = slack.bot.store, slack.bot.courier
+    writes: list[list[str]] = []
+    mark = store.outbox_sent
+
+    async def counted(ids: Sequence[str], *, now: datetime) -> None:
+        writes.append(list(ids))
+        await mark(ids, now=now)
+
+    monkeypatch.setattr(store, "outbox_sent", counted)
+    calls = [box.post(f"D{USER}", {"text": f"m{n}", "blocks": []}) for n in range(3)]
+    rows, _ = box.messages(KEY, calls, {"team": TEAM}, NOW)
+    assert await store.finish(None, rows, now=NOW)
+    await asyncio.gather(*(courier._mark_sent([row.id]) for row in rows))
+    assert writes == [[row.id for row in rows]]  # one transaction for the three
+    assert await slack.bot.catch_up(takeover=True) == 0  # all marked: none goes again
+    await courier._mark_sent(["later"])
+    assert writes[1:] == [["later"]]  # a later turn starts its own batch
