@@ -47,6 +47,7 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
 MAX_AGE = 5 * 60  # seconds: Slack's replay window for a signed request
+BOLT_HEADERS = frozenset({"content-type", "x-slack-retry-num", "x-slack-retry-reason"})
 PING_TIMEOUT = 2.0
 # All the waits together stay well inside the 10 s a platform gives after SIGTERM.
 REQUESTS_TIMEOUT = 3.5
@@ -83,7 +84,9 @@ def web_app(bot: SlackBot, *, body_timeout: float = BODY_TIMEOUT) -> web.Applica
             incoming = AsyncBoltRequest(
                 body=text if json_body is None else json_body,
                 query=request.query_string,
-                headers=request.headers,  # type: ignore[arg-type]
+                # Only what Bolt and the listeners read (the signature is checked above):
+                # fewer to normalise, and no x-slack-bolt-* switch from outside.
+                headers={k: v for k, v in request.headers.items() if k.lower() in BOLT_HEADERS},
                 # The inbox stores the body as this JSON text (no need to encode it again).
                 context=None if json_body is None else {BODY_JSON: json_body},
             )
@@ -113,8 +116,11 @@ def web_app(bot: SlackBot, *, body_timeout: float = BODY_TIMEOUT) -> web.Applica
         and drop the connection of a client too slow to send it."""
         if request.body_exists:
             try:
-                async with asyncio.timeout(body_timeout):
+                if request.content.is_eof():  # all in already (Slack's are): nothing to time
                     await request.read()
+                else:
+                    async with asyncio.timeout(body_timeout):
+                        await request.read()
             except web.HTTPException:
                 raise  # 413 for a body over the limit: aiohttp answers it
             except TimeoutError:
