@@ -159,7 +159,9 @@ def subcommand_parser(name: str, parent: Any = None) -> argparse.ArgumentParser:
         p.add_argument("--limit", type=_positive, default=20, help="how many (default 20)")
     elif name == "next":
         p.add_argument("number", type=_positive, help="which decision (1 = the latest)")
-        p.add_argument("step", help="the step, as `history` lists it (agreed, couldnt, ...)")
+        p.add_argument(
+            "step", help="the step, as `history` lists it (agreed, couldnt, wait, stop, ...)"
+        )
         p.add_argument("value", nargs="?", default="", help="what the step takes (days to wait)")
         p.add_argument("--json", action="store_true", help="print one JSON object per line")
     elif name == "forget":
@@ -400,12 +402,15 @@ async def _next_step(session: Any, q: Questionnaire, lang: str, args: argparse.N
     """``next NUMBER STEP [VALUE]``: the step taken on the NUMBERth latest decision."""
     from bots.terminal import Renderer, local_key
     from core.controls import NextStep
+    from core.followup import step_for_word
 
     decisions = await session.history(local_key(), args.number)
     if len(decisions) < args.number:
         return _fail(q.ui(lang, "terminal_no_such_decision", number=args.number), 1)
     entry = decisions[args.number - 1]
-    turn = await session.handle(local_key(), NextStep(entry.ref, args.step, args.value))
+    # "attendre" or "wait": the step's word in any language, or its id.
+    step = step_for_word(q, args.step) or args.step
+    turn = await session.handle(local_key(), NextStep(entry.ref, step, args.value))
     renderer = Renderer(q, sys.stdout, args.json)
     for action in turn.actions:
         renderer.render(action)

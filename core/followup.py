@@ -365,11 +365,24 @@ def next_controls(
             value=value,
             style=Style.PRIMARY if offer.draft else Style.SECONDARY,
             row=Row.NEXT_STEPS,
-            word=f"{offer.step} {value}".strip(),  # typed on the terminal: "wait 3"
+            # Typed on the terminal: "wait 3" ("attendre 3" in French).
+            word=f"{q.followup_text(lang, 'words', offer.step)} {value}".strip(),
         )
         for offer in offers(entry, now)
         for value in offer.values
     )
+
+
+def step_for_word(q: Questionnaire, word: str) -> str | None:
+    """The step a typed word names: its id, or its word in any language ("attendre",
+    "arrêt": case and accents do not matter); None for a word no step has."""
+    typed = fold(word)
+    for step in q.texts[q.languages[0]].followups["words"]:
+        if typed == fold(step) or any(
+            typed == fold(q.followup_text(lang, "words", step)) for lang in q.languages
+        ):
+            return str(step)
+    return None
 
 
 def apply(

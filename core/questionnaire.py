@@ -96,6 +96,8 @@ UI_MAPPINGS = {
     "commands": ("back", "restart", "cancel", "help", "skip", "history", "forget"),
     "quotes": ("open", "close"),
 }
+# The next steps a journal entry may offer (core.followup's table uses these ids).
+STEP_IDS = ("agreed", "couldnt", "wait", "stop", "intro", "headsup", "reach")
 # The follow-through's wording (``followups:`` in <lang>.yaml, used by core.followup): each
 # group's texts with the placeholders each may use. Every text is a template: a name that
 # may be missing sits in a ``[[…||…]]`` section.
@@ -104,15 +106,15 @@ FOLLOWUP_TEXTS: dict[str, dict[str, frozenset[str]]] = {
     for group, texts in {
         # The next-step buttons (keep them short: Discord cuts a button at 80 characters).
         "steps": {
-            "agreed": set(),
-            "couldnt": set(),
-            "wait": {"days"},
-            "stop": set(),
-            "intro": set(),
-            "headsup": {"colleague_name"},
-            "reach": {"name"},
+            step: {"wait": {"days"}, "headsup": {"colleague_name"}, "reach": {"name"}}.get(
+                step, set[str]()
+            )
+            for step in STEP_IDS
         },
         # Where a request stands, after its line in the history ("line" joins the two).
+        # The word the terminal takes for each step (`should-i-take-it next 1 WORD`): one
+        # word each, distinct within a language; the step ids are understood too.
+        "words": {step: set[str]() for step in STEP_IDS},
         "status": {
             "line": {"line", "status"},
             "waiting": {"due", "name"},

@@ -33,7 +33,7 @@ from core.followup import (
 )
 from core.journal import decision_line
 from core.ports import ConversationKey, Decision, DueReminder, Reminder, Step
-from core.questionnaire import FOLLOWUP_DRAFTS, Questionnaire
+from core.questionnaire import FOLLOWUP_DRAFTS, STEP_IDS, Questionnaire
 from core.state import ConversationState
 from core.turn import Effect, Source
 from tests.conftest import TODAY
@@ -769,5 +769,24 @@ def test_the_time_zone_and_the_wait_come_from_the_start_unless_given(
 
 def test_next_steps_can_be_typed_on_the_terminal(questionnaire: Questionnaire) -> None:
     entry = entry_for(questionnaire, FEE)
-    words = [c.word for c in next_controls(questionnaire, entry, "fr", NOW)]
+    words = [c.word for c in next_controls(questionnaire, entry, "en", NOW)]
     assert words == ["agreed", "couldnt", "wait 3", "wait 5", "stop"]
+    # In French, French words; each read back as its step in any language, or by its id.
+    words = [c.word for c in next_controls(questionnaire, entry, "fr", NOW)]
+    assert words == ["accord", "refus", "attendre 3", "attendre 5", "arret"]
+    for typed, step in [
+        ("attendre", "wait"),
+        ("Arrêt", "stop"),
+        ("WAIT", "wait"),
+        ("couldnt", "couldnt"),
+        ("relancer", "reach"),
+    ]:
+        assert followup.step_for_word(questionnaire, typed) == step
+    assert followup.step_for_word(questionnaire, "maybe") is None
+
+
+def test_step_words_are_one_word_each_and_distinct(questionnaire: Questionnaire) -> None:
+    for lang in questionnaire.languages:
+        words = [questionnaire.followup_text(lang, "words", step) for step in STEP_IDS]
+        assert all(w and " " not in w for w in words), (lang, words)
+        assert len(set(words)) == len(words), (lang, words)
