@@ -455,8 +455,15 @@ def turn(result: FollowUpResult, lang: str) -> Turn:
     was taken (or shown again), to the clicker alone when it was not open. The clicked
     message keeps its buttons: the others may still be wanted (a referral's other half)."""
     if result.step is None:
-        return Turn(Effect.STALE, lang, result.actions, Source.KEEP, private=True)
-    return Turn(Effect.ADVANCED, lang, result.actions, Source.KEEP)
+        return Turn(
+            Effect.STALE,
+            lang,
+            result.actions,
+            Source.KEEP,
+            private=True,
+            open_steps=result.controls,
+        )
+    return Turn(Effect.ADVANCED, lang, result.actions, Source.KEEP, open_steps=result.controls)
 
 
 def _new_status(entry: Decision, offer: Offer) -> str | None:

@@ -349,12 +349,10 @@ class Session:
         entry = await self.store.entry(key, click.ref)
         if entry is not None:
             entry = await self._as_last_shown(key, entry)
-        if entry is None:
-            lang = q.languages[0]
-            say = Say(q.ui(lang, "followup_gone"), Notice.STALE)
-            turn = Turn(Effect.STALE, lang, (say,), Source.KEEP, private=True)
-        else:
+        turn = self._entry_gone(q.languages[0] if entry is None else entry.lang)
+        if entry is not None:
             done = followup.apply(q, entry, click.step, click.value, now)
+            recorded = True
             if done.step is not None and not followup.recorded(entry, done.step):
                 updated = await self.store.follow_up(
                     key,
@@ -364,11 +362,16 @@ class Session:
                     reschedule=done.reschedule,
                     reminder=done.reminder,
                 )
-                if updated is None:  # forgotten meanwhile
-                    say = Say(q.ui(entry.lang, "followup_gone"), Notice.STALE)
-                    return Turn(Effect.STALE, entry.lang, (say,), Source.KEEP, private=True)
-            turn = followup.turn(done, entry.lang)
+                recorded = updated is not None  # None: forgotten meanwhile
+            if recorded:
+                turn = followup.turn(done, entry.lang)
         return turn if await box.finish(self.store, turn) else duplicate(q.languages[0])
+
+    def _entry_gone(self, lang: str) -> Turn:
+        """A next step on an entry that is no longer in the journal: said to the clicker,
+        and none of its steps is open any more."""
+        say = Say(self.questionnaire.ui(lang, "followup_gone"), Notice.STALE)
+        return Turn(Effect.STALE, lang, (say,), Source.KEEP, private=True, open_steps=())
 
     async def _as_last_shown(self, key: ConversationKey, entry: Decision) -> Decision:
         """The entry in the tone and language its result was last shown in: a result

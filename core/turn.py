@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from core.actions import Action, Ask, Notice, Result, Say
+from core.actions import Action, Ask, Control, Notice, Result, Say
 from core.events import Answer, ChangeLanguage, ChangeTone, Event
 from core.state import ConversationState
 
@@ -55,6 +55,9 @@ class Turn:
     private: bool = False
     answered: str | None = None
     state: ConversationState | None = None
+    # After a next step on a journal entry (core.followup): the entry's steps still open,
+    # for redrawing the buttons where it was clicked. None: not a next-step turn.
+    open_steps: tuple[Control, ...] | None = None
 
     @property
     def replacement(self) -> Result | None:

@@ -63,7 +63,7 @@ from bots.slack.translate import (
     parse_command,
 )
 from bots.slack.webapi import Reply, WebApi
-from core import controls, followup
+from core import controls
 from core.controls import AppAction, NextStep, Refusal
 from core.events import Answer, Event, Start
 from core.ports import ConversationKey, DueReminder, InboxRow, OutboxMessage, StoreError
@@ -460,18 +460,14 @@ class SlackBot:
         turn: Turn,
         channel: str,
     ) -> None:
-        """The clicked message (a result, a reminder) with its entry's buttons as they stand
-        now: the steps still open, or, when none is, what was answered in their place. Sent
-        directly, not through the outbox: should it be lost, a button left there is only
-        answered with a polite "no longer open"."""
+        """The clicked message (a result, a reminder) with its entry's buttons as the turn
+        says they stand now: the steps still open, or, when none is, what was answered in
+        their place. Sent directly, not through the outbox: should it be lost, a button left
+        there is only answered with a polite "no longer open"."""
         action, body = _part(args.action), _part(args.body)
-        try:
-            entry = await self.store.entry(key, step.ref)
-        except StoreError:
-            log.warning("entry unavailable: the clicked message was not redrawn")
+        shown = turn.open_steps
+        if shown is None:
             return
-        now = self.session.clock()
-        shown = followup.next_controls(self.q, entry, lang, now) if entry is not None else ()
         label = str((action.get("text") or {}).get("text") or "")
         taken = turn.effect is Effect.ADVANCED and bool(label)
         note = self.q.ui(lang, "answered", answer=label) if taken else None
