@@ -331,7 +331,7 @@ def _subcommand(name: str, args: argparse.Namespace, argv: list[str]) -> int:
 
 def _journal(name: str, args: argparse.Namespace) -> int:
     from bots.bootstrap import bootstrap
-    from bots.terminal import confirm, local_key
+    from bots.terminal import confirm, local_key, steps_hint
     from core.followup import next_controls
     from core.journal import decision_line
 
@@ -383,9 +383,9 @@ def _journal(name: str, args: argparse.Namespace) -> int:
             print(q.ui(lang, "history_title"))
             for number, d in enumerate(decisions, 1):
                 print(f"  {number}. " + decision_line(q, lang, d, now=now))
-                steps = ", ".join(c.word for c in next_controls(q, d, lang, now) if c.word)
-                if steps:
-                    print("     " + q.ui(lang, "terminal_next_steps", number=number, steps=steps))
+                hint = steps_hint(q, lang, number, next_controls(q, d, lang, now))
+                if hint:
+                    print("     " + hint)
             return 0
         finally:
             await app.close()

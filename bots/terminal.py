@@ -14,7 +14,7 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -234,10 +234,9 @@ async def run_terminal(
                     return EXIT_INCOMPLETE
                 if any(isinstance(a, Result) for a in turn.actions):
                     finished = True
-                    steps = ", ".join(c.word for c in _next_steps(turn.actions) if c.word)
-                    if steps and not options.json:
-                        # The decision just made is the latest: number 1 in `history`.
-                        hint = q.ui(turn.lang, "terminal_next_steps", number=1, steps=steps)
+                    # The decision just made is the latest: number 1 in `history`.
+                    hint = steps_hint(q, turn.lang, 1, _next_steps(turn.actions))
+                    if hint and not options.json:
                         stdout.write(hint + "\n")
                     if interactive:
                         stdout.write(after_result_hint(q, turn.lang) + "\n")
@@ -274,12 +273,19 @@ async def show_due(session: Session, renderer: Renderer, key: ConversationKey, l
         actions = session.reminder_turn(reminder, now).actions
         for action in actions:
             renderer.render(action)
-        steps = ", ".join(c.word for c in _next_steps(actions) if c.word)
-        if reminder.entry.ref in refs and steps:
+        if reminder.entry.ref in refs:
             number = refs.index(reminder.entry.ref) + 1
-            renderer.render(Say(q.ui(lang, "terminal_next_steps", number=number, steps=steps)))
+            if hint := steps_hint(q, lang, number, _next_steps(actions)):
+                renderer.render(Say(hint))
     await store.reminders_sent([r.id for r in mine], now=now)
     return len(mine)
+
+
+def steps_hint(q: Questionnaire, lang: str, number: int, steps: Sequence[Control]) -> str:
+    """The command that takes one of ``steps`` on decision ``number`` of the history
+    ("" when none is open): the terminal's way to press a next-step button."""
+    words = ", ".join(c.word for c in steps if c.word)
+    return q.ui(lang, "terminal_next_steps", number=number, steps=words) if words else ""
 
 
 def _next_steps(actions: tuple[Action, ...]) -> list[Control]:
