@@ -58,6 +58,7 @@ from bots.slack.translate import (
     conversation_key,
     dm_link,
     form_values,
+    installation_of,
     is_user_dm,
     message_text,
     parse_command,
@@ -254,13 +255,7 @@ class SlackBot:
         the outbox like every turn."""
         key, now = reminder.key, self.session.clock()
         calls = self._plan(turn, key.user, key.user, None, None, None)
-        # The key names the team, or the organisation for an org-wide install without one
-        # (Slack's ids say which: T… or E…), as conversation_key made it.
-        org_wide = key.workspace.startswith("E")
-        team = {
-            "team": None if org_wide else key.workspace,
-            "enterprise": key.workspace if org_wide else None,
-        }
+        team = installation_of(key)
         queued, wires = box.messages(key.as_string(), calls, team, now + self.lease)
         await self.store.finish(None, queued, now=now)
         # The team's own token with OAuth installs (None: the single one).

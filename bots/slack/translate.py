@@ -25,6 +25,17 @@ def conversation_key(
     return ConversationKey(PLATFORM, team_id or enterprise_id or "-", user_id)
 
 
+def installation_of(key: ConversationKey) -> dict[str, str | None]:
+    """Whose install (and token) a key's messages go out with, as an outbox row names it:
+    the team, or the organisation when :func:`conversation_key` fell back to it (Slack's
+    ids say which: T… or E…)."""
+    org_wide = key.workspace.startswith("E")
+    return {
+        "team": None if org_wide else key.workspace,
+        "enterprise": key.workspace if org_wide else None,
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class CommandRequest:
     """What ``/should-i-take-it [text]`` asks for. ``request`` is any text that is not a
