@@ -11,7 +11,14 @@ no more; its users send as many requests of the same shapes.
 
 Figures per app and number of users: **ack** latency (request sent → HTTP response: what
 Slack's 3-second deadline sees), **turn** latency (request sent → the bot's next message
-reaches the Web API: what the person waits for), and turns/s over the whole run. The app
+reaches the Web API: what the person waits for), and turns/s over the whole run.
+
+The users' own ack latency also counts the load generator's delays: its one event loop
+drives every user and the fake API, and at 200 users it is saturated itself (a minimal Bolt
+app then shows an ack p99 over 300 ms). So a **probe**, a process of its own doing nothing
+else, sends ``PROBE_RATE`` signed DMs a second (each from a new user, so each is a real
+request the bot answers) on a fixed schedule during the run, and times their acks:
+``probe_ack_p50`` / ``probe_ack_p99`` are the bot's ack latency under that load. The app
 under test runs in a process of its own (``--serve``, as in production); the users and the
 fake API share this one, so every app faces the same load generator.
 
@@ -40,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -90,10 +98,12 @@ USERS = (50,)
 ROUNDS = 3
 APPS = ("minimal", "floor", "ours_sqlite", "ours_postgresql", "ours_memory")
 DIRECT = ("direct_sqlite", "direct_postgresql")  # not run unless named
-# After the rounds: one run of the default set-up under a heavier load, for its ack tail.
-CROWD = ("ours_sqlite", 200)
+# After the rounds: one run of the default set-up under a heavier load, for its ack tail,
+# and one of the minimal app under the same load, to compare with.
+CROWD = (("ours_sqlite", "minimal"), 200)
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PROBE_RATE = 20.0  # the probe's requests per second, whatever the acks' latency
 TURN_TIMEOUT = 30.0
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 # Button values to click after the command (a date for the date picker); ("type", text)
@@ -152,8 +162,15 @@ def refs(message: dict[str, Any]) -> dict[str, ControlRef]:
 class Client:
     """Signs and sends what Slack would, and times it."""
 
-    def __init__(self, http: aiohttp.ClientSession, url: str, api: FakeSlackApi) -> None:
-        self.http, self.url, self.api = http, url, api
+    def __init__(
+        self, http: aiohttp.ClientSession, url: str, api: FakeSlackApi | None = None
+    ) -> None:
+        self.http, self.url, self._fake_api = http, url, api
+
+    @property
+    def api(self) -> FakeSlackApi:
+        assert self._fake_api is not None, "commands and clicks carry the fake API's URLs"
+        return self._fake_api
 
     async def send(self, fields: dict[str, str]) -> float:
         return await self._post(urlencode(fields), "application/x-www-form-urlencoded")
@@ -349,12 +366,84 @@ async def measure(app: str, users: int) -> Run:
         url, pid = await stack.enter_async_context(served(app, api.url, pg_url))
         client = Client(http, url, api)
         cpu_before = cpu_seconds(pid)
-        timings = Timings(started=time.perf_counter())
-        await asyncio.gather(*(user_flow(client, posts, n, timings) for n in range(users)))
-        timings.ended = time.perf_counter()
+        async with probing(url) as probed:
+            timings = Timings(started=time.perf_counter())
+            await asyncio.gather(*(user_flow(client, posts, n, timings) for n in range(users)))
+            timings.ended = time.perf_counter()
         # Work acked but still running shows as the next post, which every turn waited for.
         cpu = cpu_seconds(pid) - cpu_before
-    return Run(summary(timings), len(timings.acks), cpu)
+    figures = summary(timings)
+    if len(probed) >= 2:
+        figures |= {
+            "probe_ack_p50": _pct(probed, 50) * 1000,
+            "probe_ack_p99": _pct(probed, 99) * 1000,
+        }
+    return Run(figures, len(timings.acks) + len(probed), cpu)
+
+
+@asynccontextmanager
+async def probing(url: str) -> AsyncIterator[list[float]]:
+    """A probe process sending signed DMs to ``url`` while the block runs; the list of
+    their ack latencies (s) is filled in on the way out."""
+    probed: list[float] = []
+    child = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "bench.slack_http", "--probe", url),
+        cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        async with asyncio.timeout(30):
+            assert (await child.stdout.readline()).strip() == b"ready"
+        yield probed
+        child.stdin.close()  # the probe's signal to stop and report
+        async with asyncio.timeout(30):
+            probed += json.loads(await child.stdout.read())
+    finally:
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+
+
+async def probe(url: str, rate: float) -> None:
+    """The probe process: a signed DM from a new user every ``1 / rate`` s (on schedule,
+    not after the last answer) until stdin closes; then the acks' latencies, as JSON."""
+    loop = asyncio.get_running_loop()
+    closed = asyncio.Event()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    latencies: list[float] = []
+    pending: set[asyncio.Task[None]] = set()
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+        client = Client(http, url)
+
+        async def one(n: int) -> None:
+            body = client.typed(f"P{os.getpid()}x{n}", "hello", 0)
+            # A refused or failed probe has no latency to report.
+            with contextlib.suppress(AssertionError, aiohttp.ClientError, OSError):
+                latencies.append(await client.send_json(body))
+
+        async def until_closed() -> None:
+            await reader.read()
+            closed.set()
+
+        watcher = asyncio.create_task(until_closed())
+        print("ready", flush=True)
+        n, started = 0, loop.time()
+        while not closed.is_set():
+            task = asyncio.create_task(one(n))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+            n += 1
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout_at(started + n / rate):
+                    await closed.wait()
+        if pending:
+            await asyncio.wait(pending, timeout=10)
+        watcher.cancel()
+    sys.stdout.write(json.dumps(latencies))
+    sys.stdout.flush()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -553,10 +642,15 @@ async def run_async(users: tuple[int, ...], rounds: int, apps: tuple[str, ...]) 
                 for app in playing:  # A B C … A B C …: drift hits every app alike
                     runs[app].append(await measure(app, count))
             rows += report(count, runs)
-        app, count = CROWD
-        if app in playing and count not in users:
+        crowd_apps, count = CROWD
+        for app in crowd_apps:
+            if app not in playing or count in users:
+                continue
             crowd = await measure(app, count)
-            for metric in ("ack_p50", "ack_p99", "turn_p99", "turns_per_s"):
+            for metric in ("ack_p50", "ack_p99", "probe_ack_p50", "probe_ack_p99"):
+                if metric in crowd.rows:
+                    rows.append(_row(f"{app}.u{count}.{metric} (1 run)", crowd.rows[metric], "ms"))
+            for metric in ("turn_p99", "turns_per_s"):
                 unit = UNITS.get(metric, "ms")
                 rows.append(_row(f"{app}.u{count}.{metric} (1 run)", crowd.rows[metric], unit))
     return rows
@@ -579,7 +673,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--api", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
+    parser.add_argument("--probe", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.probe:
+        asyncio.run(probe(args.probe, PROBE_RATE))
+        return
     if args.serve:
         asyncio.run(serve(args.serve, args.port, args.api, args.db))
         return
