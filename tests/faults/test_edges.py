@@ -91,13 +91,15 @@ async def test_half_open_uploads_are_dropped(start_web: StartWeb) -> None:
 async def test_two_processes_leave_no_expired_row_behind(
     start_web: StartWeb, slack: RemoteSlack, store: Store
 ) -> None:
-    short = {"CONVERSATION_TTL_HOURS": "0.0003", "SWEEP_INTERVAL_SECONDS": "1"}  # ~1 s each
+    # Conversations live ~2 s, sweeps run every second.
+    short = {"CONVERSATION_TTL_HOURS": "0.0006", "SWEEP_INTERVAL_SECONDS": "1"}
     webs = [start_web(extra=short), start_web(extra=short)]
     people = users(10, "UR")
     for n, user in enumerate(people):
         slack.point_at(webs[n % 2].url)
         await turn(slack, user, slack.command(user=user))
-    assert all([await store.load(key(u)) for u in people])
+        # Checked at once: on a busy machine the ten turns can outlast the first one's life.
+        assert await store.load(key(user)) is not None
     engine = store.engine  # type: ignore[attr-defined]
 
     async def expired() -> int:
