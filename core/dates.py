@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from babel.dates import format_date as _babel_format_date
@@ -58,6 +59,9 @@ def _parse(text: str, today: date, lang: str, order: str) -> date | None:
     return found.date() if found else None
 
 
+# Babel builds each date from its locale's patterns (~50 µs); a turn formats the same few
+# dates again and again (today, a proposed date, a reminder's day).
+@lru_cache(maxsize=4096)
 def format_date(value: date, locale: str) -> str:
     """A long, natural date in the locale: "March 15, 2027" (en, en_US), "15 March 2027"
     (en_GB), "15 mars 2027" (fr)."""

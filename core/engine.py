@@ -968,13 +968,24 @@ def _show_answer(q: Questionnaire, state: ConversationState, qid: str, value: st
 
 
 def _match_choice(q: Questionnaire, ids: tuple[str, ...], qid: str, text: str) -> str | None:
-    return _match_labels(text, ids, lambda lang, c: q.choice_label(lang, qid, c), q)
+    return _match_labels(
+        text,
+        ids,
+        lambda lang, c: q.choice_label(lang, qid, c),
+        q,
+        lambda lang, c: q.choice_words(lang, qid, c),
+    )
 
 
 def _match_labels(
-    text: str, ids: tuple[str, ...], label: Callable[[str, str], str], q: Questionnaire
+    text: str,
+    ids: tuple[str, ...],
+    label: Callable[[str, str], str],
+    q: Questionnaire,
+    words: Callable[[str, str], tuple[str, ...]] | None = None,
 ) -> str | None:
-    """A choice by its number, its id, or its label in any language (loosely compared)."""
+    """A choice by its number, its id, its label or one of its words (``prompts/``) in any
+    language, loosely compared."""
     if text in ids:  # a button's value: no need to compare loosely
         return text
     key = fold(text)
@@ -986,6 +997,12 @@ def _match_labels(
     for cid in ids:
         if key == fold(cid) or any(key == fold(label(lang, cid)) for lang in q.languages):
             return cid
+    if words is not None:
+        # A word listed in one language may mean another choice in the other: only a
+        # word that points at one choice counts.
+        meant = {cid for cid in ids for lang in q.languages if key in map(fold, words(lang, cid))}
+        if len(meant) == 1:
+            return meant.pop()
     # People type the start of a label ("yes" for "Yes, I have the time", "oui" for
     # "Oui, j'ai le temps"): accept it when it points at exactly one choice. Two letters
     # are too little to go on ("un" would pick "Un meilleur tarif").

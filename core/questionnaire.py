@@ -337,6 +337,11 @@ class Questionnaire:
             return self.ui(lang, "skip")
         return str(self.texts[lang].questions[question]["choices"][choice])
 
+    def choice_words(self, lang: str, question: str, choice: str) -> tuple[str, ...]:
+        """Other words that mean ``choice`` when typed ("temps" for "Plus de temps (…)")."""
+        words = self.texts[lang].questions[question].get("words") or {}
+        return tuple(str(w) for w in words.get(choice, ()))
+
     def summary(self, lang: str, question: str, choice: str) -> str | None:
         summaries = self.texts[lang].questions[question].get("summary")
         return None if summaries is None else str(summaries[choice])
@@ -795,8 +800,10 @@ def _build_language(path: Path, lang: str, q: Questionnaire) -> Language:
         key = f"questions.{qid}"
         spec = c.mapping(questions[qid], key)
         is_choice = question.input == "choice"
-        keys = ("text", "hint", "choices", "summary") if is_choice else ("text", "hint")
+        keys = ("text", "hint", "choices", "summary", "words") if is_choice else ("text", "hint")
         c.keys(spec, key, keys, ("text", "choices", "summary") if is_choice else ("text",))
+        if "words" in spec:
+            _check_words(c, spec["words"], f"{key}.words", question.choices)
         _check_fields(c, f"{key}.text", c.string(spec["text"], f"{key}.text"), set())
         if "hint" in spec:
             _check_fields(c, f"{key}.hint", c.string(spec["hint"], f"{key}.hint"), set())
@@ -907,6 +914,24 @@ def _check_template(c: _Checker, key: str, text: str, known: set[str] | frozense
     unknown = names - set(known)
     if unknown:
         raise c.fail(key, f"unknown placeholder(s) {sorted(unknown)}; known: {sorted(known)}")
+
+
+def _check_words(c: _Checker, value: Any, key: str, choices: tuple[str, ...]) -> None:
+    """A question's typed words: per choice, a list of words, none of them (as compared)
+    meaning two choices."""
+    from core.text import fold
+
+    words = c.mapping(value, key)
+    c.keys(words, key, choices)
+    seen: dict[str, str] = {}
+    for cid, listed in words.items():
+        for i, word in enumerate(c.strings(listed, f"{key}.{cid}")):
+            folded = fold(word)
+            if not folded:
+                raise c.fail(f"{key}.{cid}[{i}]", "a word with no letters or digits")
+            if seen.get(folded, cid) != cid:
+                raise c.fail(f"{key}.{cid}[{i}]", f"{word!r} also means {seen[folded]!r}")
+            seen[folded] = cid
 
 
 def _check_fields(c: _Checker, key: str, text: str, allowed: set[str] | frozenset[str]) -> None:

@@ -249,6 +249,20 @@ CASES = [
         "already means",
     ),
     (
+        "a typed word meaning two choices",
+        "fr.yaml",
+        set_in("questions.what_would_work.words", {"timeline": ["temps"], "fee": ["Temps"]}),
+        "questions.what_would_work.words.timeline[0]",
+        "also means 'fee'",
+    ),
+    (
+        "typed words for a choice the question does not have",
+        "en.yaml",
+        set_in("questions.what_would_work.words", {"later": ["soon"]}),
+        "questions.what_would_work.words.later",
+        "unknown key",
+    ),
+    (
         "saved colleagues offered at a choice question",
         "flow.yaml",
         set_in("questions.refer.colleagues", True),

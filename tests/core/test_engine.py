@@ -70,6 +70,27 @@ def test_a_choice_matches_by_number_id_or_label_in_either_language(
     assert asks(actions)[0].question == "terms"
 
 
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("temps", "timeline"),
+        ("Délai", "timeline"),
+        ("time", "timeline"),
+        ("argent", "fee"),
+        ("Budget", "fee"),
+        ("scope", "fee"),
+        ("prix", "fee"),
+    ],
+)
+def test_a_choice_matches_by_one_of_its_words_in_either_language(
+    questionnaire: Questionnaire, typed: str, meant: str
+) -> None:
+    before, _ = at(questionnaire, "Anna", "yes", "no", "yes")
+    assert before.step == "what_would_work"
+    state, _ = step(questionnaire, before, Answer(typed, today=TODAY))
+    assert state.answers["what_would_work"] == meant
+
+
 @pytest.mark.parametrize("typed", ["3", "0", "maybe", "", "   ", "-1", "1.5"])
 def test_a_bad_choice_is_a_reprompt_not_an_error(questionnaire: Questionnaire, typed: str) -> None:
     before, _ = at(questionnaire, "Anna")
