@@ -42,7 +42,7 @@ from babel.dates import format_skeleton
 from core import money, names, templates
 from core.actions import Action, Control, ControlKind, Notice, Result, Row, Say, Style
 from core.dates import format_date
-from core.ports import Decision, DueReminder, Reminder, Step
+from core.ports import Decision, DueReminder, EntryLook, Reminder, Step
 from core.questionnaire import FOLLOWUP_FIELDS, SKIP, Questionnaire
 from core.state import ConversationState
 from core.text import fold, french_typography, strip_trailing
@@ -237,27 +237,13 @@ def on_decided(
     (the platform's or the saved profile's), then to UTC and :data:`DEFAULT_WAIT`."""
     if state.status != "done" or state.outcome is None:
         raise ValueError("on_decided needs a conversation that reached an outcome")
-    zone = time_zone(tz if tz is not None else state.context.get("tz"))
-    if wait is None:
-        saved = state.context.get("wait", "")
-        wait = int(saved) if saved.isascii() and saved.isdigit() else DEFAULT_WAIT
-    days = min(max(wait, 1), MAX_WAIT)
-    found = _kept(state)
-    request = fingerprint(state.context.get("request", ""))
-    if request:
-        found["request"] = request
-    found.update(tone=state.tone, tz=zone.key, wait=str(days))
-    outcome = q.outcomes.get(state.outcome)
-    variant = outcome.variant(_path(state)) if outcome is not None else None
-    if variant is not None:
-        found["variant"] = variant
-    details = tuple(sorted(found.items()))
+    details, zone, days = _details(q, state, tz, wait)
     entry = Decision(
         outcome=state.outcome,
         decided_at=now,
         lang=state.lang,
         platform="",
-        client=found.get("client"),
+        client=dict(details).get("client"),
         ref=ref,
         details=details,
     )
@@ -273,6 +259,40 @@ def on_decided(
         notice = Say(text, Notice.NOTICE)
     controls = next_controls(q, entry, state.lang, now)
     return Decided(details, "", reminder, controls, notice, entry.client)
+
+
+def _details(
+    q: Questionnaire, state: ConversationState, tz: str | None, wait: int | None
+) -> tuple[tuple[tuple[str, str], ...], ZoneInfo, int]:
+    """An entry's details for the decided ``state`` (see :func:`on_decided`), its time zone
+    and its wait in working days."""
+    zone = time_zone(tz if tz is not None else state.context.get("tz"))
+    if wait is None:
+        saved = state.context.get("wait", "")
+        wait = int(saved) if saved.isascii() and saved.isdigit() else DEFAULT_WAIT
+    days = min(max(wait, 1), MAX_WAIT)
+    found = _kept(state)
+    request = fingerprint(state.context.get("request", ""))
+    if request:
+        found["request"] = request
+    found.update(tone=state.tone, tz=zone.key, wait=str(days))
+    outcome = q.outcomes.get(state.outcome or "")
+    variant = outcome.variant(_path(state)) if outcome is not None else None
+    if variant is not None:
+        found["variant"] = variant
+    return tuple(sorted(found.items())), zone, days
+
+
+def look(q: Questionnaire, before: ConversationState, after: ConversationState) -> EntryLook | None:
+    """The entry's new look when a decided conversation's result is shown again in another
+    tone or language (``before`` → ``after``); None when neither changed, or the state
+    holds no entry. The details are those the decision filed, but for the tone."""
+    ref = after.context.get(REF_KEY, "")
+    if not ref.isdigit() or after.status != "done":
+        return None
+    if (before.tone, before.lang) == (after.tone, after.lang):
+        return None
+    return EntryLook(int(ref), after.lang, _details(q, after, None, None)[0])
 
 
 def entry_of(state: ConversationState, ref: int, now: datetime) -> Decision:

@@ -132,6 +132,11 @@ class MemoryStore(Store):
                 self._schedule(write.key, added, write.reminder, write.decision.decided_at)
         if write.now is not None:
             self._settle(write.inbox_id, write.outbox, write.now)
+        if write.look is not None:
+            found = self._find(write.key, write.look.ref)
+            if found is not None:
+                look = write.look
+                found.decision = replace(found.decision, lang=look.lang, details=look.details)
         return True
 
     def _is_open(self, inbox_id: int) -> bool:

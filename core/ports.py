@@ -146,6 +146,17 @@ class OutboxMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class EntryLook:
+    """How a decided conversation's result was last shown (its tone, in ``details``, and
+    its language), for its journal entry ``ref``: the next drafts are written so too,
+    after the conversation itself is gone."""
+
+    ref: int
+    lang: str
+    details: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ConversationWrite:
     """One write of a conversation, and of its journal entry when it has just finished.
 
@@ -161,7 +172,9 @@ class ConversationWrite:
     ``outbox``: the messages the turn must show, queued in the same transaction.
     ``now`` (needed with either) is when the row was processed and the messages queued.
     ``reminder`` (only with a ``decision``) is the entry's first reminder; a replaced
-    decision takes its pending reminders with it.
+    decision takes its pending reminders with it. ``look`` (never with a ``decision``):
+    the result shown again in another tone or language, set on its entry in the same
+    transaction (nothing when the entry is gone).
     """
 
     key: ConversationKey
@@ -175,12 +188,15 @@ class ConversationWrite:
     outbox: tuple[OutboxMessage, ...] = ()
     now: datetime | None = None
     reminder: Reminder | None = None  # scheduled for ``decision``, in the same transaction
+    look: EntryLook | None = None
 
     def __post_init__(self) -> None:
         if self.now is None and (self.inbox_id is not None or self.outbox):
             raise ValueError("a write that settles an inbox row or queues messages needs now")
         if self.expires_at is None and self.expected_version is None:
             raise ValueError("a new conversation needs a deadline (expires_at)")
+        if self.look is not None and self.decision is not None:
+            raise ValueError("a new entry is written whole: no look to set on it")
         times = [("expires_at", self.expires_at), ("decided_at", self._decided_at())]
         times.append(("now", self.now))
         times += [("hold_until", m.hold_until) for m in self.outbox]

@@ -205,12 +205,14 @@ class Session:
                 turn = self._turn(ev, before, state, (*notices, *actions))
                 return turn if await box.finish(self.store, turn) else duplicate(q.languages[0])
             finished = new_state.status == "done" and (state is None or state.status != "done")
-            decision, reminder = None, None
+            decision, reminder, look = None, None, None
             if finished:
                 new_state, shown, decision, reminder = self._decide(key, new_state, actions, now)
                 actions = list(shown)
             elif new_state.status == "done":
                 actions = list(self._with_next_steps(new_state, actions, now))
+                # Another tone or language picked on the result: the next drafts too.
+                look = None if state is None else followup.look(q, state, new_state)
             turn = self._turn(ev, state, new_state, (*notices, *actions))
             write = box.settle(
                 ConversationWrite(
@@ -224,6 +226,7 @@ class Session:
                     decision=decision,
                     replaces_decision=state is not None and state.decided,
                     reminder=reminder,
+                    look=look,
                 ),
                 turn,
             )
@@ -347,8 +350,6 @@ class Session:
         if delivery_id is not None and not await self.first_delivery(delivery_id, now):
             return duplicate(q.languages[0])
         entry = await self.store.entry(key, click.ref)
-        if entry is not None:
-            entry = await self._as_last_shown(key, entry)
         turn = self._entry_gone(q.languages[0] if entry is None else entry.lang)
         if entry is not None:
             done = followup.apply(q, entry, click.step, click.value, now)
@@ -372,23 +373,6 @@ class Session:
         and none of its steps is open any more."""
         say = Say(self.questionnaire.ui(lang, "followup_gone"), Notice.STALE)
         return Turn(Effect.STALE, lang, (say,), Source.KEEP, private=True, open_steps=())
-
-    async def _as_last_shown(self, key: ConversationKey, entry: Decision) -> Decision:
-        """The entry in the tone and language its result was last shown in: a result
-        switched to another tone after the decision (its conversation still open) is the
-        user's choice for the next drafts too."""
-        stored = await self.store.load(key)
-        if stored is None:
-            return entry
-        try:
-            state = ConversationState.from_json(stored.data)
-        except StateError:
-            return entry
-        if state.context.get(followup.REF_KEY) != str(entry.ref):
-            return entry
-        details = dict(entry.details)
-        details["tone"] = state.tone
-        return replace(entry, lang=state.lang, details=tuple(sorted(details.items())))
 
     def reminder_turn(self, due: DueReminder, now: datetime) -> Turn:
         """The message a due reminder sends (a turn with nothing to freeze)."""

@@ -105,6 +105,13 @@ _QUEUE = (
     " ${3}::text[], ${4}::timestamptz[]) WITH ORDINALITY AS t(i, k, p, h, n)"
     " WHERE {5} ORDER BY n)"
 )
+# A result shown again in another tone or language: its entry (the one recorded last with
+# that ref) takes the new language and details. Then: the language, the details, the ref.
+_LOOK = (
+    "looked AS (UPDATE decisions SET lang = ${0}::text, details = ${1}::text WHERE id ="
+    " (SELECT id FROM decisions WHERE key = $1 AND ref = ${2}::bigint ORDER BY id DESC LIMIT 1)"
+    " AND {3})"
+)
 FINISH = (
     "WITH "
     + _DONE.format(1, 2, "TRUE")
@@ -223,12 +230,13 @@ def _save_statement(
     inbox: bool,
     outbox: bool,
     reminder: bool = False,
+    look: bool = False,
 ) -> str:
     n = params + (11 if decision else 0)  # the parameters so far
     now, inbox_id, arrays = n + 1, n + 2, n + 3
     last = n + (2 if inbox or outbox else 0) + (4 if outbox else 0)
     write = write.format(guard=_OPEN.format(inbox_id) if inbox else "TRUE")
-    if not (decision or inbox or outbox):
+    if not (decision or inbox or outbox or look):
         return write
     parts = [f"saved AS ({write})"]
     if replaces:
@@ -242,6 +250,8 @@ def _save_statement(
         parts.append(_DONE.format(now, inbox_id, won))
     if outbox:
         parts.append(_QUEUE.format(now, *range(arrays, arrays + 4), won))
+    if look:  # never with a decision, so never with its reminder's parameters
+        parts.append(_LOOK.format(last + 1, last + 2, last + 3, won))
     return f"WITH {', '.join(parts)} SELECT count(*) FROM saved"
 
 
@@ -249,8 +259,8 @@ def _save_statement(
 # scheduling the decision's reminder) → statement; built once.
 _WRITES = {"insert": (_INSERT, 7), "update": (_UPDATE, 5), "keep": (_UPDATE_KEEPING_DEADLINE, 4)}
 SAVES = {
-    (kind, decision, replaces, inbox, outbox, reminder): _save_statement(
-        sql, n, decision, replaces, inbox, outbox, reminder
+    (kind, decision, replaces, inbox, outbox, reminder, look): _save_statement(
+        sql, n, decision, replaces, inbox, outbox, reminder, look
     )
     for kind, (sql, n) in _WRITES.items()
     for decision in (False, True)
@@ -258,7 +268,8 @@ SAVES = {
     for inbox in (False, True)
     for outbox in (False, True)
     for reminder in (False, True)
-    if decision or not (replaces or reminder)
+    for look in (False, True)
+    if (decision or not (replaces or reminder)) and not (decision and look)
 }
 
 
@@ -374,8 +385,11 @@ class PostgresStore(SqlStore):
             params += _arrays(w.outbox)
         if w.reminder is not None:
             params += (w.reminder.kind, w.reminder.due_at)
+        if w.look is not None:
+            params += (w.look.lang, entries.details_json(w.look.details), w.look.ref)
         replaces = d is not None and w.replaces_decision
-        sql = SAVES[kind, d is not None, replaces, inbox, outbox, w.reminder is not None]
+        flags = (replaces, inbox, outbox, w.reminder is not None, w.look is not None)
+        sql = SAVES[(kind, d is not None, *flags)]
         result = await self._write("save", lambda pool: pool.fetchval(sql, *params))
         return bool(result)
 

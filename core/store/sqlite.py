@@ -112,6 +112,10 @@ ENTRY = _WITH_PENDING.format(
 )
 ENTRY_BY_ID = _WITH_PENDING.format(f"SELECT {_ENTRY_COLUMNS} FROM decisions WHERE id = ?")
 FOLLOW_UP = "UPDATE decisions SET steps = ?, status = coalesce(?, status) WHERE id = ?"
+LOOK = (
+    "UPDATE decisions SET lang = ?, details = ? WHERE id ="
+    " (SELECT id FROM decisions WHERE key = ? AND ref = ? ORDER BY id DESC LIMIT 1)"
+)
 SCHEDULE = (
     "INSERT INTO reminders (key, platform, decision_id, kind, due_at, created_at)"
     " VALUES (?, ?, ?, ?, ?, ?)"
@@ -310,6 +314,9 @@ def save_in(connection: sqlite3.Connection, w: ConversationWrite) -> bool:
         return False
     if w.now is not None:
         settle_in(connection, w.inbox_id, w.outbox, w.now)
+    if w.look is not None:
+        looks = (w.look.lang, entries.details_json(w.look.details), name, w.look.ref)
+        connection.execute(LOOK, looks)
     if w.decision is not None:
         if w.replaces_decision:
             connection.execute(FORGET_LATEST, (name,))

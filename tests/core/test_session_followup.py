@@ -11,7 +11,7 @@ from bots.reminders import ReminderSender
 from core import followup
 from core.actions import ControlKind, Result, Row, Say
 from core.controls import NextStep
-from core.events import Answer, ChangeTone, Start
+from core.events import Answer, ChangeLanguage, ChangeTone, Start
 from core.memory_store import MemoryStore
 from core.ports import ConversationKey, DueReminder
 from core.questionnaire import Questionnaire
@@ -103,6 +103,29 @@ async def test_another_tone_keeps_the_next_steps_and_files_nothing_new(
     assert again.effect is Effect.REVISED
     assert next_steps(result_of(again)) == next_steps(first)
     assert len(await store.decisions(ME)) == 1
+
+
+async def test_a_tone_or_language_picked_on_the_result_writes_the_next_drafts_for_good(
+    questionnaire: Questionnaire,
+) -> None:
+    session, store, clock = make(questionnaire)
+    first = result_of(await negotiate_fee(session))
+    formal = result_of(await session.handle(ME, ChangeTone("formal", version=first.version)))
+    await session.handle(ME, ChangeLanguage("fr", version=formal.version))
+    (entry,) = await store.decisions(ME)
+    assert (entry.lang, entry.detail("tone")) == ("fr", "formal")
+    assert "4" in (entry.detail("fee_proposal") or "")  # the rest as decided
+    # Someone else kept the first tone and language.
+    await negotiate_fee(session, SOMEONE)
+    (theirs,) = await store.decisions(SOMEONE)
+    # Two days on, the conversations are gone; the entries remember how they were shown.
+    clock.now += timedelta(days=2)
+    await store.sweep(clock.now)
+    assert await store.load(ME) is None
+    mine = await session.handle(ME, NextStep(entry.ref, "couldnt"))
+    other = await session.handle(SOMEONE, NextStep(theirs.ref, "couldnt"))
+    assert (mine.lang, other.lang) == ("fr", "en")
+    assert result_of(mine).draft != result_of(other).draft
 
 
 async def test_they_couldnt_shows_the_thank_you_once_and_cancels_the_reminder(

@@ -16,6 +16,7 @@ from core.ports import (
     ConversationWrite,
     Decision,
     DueReminder,
+    EntryLook,
     Reminder,
     Step,
     Store,
@@ -111,6 +112,35 @@ async def test_an_entry_comes_back_with_its_ref_details_status_and_steps(store: 
     found = await store.entry(ALICE, decided.ref)
     assert found is not None and found.detail("fee_proposal") == "4 800 €"
     assert found.detail("colleague") is None
+
+
+async def test_a_look_sets_the_entrys_language_and_details_with_the_save_that_carries_it(
+    store: Store,
+) -> None:
+    await record(store, ALICE, entry(21, details=(("tone", "warm"), ("tz", "UTC"))))
+    await record(store, BOB, entry(21, details=(("tone", "warm"),)))
+    stored = await store.load(ALICE)
+    assert stored is not None
+    look = EntryLook(21, "fr", (("tone", "formal"), ("tz", "UTC")))
+    lost = ConversationWrite(ALICE, "{}", 9, stored.version + 5, LATER, look=look)
+    assert not await store.save(lost)  # a write that loses changes no entry either
+    assert (await store.entry(ALICE, 21)) == entry(21, details=(("tone", "warm"), ("tz", "UTC")))
+    kept = ConversationWrite(ALICE, "{}", stored.version + 1, stored.version, None, look=look)
+    assert await store.save(kept)
+    found = await store.entry(ALICE, 21)
+    assert found is not None and found.lang == "fr" and found.detail("tone") == "formal"
+    other = await store.entry(BOB, 21)  # the same ref in another user's journal
+    assert other is not None and other.lang == "en" and other.detail("tone") == "warm"
+    # An entry gone meanwhile (forgotten): the conversation is still saved.
+    gone = ConversationWrite(
+        ALICE, "{}", stored.version + 2, stored.version + 1, None, look=EntryLook(99, "en", ())
+    )
+    assert await store.save(gone)
+
+
+def test_a_write_with_a_new_entry_takes_no_look() -> None:
+    with pytest.raises(ValueError, match="no look"):
+        ConversationWrite(ALICE, "{}", 1, None, LATER, entry(1), look=EntryLook(1, "en", ()))
 
 
 async def test_an_entry_is_found_by_its_ref_in_its_users_journal_only(store: Store) -> None:
