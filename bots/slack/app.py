@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, assert_never
 
 import aiohttp
+from cachetools import TTLCache
 from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -52,7 +53,7 @@ from bots.slack import outbox as box
 from bots.slack.blocks import COMMAND, PROFILE_EDIT, PROFILE_FORM, WORDS, Block, Drawer, Message
 from bots.slack.credentials import oauth_settings, uses_oauth
 from bots.slack.inflight import InFlight
-from bots.slack.profiles import Profiles
+from bots.slack.profiles import PROFILE_TTL, PROFILES_KEPT, Profiles
 from bots.slack.translate import (
     PLATFORM,
     conversation_key,
@@ -138,6 +139,7 @@ class SlackBot:
             http_session,
         )
         self.profiles = Profiles(self.q.languages, self._users_info)
+        self._dms: TTLCache[str, str] = TTLCache(PROFILES_KEPT, PROFILE_TTL)  # see _open_dm
         self.lease = settings.redelivery_after
         self.courier = box.Courier(self.store, self.session.clock, self.api, self._token_for)
         # Inbox rows whose turn failed and was apologised for: settled, not replayed, once
@@ -431,7 +433,7 @@ class SlackBot:
         container = body.get("container") or {}
         channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
         in_dm = isinstance(channel, str) and channel.startswith("D")  # a DM's id starts with D
-        dm = channel if in_dm else (await self._open_dm(args.client.token, key.user))[0]
+        dm = channel if in_dm else (await self._open_dm(args.client.token, key))[0]
         # Should the DM not open, the user id as the channel still posts into it.
         turn = await self._turn(args, key, step, key.user, dm or key.user)
         if turn.effect in (Effect.FAILED, Effect.DUPLICATE):
@@ -602,7 +604,7 @@ class SlackBot:
         over the user's Slack locale; the reply is signed with their Slack name."""
         client = args.client
         profile, (dm, scope) = await asyncio.gather(
-            self.profiles.get(key.user), self._open_dm(client.token, key.user)
+            self.profiles.get(key.user), self._open_dm(client.token, key)
         )
         shown = lang or profile.lang or self.q.languages[0]
         if not dm:
@@ -768,10 +770,15 @@ class SlackBot:
             return None
         return dict(response.data) if isinstance(response.data, dict) else None
 
-    async def _open_dm(self, token: str | None, user: str) -> tuple[str | None, str]:
+    async def _open_dm(self, token: str | None, key: ConversationKey) -> tuple[str | None, str]:
         """The DM's channel id; else None and why, worded for the user: a missing scope
-        is the app's setup (named), anything else the user's own settings."""
-        body = json.dumps({"users": user}).encode()
+        is the app's setup (named), anything else the user's own settings. A DM's id does
+        not change: kept a while, it saves a call on every command (failures are not kept)."""
+        name = key.as_string()
+        kept = self._dms.get(name)
+        if kept is not None:
+            return kept, ""
+        body = json.dumps({"users": key.user}).encode()
         answer = await self.api.call("conversations.open", token, body=body)
         if not answer.ok:
             error, needed = _log_failure("conversations_open", answer)
@@ -779,7 +786,10 @@ class SlackBot:
             return None, scope
         channel = answer.data.get("channel")
         found = channel.get("id") if isinstance(channel, dict) else None
-        return (found if isinstance(found, str) else None), ""
+        if not isinstance(found, str) or not found:
+            return None, ""
+        self._dms[name] = found
+        return found, ""
 
 
 def _log_failure(method: str, answer: Reply) -> tuple[str, str | None]:

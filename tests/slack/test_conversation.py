@@ -316,6 +316,16 @@ async def test_a_failed_dm_is_explained(slack: Slack) -> None:
     assert not slack.api.to("chat.postMessage")
 
 
+async def test_the_dm_is_opened_once_and_a_failure_is_not_kept(slack: Slack) -> None:
+    slack.api.fail("conversations.open", "cannot_dm_bot")
+    await slack.command()
+    assert slack.api.to("respond")[-1].args["text"] == slack.q.ui("en", "dm_failed")
+    await slack.command()  # tried again: a failure is not kept
+    await slack.command("fr")  # the DM's id is
+    assert len(slack.api.to("conversations.open")) == 2
+    assert slack.q.question_text("fr", "client") in slack.last()["text"]
+
+
 async def test_a_dm_refused_for_a_missing_scope_names_the_scope(slack: Slack) -> None:
     slack.api.fail("conversations.open", "missing_scope", needed="im:write")
     await slack.command()
