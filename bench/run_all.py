@@ -287,6 +287,9 @@ def markdown(rows: list[Row], durations: dict[str, float], total: float) -> str:
     return "\n".join(lines)
 
 
+PACE = 10  # seconds between two answers of one person, for the README's "people at once"
+
+
 def _one(rows: list[Row], bench: str, pattern: str, fmt: str = "{:,.1f}") -> str:
     values = _find(rows, bench, pattern)
     return fmt.format(values[0]) if values else "—"
@@ -297,6 +300,11 @@ def readme_table(rows: list[Row]) -> str:
 
     def f(bench: str, pattern: str, fmt: str = "{:,.1f}") -> str:
         return _one(rows, bench, pattern, fmt)
+
+    # What one process serves: its turns/s with the SQLite default, and how many people
+    # that is when each answers a question every PACE seconds (a brisk pace: people read).
+    served = _find(rows, "slack_http", r"^ours_sqlite\.u50\.turns_per_s \(median\)$")
+    people = f"{served[0] * PACE:,.0f}" if served else "—"
 
     cpu = r"^{}\.u50\.cpu_ms_per_request \(median\)$"
     tps = r"^{}\.u50\.turns_per_s \(median\)$"
@@ -328,6 +336,8 @@ def readme_table(rows: list[Row]) -> str:
         "| minimal Bolt app, 200 users: ack p99, timed by the probe / by the users | "
         f"{f('slack_http', r'^minimal.u200.probe_ack_p99', '{:,.0f}')} ms / "
         f"{f('slack_http', r'^minimal.u200.ack_p99', '{:,.0f}')} ms |",
+        f"| one process, SQLite: people answering at once, one answer every {PACE} s each | "
+        f"{people} |",
         "| two `web` processes on PostgreSQL vs one, equal CPU quotas | "
         f"{f('scale_out', r'^ratio 2 processes', '{:.2f}')}× |",
         f"| memory, idle / with 10,000 open conversations | {f('memory', r'^RSS idle')} MiB / "
