@@ -84,7 +84,7 @@ class ReminderSender:
             await self.session.store.follow_up(
                 reminder.key,
                 entry.ref,
-                Step(followup.DEFERRED, now),
+                Step(followup.DEFERRED, reminder.due_at),  # when it was due (see DEFERRED)
                 reschedule=True,
                 reminder=Reminder(reminder.kind, later),
             )

@@ -61,7 +61,9 @@ REMIND_AT: Final = time(9, 30)  # local time a reminder is due
 CIVIL_HOURS: Final = (time(8, 0), time(20, 0))  # when a due reminder may be sent (local)
 LATE: Final = timedelta(hours=1)  # sent this long after its due time, a reminder says so
 REMINDED: Final = "reminded"  # the step a sender records when it sends a reminder
-DEFERRED: Final = "deferred"  # ... and when it keeps one that came due at night for the morning
+# ... and when it keeps one that came due at night for the morning; that step's time is
+# when the reminder was due, so the morning's message can say how late it is.
+DEFERRED: Final = "deferred"
 # The state's context key holding the ref of the journal entry a conversation was filed as
 # (its result, shown again in another tone, offers that entry's next steps).
 REF_KEY: Final = "entry_ref"
@@ -560,9 +562,10 @@ def reminder_actions(
     if free_from is not None:
         values["free_from"] = _short(entry, lang, free_from, now, "MMMMd")
     why = ""
-    if now - due.due_at >= LATE:
+    was_due = _first_due(entry, due.due_at)
+    if now - was_due >= LATE:
         late = q.followup_text(lang, "reminders", "late")
-        why = _render(q, lang, late, {"due": _day(entry, lang, due.due_at, now)})
+        why = _render(q, lang, late, {"due": _day(entry, lang, was_due, now)})
     controls = next_controls(q, entry, lang, now)
     if due.kind == REACH_BACK:
         title = _render(q, lang, q.followup_text(lang, "reminders", "reach"), values)
@@ -582,6 +585,17 @@ def reminder_actions(
             controls=controls,
         ),
     )
+
+
+def _first_due(entry: Decision, due_at: datetime) -> datetime:
+    """When a reminder due at ``due_at`` was first due: before the night it was kept for
+    the morning (the :data:`DEFERRED` steps since the entry's last other step), if it was."""
+    first = due_at
+    for step in reversed(entry.steps):
+        if step.name != DEFERRED:
+            break
+        first = min(first, step.at)
+    return first
 
 
 # --- the history --------------------------------------------------------------------

@@ -276,3 +276,8 @@ async def test_a_reminder_due_at_night_there_waits_for_the_morning(
     assert 8 <= morning.hour < 20
     clock.now = moved.reminder.due_at
     assert await sender.run_once() == 1
+    # Sent in the morning, it still says when it was due: a day and a half late.
+    ((_, sent),) = out.sent
+    (brought_up,) = [a for a in sent.actions if isinstance(a, Result)]
+    was_due = followup._day(entry, "en", entry.reminder.due_at, clock.now)
+    assert was_due in brought_up.why
