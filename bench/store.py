@@ -178,16 +178,20 @@ def raw_asyncpg(pool: asyncpg.Pool, data: str) -> dict[str, Op]:
 
     async def save_new(key: ConversationKey) -> None:
         params = (key.as_string(), *key.parts(), data, 1, EXPIRES)
-        assert await pool.fetchval(saves["insert", False, False, False, False, False], *params)
+        assert await pool.fetchval(
+            saves["insert", False, False, False, False, False, False], *params
+        )
 
     async def save_update(key: ConversationKey) -> None:
         assert await pool.fetchval(
-            saves["keep", False, False, False, False, False], key.as_string(), 1, data, 2
+            saves["keep", False, False, False, False, False, False], key.as_string(), 1, data, 2
         )
 
     async def save_moving_deadline(key: ConversationKey) -> None:
         params = (key.as_string(), 2, data, 3, later)
-        assert await pool.fetchval(saves["update", False, False, False, False, False], *params)
+        assert await pool.fetchval(
+            saves["update", False, False, False, False, False, False], *params
+        )
 
     async def load(key: ConversationKey) -> None:
         assert await pool.fetchrow(pg_sql.LOAD, key.as_string()) is not None
@@ -199,7 +203,7 @@ def raw_asyncpg(pool: asyncpg.Pool, data: str) -> dict[str, Op]:
         assert await pool.fetchval(pg_sql.REMEMBER, f"{key.as_string()}#2", later, NOW)
         row = await pool.fetchrow(pg_sql.LOAD, key.as_string())
         params = (key.as_string(), row[1], data, 4)
-        assert await pool.fetchval(saves["keep", False, False, False, False, False], *params)
+        assert await pool.fetchval(saves["keep", False, False, False, False, False, False], *params)
 
     return {
         "save_new": save_new,
