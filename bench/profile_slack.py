@@ -19,11 +19,14 @@ import asyncio
 import cProfile
 import os
 import re
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -84,7 +87,19 @@ async def child(app: str, port: int, api_url: str, db: str | None, out: str) -> 
         )
 
 
-async def run(app: str, users: int, rounds: int, wrap: str | None) -> None:
+@dataclass(frozen=True)
+class Measured:
+    """One app's run: requests answered, CPU seconds (user + system, and system alone) and,
+    under callgrind, the instructions executed from ready to stop."""
+
+    app: str
+    requests: int
+    cpu: float
+    system: float
+    instructions: int | None = None
+
+
+async def run(app: str, users: int, rounds: int, wrap: str | None) -> Measured:
     async with AsyncExitStack() as stack:
         api = FakeSlackApi(record=False)
         await api.start()
@@ -102,7 +117,7 @@ async def run(app: str, users: int, rounds: int, wrap: str | None) -> None:
         prefix: list[str] = []
         if wrap and wrap.startswith("callgrind:"):
             out = wrap.partition(":")[2]
-            prefix = ["valgrind", "--tool=callgrind", "--instr-atstart=no"]
+            prefix = ["valgrind", "--quiet", "--tool=callgrind", "--instr-atstart=no"]
             prefix += [f"--callgrind-out-file={out}"]
         args = [*prefix, sys.executable, "-m"]
         if wrap and wrap.startswith(("cprofile:", "pyinstrument:")):
@@ -121,7 +136,8 @@ async def run(app: str, users: int, rounds: int, wrap: str | None) -> None:
         if wrap and wrap.startswith("callgrind:"):  # count from here, not the start-up
             control = ("callgrind_control", "-i", "on", str(child.pid))
             quiet = asyncio.subprocess.DEVNULL
-            await (await asyncio.create_subprocess_exec(*control, stdout=quiet)).wait()
+            controlled = await asyncio.create_subprocess_exec(*control, stdout=quiet, stderr=quiet)
+            await controlled.wait()
         tracer = None
         if wrap and wrap.startswith("strace:"):  # syscalls counted from here to the end
             trace = ("strace", "-f", "-c", "-o", wrap.partition(":")[2], "-p", str(child.pid))
@@ -142,19 +158,30 @@ async def run(app: str, users: int, rounds: int, wrap: str | None) -> None:
         cpu = cpu_seconds(child.pid) - before
         system = _system_seconds(child.pid) - sys_before
         requests = len(timings.acks)
-        print(
-            f"{app}: {requests} requests, {cpu * 1000 / requests:.3f} ms CPU per request"
-            f" ({system * 1000 / requests:.3f} ms of it in the kernel)"
-        )
         if tracer is not None:
             tracer.send_signal(signal.SIGINT)  # detaches, writes its summary
             await tracer.wait()
         child.send_signal(signal.SIGTERM)
         await child.wait()
+        total = None
         if wrap and wrap.startswith("callgrind:"):
-            text = Path(wrap.partition(":")[2]).read_text()  # type: ignore[union-attr]
-            total = int(re.search(r"^totals: (\d+)", text, re.M).group(1))  # type: ignore[union-attr]
-            print(f"{app}: {total / requests / 1e6:.2f} M instructions per request (callgrind)")
+            text = Path(wrap.partition(":")[2]).read_text()
+            found = re.search(r"^totals: (\d+)", text, re.M)
+            assert found is not None, "callgrind wrote no totals"
+            total = int(found.group(1))
+        return Measured(app, requests, cpu, system, total)
+
+
+async def instructions_per_request(app: str, users: int = 20) -> float | None:
+    """Instructions per request of ``app`` under callgrind (users one batch, as in
+    :func:`run`); None when valgrind is not installed. Counted, not timed: the same on a
+    busy machine as on an idle one."""
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        measured = await run(app, users, 1, f"callgrind:{Path(folder) / 'cg.out'}")
+    assert measured.instructions is not None
+    return measured.instructions / measured.requests
 
 
 def _system_seconds(pid: int) -> float:
@@ -177,7 +204,14 @@ def main() -> None:
     if args.child:
         asyncio.run(child(args.app, args.port, args.api, args.db, args.child))
         return
-    asyncio.run(run(args.app, args.users, args.rounds, args.wrap))
+    m = asyncio.run(run(args.app, args.users, args.rounds, args.wrap))
+    print(
+        f"{m.app}: {m.requests} requests, {m.cpu * 1000 / m.requests:.3f} ms CPU per request"
+        f" ({m.system * 1000 / m.requests:.3f} ms of it in the kernel)"
+    )
+    if m.instructions is not None:
+        per = m.instructions / m.requests / 1e6
+        print(f"{m.app}: {per:.2f} M instructions per request (callgrind)")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,9 @@
 
     python -m bench.run_all
 
-Runs core, store, slack_http (when present), scale_out and memory, each in a child process
-of its own (a clean interpreter, and a hung or crashing benchmark cannot take the others
-down: it shows in the table as FAILED with its reason). Prints the table and writes it as
+Runs core, store, slack_http (when present), scale_out, memory and instructions, each in a
+child process of its own (a clean interpreter, and a hung or crashing benchmark cannot take
+the others down: it shows in the table as FAILED with its reason). Prints the table and writes it as
 Markdown to ``bench/RESULTS.md`` with the date and the machine it was measured on. The
 whole run is bounded (``BUDGET`` seconds); each benchmark also has a limit of its own.
 """
@@ -68,6 +68,13 @@ BENCHES = [
         "two web processes on PostgreSQL vs one, each capped at the same CPU quota",
     ),
     Bench("memory", "bench.memory", 90, "RSS idle and with 10,000 open conversations"),
+    Bench(
+        "instructions",
+        "bench.instructions",
+        150,
+        "instructions per request under callgrind, the bot beside the floor app: counted, "
+        "so the same on a busy machine (skipped without valgrind)",
+    ),
 ]
 
 
@@ -327,6 +334,9 @@ def readme_table(rows: list[Row]) -> str:
         "| ours / floor app, CPU per request: SQLite / PostgreSQL | "
         f"{f('slack_http', r'^ours_sqlite.u50.cpu per request / floor', '{:.2f}')}× / "
         f"{f('slack_http', r'^ours_postgresql.u50.cpu per request / floor', '{:.2f}')}× |",
+        "| ours / floor app, instructions per request (callgrind): SQLite / PostgreSQL | "
+        f"{f('instructions', r'^ours_sqlite / floor', '{:.2f}')}× / "
+        f"{f('instructions', r'^ours_postgresql / floor', '{:.2f}')}× |",
         "| turns/s, 50 users, one process: minimal / floor / ours SQLite / PostgreSQL / memory | "
         + " / ".join(f("slack_http", tps.format(a), "{:,.0f}") for a in apps)
         + " |",
