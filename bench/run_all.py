@@ -59,7 +59,7 @@ BENCHES = [
         "bench.slack_http",
         240,
         "50 simulated users through POST /slack/events; the bot's CPU per request (from "
-        "/proc) beside a minimal Bolt app and a floor app, alternated over 3 rounds",
+        "/proc) beside a minimal Bolt app and a floor app, alternated over 5 rounds",
     ),
     Bench(
         "scale_out",
