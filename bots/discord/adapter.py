@@ -133,6 +133,11 @@ class DiscordAdapter:
                 assert ref is not None
                 await interaction.response.send_modal(self.render.modal(ref))
                 return
+            if meant is AppAction.START:
+                # Drawn on Slack's App Home only, today; clicked here, it does what the
+                # command does (and answers the interaction its own way).
+                await self.start(interaction)
+                return
             await interaction.response.defer()
             lang = self._lang(interaction)
             match meant:
@@ -147,9 +152,9 @@ class DiscordAdapter:
                         else self.q.ui(lang, "forgotten", count=count)
                     )
                     await self._tell(interaction, done)
-                case AppAction.KEEP | AppAction.START:
+                case AppAction.KEEP:
                     await self._tell(interaction, self.q.ui(lang, "kept"))
-                case AppAction.OPEN_FORM:
+                case AppAction.OPEN_FORM | AppAction.START:
                     pass  # answered above, before the deferral
                 case _:
                     turn = await self.session.handle(conversation_key(interaction.user.id), meant)

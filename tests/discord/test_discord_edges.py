@@ -9,7 +9,9 @@ import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from core import controls
 from core.actions import ControlKind as Kind
+from core.controls import ControlRef
 from core.ports import ConversationKey, ConversationWrite
 from core.store import open_store
 from tests.discord.harness import ALICE, NOON, Harness, button
@@ -32,6 +34,19 @@ async def test_an_older_forget_confirmation_deletes_nothing(h: Harness) -> None:
     late = await alice.click(older, button(older, Kind.FORGET), in_guild=True)
     assert h.reply(late)["content"] == h.q.ui("en", "forget_stale")
     assert len(await alice.decisions()) == 1
+
+
+async def test_a_start_button_starts_a_conversation_as_the_command_does(h: Harness) -> None:
+    alice = h.user(ALICE, "alice")
+    await reach_result(alice, "yes", "yes", "yes")
+    start = controls.encode(ControlRef(Kind.START, str(ALICE)), str(ALICE))
+    # No Discord message draws one today (Slack's App Home does): a message that would.
+    start_button = {"type": 2, "style": 1, "label": "Start", "custom_id": start}
+    drawn = {**alice.last(), "components": [{"type": 1, "components": [start_button]}]}
+    await alice.click(drawn, start)
+    asked = alice.last()
+    assert h.q.question_text("en", "client") in asked["content"] + str(asked.get("embeds"))
+    assert h.q.ui("en", "kept") not in str(asked)
 
 
 async def test_the_discord_process_sweeps_expired_rows(tmp_path: Path, fake: FakeDiscord) -> None:
