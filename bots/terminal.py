@@ -195,7 +195,7 @@ async def run_terminal(
     async def send(event: Event) -> Turn:
         nonlocal lang
         turn = await session.handle(key, event)
-        for action in shown(turn.actions, options.json):
+        for action in turn.actions:
             renderer.render(action)
         lang = turn.lang
         return turn
@@ -296,26 +296,6 @@ def _next_steps(actions: tuple[Action, ...]) -> list[Control]:
         for c in a.controls
         if c.kind is ControlKind.NEXT
     ]
-
-
-def shown(actions: tuple[Action, ...], as_json: bool) -> tuple[Action, ...]:
-    """What to print: at a prompt, a re-prompt that already lists the choices is not
-    followed by the same question and choices again (scripts get every action)."""
-    if as_json:
-        return actions
-    kept: list[Action] = []
-    for action in actions:
-        previous = kept[-1] if kept else None
-        if (
-            isinstance(action, Ask)
-            and action.choices
-            and isinstance(previous, Say)
-            and previous.kind == "reprompt"
-            and all(c.label in previous.text for c in action.choices)
-        ):
-            continue
-        kept.append(action)
-    return tuple(kept)
 
 
 @contextmanager

@@ -226,7 +226,7 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
             q, offered + ((SKIP,) if question.optional else ()), state.step, text
         )
         if choice is None:
-            return _reprompt(q, state, q.ui(lang, "choose", options=_options(q, state)))
+            return _reprompt(q, state, q.ui(lang, "choose"))
         return _record(q, state, choice)
     picked = _saved_pick(state, event.question, text) if question.colleagues else None
     if picked is not None and literal is None:
@@ -701,12 +701,7 @@ def _answer_resume(q: Questionnaire, state: ConversationState, event: Answer, te
         return state, [_ask(q, state)]
     if choice == "start_over":
         return _restart(q, state, Restart())
-    labels = q.ui_map(state.lang, "resume_choices")
-    options = "".join(f"\n{i}. {labels[c]}" for i, c in enumerate(RESUME_CHOICES, 1))
-    return state, [
-        Say(q.ui(state.lang, "choose", options=options), Notice.REPROMPT),
-        _ask_resume(q, state),
-    ]
+    return state, [Say(q.ui(state.lang, "choose"), Notice.REPROMPT), _ask_resume(q, state)]
 
 
 def _result(q: Questionnaire, state: ConversationState) -> Result:
@@ -948,11 +943,6 @@ def _walk_longest(q: Questionnaire, qid: str, answers: dict[str, str], depth: in
         if target.kind == "ask":
             best = max(best, _walk_longest(q, target.id, given, depth + 1))
     return own + best
-
-
-def _options(q: Questionnaire, state: ConversationState) -> str:
-    # One per line: labels have commas of their own ("Yes, I have the time").
-    return "".join(f"\n{i}. {c.label}" for i, c in enumerate(_ask(q, state).choices, 1))
 
 
 def _show_answer(q: Questionnaire, state: ConversationState, qid: str, value: str) -> str:

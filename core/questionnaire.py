@@ -29,7 +29,7 @@ UI_KEYS: dict[str, frozenset[str]] = {
     key: frozenset(names)
     for key, names in {
         "progress": {"current", "total"},
-        "choose": {"options"},
+        "choose": set(),  # the question follows, with its answers
         "empty": set(),
         "skip_hint": set(),
         "too_long": {"length", "max"},
