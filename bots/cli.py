@@ -217,13 +217,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command is None:
             return _terminal(parser, args)
-        rest = argv[argv.index(args.command) + 1 :]
+        rest = argv[_command_at(argv, args.command) + 1 :]
         return _subcommand(args.command, args, rest)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         _quiet_broken_pipe()
         return 0
+
+
+# The top-level options that take a value, and all of them (argparse takes any unambiguous
+# abbreviation: --cli for --client).
+_VALUED = ("--lang", "--tone", "--client", "--signature")
+_OPTIONS = (*_VALUED, "--json", "--fresh", "--help")
+
+
+def _command_at(argv: list[str], command: str) -> int:
+    """Where ``command`` is in ``argv``: its first occurrence that is not a top-level
+    option's value (``--client check check``: a client called "check")."""
+    skip = False
+    for i, word in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if word == command:
+            return i
+        if word.startswith("--") and "=" not in word:
+            meant = [o for o in _OPTIONS if o.startswith(word)]
+            skip = len(meant) == 1 and meant[0] in _VALUED
+    raise ValueError(f"{command!r} is not in the command line")  # argparse found it there
 
 
 def _quiet_broken_pipe() -> None:

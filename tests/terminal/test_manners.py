@@ -166,3 +166,19 @@ def test_a_reprompt_shows_the_choices_once(env: dict[str, str]) -> None:
     json_mode = run(["--json", "--client", "Anna", "--fresh"], "maybe\n", env).stdout
     kinds = [json.loads(line)["type"] for line in json_mode.splitlines()]
     assert kinds == ["ask", "say", "ask"]  # scripts still get the question again
+
+
+@pytest.mark.parametrize(
+    ("argv", "at"),
+    [
+        (["check", "slack"], 0),
+        (["--client", "check", "check", "slack"], 2),  # a client called "check"
+        (["--cli", "slack", "slack"], 2),  # an abbreviation, as argparse takes it
+        (["--client=slack", "slack"], 1),
+        (["--json", "slack", "--help"], 1),
+    ],
+)
+def test_the_command_is_found_after_the_options_values(argv: list[str], at: int) -> None:
+    from bots.cli import _command_at
+
+    assert _command_at(argv, argv[at]) == at
