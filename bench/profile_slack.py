@@ -39,6 +39,7 @@ from bench.slack_http import (
     Timings,
     bolt_only,
     cpu_seconds,
+    log_as_in_production,
     minimal_user,
     our_user,
     ours,
@@ -51,6 +52,7 @@ from tests.fakes.slack_api import FakeSlackApi
 async def child(app: str, port: int, api_url: str, db: str | None, out: str) -> None:
     """``bench.slack_http``'s served app, profiled from the moment it is ready to SIGTERM
     (start-up, imports and the prompts' loading left out)."""
+    log_as_in_production()
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with AsyncExitStack() as stack:

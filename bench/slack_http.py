@@ -78,7 +78,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bench.slack_payloads import click_payload
-from bots.bootstrap import bootstrap, settle_heap
+from bots.bootstrap import bootstrap, configure_logging, settle_heap
 from bots.config import Settings
 from bots.slack.app import SlackBot
 from bots.slack.server import web_app
@@ -482,7 +482,9 @@ async def served(app: str, api_url: str, pg_url: str | None) -> AsyncIterator[tu
 
 
 async def serve(app: str, port: int, api_url: str, db: str | None) -> None:
-    """The child process: serve ``app`` on 127.0.0.1:``port`` until SIGTERM."""
+    """The child process: serve ``app`` on 127.0.0.1:``port`` until SIGTERM. Logging as in
+    production (INFO: our bot writes a line per turn), into /dev/null, for every app alike."""
+    log_as_in_production()
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with AsyncExitStack() as stack:
@@ -499,6 +501,12 @@ async def serve(app: str, port: int, api_url: str, db: str | None) -> None:
         settle_heap()  # as production's main does once started; for every app alike
         print("ready", flush=True)
         await stop.wait()
+
+
+def log_as_in_production() -> None:
+    """Production's logging (``bots.slack.main``: INFO and up), written to /dev/null."""
+    # Open for the process's whole life: the log handler holds it.
+    configure_logging("INFO", open(os.devnull, "w"))  # noqa: SIM115
 
 
 async def ours(

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from bots.config import Settings
 from bots.locks import KeyedLocks
@@ -88,8 +88,11 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+def configure_logging(level: str, stream: TextIO | None = None) -> None:
+    """Log lines at ``level`` and above to ``stream`` (default: standard error)."""
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=stream
+    )
     # Library loggers can echo request bodies, headers or SQL with people's answers at
     # DEBUG/INFO; keep them at WARNING whatever LOG_LEVEL says.
     for noisy in ("slack_bolt", "slack_sdk", "discord", "aiohttp.access", "sqlalchemy", "alembic"):
