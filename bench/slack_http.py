@@ -636,7 +636,9 @@ async def pg_database(wanted: bool) -> AsyncIterator[str | None]:
         await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def run_async(users: tuple[int, ...], rounds: int, apps: tuple[str, ...]) -> list[Row]:
+async def run_async(
+    users: tuple[int, ...], rounds: int, apps: tuple[str, ...], crowd: bool = True
+) -> list[Row]:
     rows: list[Row] = []
     async with asyncio.timeout(DEADLINE):
         playing = list(apps)
@@ -650,7 +652,7 @@ async def run_async(users: tuple[int, ...], rounds: int, apps: tuple[str, ...]) 
                 for app in playing:  # A B C … A B C …: drift hits every app alike
                     runs[app].append(await measure(app, count))
             rows += report(count, runs)
-        crowd_apps, count = CROWD
+        crowd_apps, count = CROWD if crowd else ((), 0)
         for app in crowd_apps:
             if app not in playing or count in users:
                 continue
@@ -665,9 +667,13 @@ async def run_async(users: tuple[int, ...], rounds: int, apps: tuple[str, ...]) 
 
 
 def run(
-    users: tuple[int, ...] = USERS, rounds: int = ROUNDS, apps: tuple[str, ...] = APPS
+    users: tuple[int, ...] = USERS,
+    rounds: int = ROUNDS,
+    apps: tuple[str, ...] = APPS,
+    crowd: bool = True,
 ) -> list[Row]:
-    return asyncio.run(run_async(users, rounds, apps))
+    """The rows for ``bench/run_all.py``; ``crowd=False`` leaves out the 200-user runs."""
+    return asyncio.run(run_async(users, rounds, apps, crowd))
 
 
 def main() -> None:
