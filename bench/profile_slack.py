@@ -45,7 +45,7 @@ from bench.slack_http import (
     ours,
     pg_database,
 )
-from bots.bootstrap import settle_heap
+from bots.bootstrap import run_service, settle_heap
 from tests.fakes.slack_api import FakeSlackApi
 
 
@@ -204,7 +204,7 @@ def main() -> None:
     parser.add_argument("--db", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        asyncio.run(child(args.app, args.port, args.api, args.db, args.child))
+        run_service(child(args.app, args.port, args.api, args.db, args.child))
         return
     m = asyncio.run(run(args.app, args.users, args.rounds, args.wrap))
     print(

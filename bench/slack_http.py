@@ -78,7 +78,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bench.slack_payloads import click_payload
-from bots.bootstrap import bootstrap, configure_logging, settle_heap
+from bots.bootstrap import bootstrap, configure_logging, run_service, settle_heap
 from bots.config import Settings
 from bots.slack.app import SlackBot
 from bots.slack.server import web_app
@@ -693,7 +693,8 @@ def main() -> None:
         asyncio.run(probe(args.probe, PROBE_RATE))
         return
     if args.serve:
-        asyncio.run(serve(args.serve, args.port, args.api, args.db))
+        # On production's event loop (uvloop where installed), for every app alike.
+        run_service(serve(args.serve, args.port, args.api, args.db))
         return
     started = time.perf_counter()
     rows = run(

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import aiohttp
 import discord
 
-from bots.bootstrap import bootstrap, configure_logging
+from bots.bootstrap import bootstrap, configure_logging, run_service
 from bots.config import ConfigError, Settings, load_settings
 from bots.discord.client import DiscordBot, create_bot
 from bots.errors import friendly_store_error
@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings.discord_api_url:
         discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
     try:
-        asyncio.run(serve(settings))
+        run_service(serve(settings))
     except StartupError as exc:
         return _fail(str(exc), 1)
     except InvalidDefinition as exc:

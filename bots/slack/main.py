@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import aiohttp
 
-from bots.bootstrap import bootstrap, configure_logging, settle_heap
+from bots.bootstrap import bootstrap, configure_logging, run_service, settle_heap
 from bots.config import ConfigError, Settings, hide_from_libraries, load_settings
 from bots.errors import friendly_store_error
 from bots.retention import Sweeper
@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     hide_from_libraries(os.environ)  # Bolt gets them from Settings, explicitly
     configure_logging(settings.log_level)
     try:
-        asyncio.run(run(settings, mode, args.port or settings.port))
+        run_service(run(settings, mode, args.port or settings.port))
     except Refused as exc:
         print(f"should-i-take-it slack: {exc}", file=sys.stderr)
         return 1
