@@ -163,7 +163,7 @@ async def load_postgres(store: PostgresStore, rows: int) -> None:
 
 
 async def sqlite_plan(store: SqliteStore) -> list[str]:
-    params = ("slack", sqlite_sql.to_text(NOW), sqlite_sql.to_text(NOW), LIMIT)
+    params = ("slack", sqlite_sql.to_text(NOW), sqlite_sql.to_text(NOW), None, None, LIMIT)
     rows = await store.call(
         lambda c: c.execute(f"EXPLAIN QUERY PLAN {sqlite_sql.REMINDERS_DUE}", params).fetchall()
     )
@@ -184,6 +184,7 @@ async def postgres_plan(store: PostgresStore) -> list[str]:
                 NOW,
                 NOW + LEASE,
                 LIMIT,
+                None,  # every user's
             )
         finally:
             await transaction.rollback()

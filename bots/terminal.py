@@ -258,10 +258,10 @@ async def show_due(session: Session, renderer: Renderer, key: ConversationKey, l
     the command that takes its next step; they count as sent once shown."""
     q, store, now = session.questionnaire, session.store, session.clock()
     try:
-        due = await store.reminders_claim(
-            key.platform, now, claim_until=now + timedelta(minutes=5), limit=DUE_SHOWN
+        # This user's only: another person's, on a shared database, wait for their start.
+        mine = await store.reminders_claim(
+            key.platform, now, claim_until=now + timedelta(minutes=5), limit=DUE_SHOWN, key=key
         )
-        mine = [r for r in due if r.key == key]
         if not mine:
             return 0
         latest = await session.history(key, 200)

@@ -316,13 +316,20 @@ class MemoryStore(Store):
         return found.as_read()
 
     async def reminders_claim(
-        self, platform: str, now: datetime, *, claim_until: datetime, limit: int = 100
+        self,
+        platform: str,
+        now: datetime,
+        *,
+        claim_until: datetime,
+        limit: int = 100,
+        key: ConversationKey | None = None,
     ) -> list[DueReminder]:
         due = sorted(
             (
                 (entry, r)
                 for entry, r in self._reminders.values()
                 if r.key.platform == platform
+                and (key is None or r.key == key)
                 and r.sent_at is None
                 and r.due_at <= now
                 and (r.claimed_until is None or r.claimed_until <= now)

@@ -320,11 +320,18 @@ class Store(ABC):
 
     @abstractmethod
     async def reminders_claim(
-        self, platform: str, now: datetime, *, claim_until: datetime, limit: int = 100
+        self,
+        platform: str,
+        now: datetime,
+        *,
+        claim_until: datetime,
+        limit: int = 100,
+        key: ConversationKey | None = None,
     ) -> list[DueReminder]:
         """Claim until ``claim_until`` the unsent reminders of ``platform`` due by ``now``
-        whose earlier claim (if any) ran out, earliest first. Atomic across processes: two
-        concurrent callers never claim the same reminder."""
+        whose earlier claim (if any) ran out, earliest first; with ``key``, that user's only
+        (the terminal shows its own at start, and leaves other people's alone). Atomic
+        across processes: two concurrent callers never claim the same reminder."""
 
     @abstractmethod
     async def reminders_sent(self, ids: Sequence[int], *, now: datetime) -> None:

@@ -206,6 +206,7 @@ FOLLOW_UP = (
 REMINDERS_CLAIM = (
     "WITH due AS (SELECT id FROM reminders WHERE platform = $1 AND sent_at IS NULL"
     " AND due_at <= $2 AND (claimed_until IS NULL OR claimed_until <= $2)"
+    " AND ($5::text IS NULL OR key = $5)"
     " ORDER BY due_at, id LIMIT $4 FOR UPDATE SKIP LOCKED),"
     " claimed AS (UPDATE reminders AS r SET claimed_until = $3 FROM due WHERE r.id = due.id"
     " RETURNING r.id, r.kind, r.due_at, r.decision_id)"
@@ -490,9 +491,16 @@ class PostgresStore(SqlStore):
         return replace(decision, reminder=reminder) if reschedule else decision
 
     async def reminders_claim(
-        self, platform: str, now: datetime, *, claim_until: datetime, limit: int = 100
+        self,
+        platform: str,
+        now: datetime,
+        *,
+        claim_until: datetime,
+        limit: int = 100,
+        key: ConversationKey | None = None,
     ) -> list[DueReminder]:
-        params = (platform, aware("now", now), aware("claim_until", claim_until), limit)
+        name = None if key is None else key.as_string()
+        params = (platform, aware("now", now), aware("claim_until", claim_until), limit, name)
         rows = await self._write(
             "reminders_claim", lambda pool: pool.fetch(REMINDERS_CLAIM, *params)
         )

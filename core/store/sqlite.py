@@ -127,7 +127,8 @@ REMINDERS_DUE = (
     " d.platform, d.client, d.ref, d.details, d.status, d.steps"
     " FROM reminders AS r JOIN decisions AS d ON d.id = r.decision_id"
     " WHERE r.platform = ? AND r.sent_at IS NULL AND r.due_at <= ?"
-    " AND (r.claimed_until IS NULL OR r.claimed_until <= ?) ORDER BY r.due_at, r.id LIMIT ?"
+    " AND (r.claimed_until IS NULL OR r.claimed_until <= ?) AND (? IS NULL OR r.key = ?)"
+    " ORDER BY r.due_at, r.id LIMIT ?"
 )
 REMINDER_CLAIMED = "UPDATE reminders SET claimed_until = ? WHERE id = ?"
 REMINDER_SENT = "UPDATE reminders SET sent_at = ? WHERE id = ? AND sent_at IS NULL"
@@ -567,14 +568,22 @@ class SqliteStore(SqlStore):
         return await self._run("follow_up", lambda c: write(c, body), writes=True)
 
     async def reminders_claim(
-        self, platform: str, now: datetime, *, claim_until: datetime, limit: int = 100
+        self,
+        platform: str,
+        now: datetime,
+        *,
+        claim_until: datetime,
+        limit: int = 100,
+        key: ConversationKey | None = None,
     ) -> list[DueReminder]:
         at, until = to_text(aware("now", now)), to_text(aware("claim_until", claim_until))
+        name = None if key is None else key.as_string()
 
         def claim(connection: sqlite3.Connection) -> list[Any]:
             # BEGIN IMMEDIATE (write) holds the one write lock: no other process claims
             # between this SELECT and the UPDATE.
-            rows = connection.execute(REMINDERS_DUE, (platform, at, at, limit)).fetchall()
+            params = (platform, at, at, name, name, limit)
+            rows = connection.execute(REMINDERS_DUE, params).fetchall()
             connection.executemany(REMINDER_CLAIMED, [(until, r[0]) for r in rows])
             return rows
 

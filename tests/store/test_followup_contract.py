@@ -333,6 +333,18 @@ async def test_only_due_reminders_are_claimed(store: Store) -> None:
     assert await due(answer(2).due_at) == [BOB]
 
 
+async def test_a_claim_for_one_user_leaves_the_others_reminders_claimable(store: Store) -> None:
+    # Bob's is due first: a claim of everyone's would reach it before Alice's.
+    await record(store, BOB, entry(31, client="Bob's client"), answer(1))
+    await record(store, ALICE, entry(32, client="Alice's client"), answer(2))
+    at = NOW + timedelta(hours=3)
+    mine = await store.reminders_claim("slack", at, claim_until=at + LEASE, limit=1, key=ALICE)
+    assert [(r.key, r.entry.client) for r in mine] == [(ALICE, "Alice's client")]
+    assert await store.reminders_claim("slack", at, claim_until=at + LEASE, key=ALICE) == []
+    theirs = await claim(store, at)  # Bob's was not claimed: the next claimer gets it
+    assert [(r.key, r.entry.client) for r in theirs] == [(BOB, "Bob's client")]
+
+
 async def test_a_claim_returns_the_reminder_with_its_entry_and_user(store: Store) -> None:
     decided = entry(1_234, details=DETAILS, client="Zoë")
     await record(store, ALICE, decided, answer(1))
