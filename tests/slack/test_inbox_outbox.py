@@ -139,3 +139,10 @@ async def test_messages_sent_on_the_same_loop_turn_are_marked_in_one_write(
     assert await slack.bot.catch_up(takeover=True) == 0  # all marked: none goes again
     await courier._mark_sent(["later"])
     assert writes[1:] == [["later"]]  # a later turn starts its own batch
+
+
+def test_outbox_ids_are_unique_and_in_the_order_they_were_made() -> None:
+    made = [box.message_id() for _ in range(2000)]
+    assert len(set(made)) == len(made)
+    assert made == sorted(made)  # in time order: each lands on the index's last page
+    assert all(len(i) == 32 and i.isalnum() for i in made)
