@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -766,10 +767,17 @@ def _short(entry: Decision, lang: str, day: date, now: datetime, skeleton: str) 
     this year where the user is."""
     locale = _locale(entry, lang)
     this_year = _local(now, entry).year
-    text = format_skeleton(("y" if day.year != this_year else "") + skeleton, day, locale=locale)
+    text = _skeleton(("y" if day.year != this_year else "") + skeleton, day, locale)
     if locale.startswith("fr") and day.day == 1:
         text = re.sub(r"(?<!\d)1(?!\d)", "1er", text, count=1)  # French: the 1st is "1er"
     return text
+
+
+# Babel builds a date from the locale's skeletons (~50 µs); a history or App Home shows the
+# same few days on every line.
+@lru_cache(maxsize=4096)
+def _skeleton(skeleton: str, day: date, locale: str) -> str:
+    return format_skeleton(skeleton, day, locale=locale)
 
 
 def _locale(entry: Decision, lang: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from babel import Locale
 from babel.numbers import NumberFormatError, format_currency, parse_decimal
@@ -101,6 +102,7 @@ def _currency(symbol: str) -> str:
     return _WORDS.get(key, "EUR")
 
 
+@lru_cache(maxsize=1024)  # Babel's currency formatting costs ~100 µs; amounts repeat
 def format_amount(amount: Amount, lang: str) -> str:
     """The amount in ``lang``'s conventions, without ",00" when it is a whole number."""
     locale = Locale.parse(lang)
