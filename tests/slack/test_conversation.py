@@ -395,3 +395,17 @@ async def test_a_second_request_from_the_same_client_recalls_the_first(slack: Sl
     day = format_date(NOW.date(), "en")
     assert f"You declined Acme on {day}." in texts(triage)
     assert slack.q.question_text("en", "respond") in triage["text"]
+
+
+async def test_a_reprompt_shows_the_answers_once_as_buttons_below_it(slack: Slack) -> None:
+    await slack.command()
+    await slack.dm("Acme")  # the client; the triage question comes next
+    await slack.dm("maybe")
+    reprompt = slack.last()
+    said = texts(reprompt)
+    assert said.index(slack.q.ui("en", "choose")) < said.index(
+        slack.q.question_text("en", "respond")
+    )
+    deserves = slack.q.choice_label("en", "respond", "yes")
+    assert said.count(deserves) == 1  # on its button, not listed in the notice too
+    assert any(r.kind is Kind.ANSWER and r.value == "yes" for r in refs(reprompt).values())
