@@ -59,7 +59,8 @@ BENCHES = [
         "bench.slack_http",
         240,
         "50 simulated users through POST /slack/events; the bot's CPU per request (from "
-        "/proc) beside a minimal Bolt app and a floor app, alternated over 5 rounds",
+        "/proc) beside a minimal Bolt app and a floor app, alternated over 5 rounds; acks "
+        "timed by a probe process of its own; then 200 users, for the ack tail",
     ),
     Bench(
         "scale_out",
