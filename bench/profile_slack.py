@@ -30,43 +30,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
-from aiohttp import web
 
 from bench.slack_http import (
     ROOT,
     Client,
     Posts,
     Timings,
-    bolt_only,
     cpu_seconds,
-    log_as_in_production,
+    listening,
     minimal_user,
     our_user,
-    ours,
     pg_database,
 )
-from bots.bootstrap import run_service, settle_heap
+from bots.bootstrap import run_service
 from tests.fakes.slack_api import FakeSlackApi
 
 
 async def child(app: str, port: int, api_url: str, db: str | None, out: str) -> None:
     """``bench.slack_http``'s served app, profiled from the moment it is ready to SIGTERM
     (start-up, imports and the prompts' loading left out)."""
-    log_as_in_production()
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    async with AsyncExitStack() as stack:
-        http = await stack.enter_async_context(aiohttp.ClientSession())
-        if app.startswith(("ours_", "direct_")):
-            kind, store_kind = app.split("_", 1)
-            application = await ours(api_url, store_kind, db, http, stack, kind == "ours")
-        else:
-            application = await bolt_only(api_url, app, http, stack)
-        runner = web.AppRunner(application, access_log=None)
-        await runner.setup()
-        stack.push_async_callback(runner.cleanup)
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        settle_heap()
+    async with listening(app, port, api_url, db) as stop:
         if out.endswith(".prof"):
             profile = cProfile.Profile()
             print("ready", flush=True)

@@ -482,8 +482,19 @@ async def served(app: str, api_url: str, pg_url: str | None) -> AsyncIterator[tu
 
 
 async def serve(app: str, port: int, api_url: str, db: str | None) -> None:
-    """The child process: serve ``app`` on 127.0.0.1:``port`` until SIGTERM. Logging as in
-    production (INFO: our bot writes a line per turn), into /dev/null, for every app alike."""
+    """The child process: serve ``app`` on 127.0.0.1:``port`` until SIGTERM."""
+    async with listening(app, port, api_url, db) as stop:
+        print("ready", flush=True)
+        await stop.wait()
+
+
+@asynccontextmanager
+async def listening(
+    app: str, port: int, api_url: str, db: str | None
+) -> AsyncIterator[asyncio.Event]:
+    """``app`` served on 127.0.0.1:``port`` while the block runs; the event SIGTERM sets.
+    Logging as in production (INFO: our bot writes a line per turn), into /dev/null, and the
+    start-up heap frozen as production's main does, for every app alike."""
     log_as_in_production()
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
@@ -498,9 +509,8 @@ async def serve(app: str, port: int, api_url: str, db: str | None) -> None:
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         await web.TCPSite(runner, "127.0.0.1", port).start()
-        settle_heap()  # as production's main does once started; for every app alike
-        print("ready", flush=True)
-        await stop.wait()
+        settle_heap()
+        yield stop
 
 
 def log_as_in_production() -> None:
