@@ -293,6 +293,19 @@ def _load(
     return settings, q
 
 
+def _for_command(name: str, args: argparse.Namespace) -> tuple[Settings, Questionnaire, str] | int:
+    """For a sub-command that prints its own results (history, next, profile...): what
+    :func:`_load` gives, the logging quieted, and the language to speak (``--lang``, else
+    the system's, else the first)."""
+    loaded = _load(subcommand_parser(name), args)
+    if isinstance(loaded, int):
+        return loaded
+    settings, q = loaded
+    _quiet_logging(settings)
+    lang = args.lang or default_lang()
+    return settings, q, lang if lang in q.languages else q.languages[0]
+
+
 def _terminal(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from bots.bootstrap import bootstrap, configure_logging
     from bots.terminal import TerminalOptions, run_terminal
@@ -357,13 +370,10 @@ def _journal(name: str, args: argparse.Namespace) -> int:
     from core.followup import next_controls
     from core.journal import decision_line
 
-    loaded = _load(subcommand_parser(name), args)
+    loaded = _for_command(name, args)
     if isinstance(loaded, int):
         return loaded
-    settings, q = loaded
-    _quiet_logging(settings)
-    lang = args.lang or default_lang()
-    lang = lang if lang in q.languages else q.languages[0]
+    settings, q, lang = loaded
 
     async def go() -> int:
         app = await bootstrap(settings, questionnaire=q)
@@ -443,13 +453,10 @@ def _profile(args: argparse.Namespace) -> int:
     from bots.bootstrap import bootstrap
     from bots.terminal import local_key, run_profile
 
-    loaded = _load(subcommand_parser("profile"), args)
+    loaded = _for_command("profile", args)
     if isinstance(loaded, int):
         return loaded
-    settings, q = loaded
-    _quiet_logging(settings)
-    lang = args.lang or default_lang()
-    lang = lang if lang in q.languages else q.languages[0]
+    settings, q, lang = loaded
 
     async def go() -> int:
         app = await bootstrap(settings, questionnaire=q)
