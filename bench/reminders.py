@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import secrets
 import statistics
 import sys
 import tempfile
@@ -41,6 +39,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
+from bench.slack_http import pg_database
 from core.store import PostgresStore, SqliteStore, SqlStore, open_store
 from core.store import postgres as pg_sql
 from core.store import sqlite as sqlite_sql
@@ -51,7 +50,6 @@ RUNS = 15
 LIMIT = 100
 SPREAD = timedelta(days=90)
 INDEX = "ix_reminders_due"
-PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 NOW = datetime.now(UTC).replace(microsecond=0)
 LEASE = timedelta(minutes=5)
 
@@ -272,26 +270,11 @@ async def bench_sqlite(rows: int) -> list[Row]:
             await store.close()
 
 
-async def pg_admin(sql: str) -> None:
-    connection = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
 async def bench_postgres(rows: int) -> list[Row]:
-    name = f"sit_bench_{secrets.token_hex(6)}"
-    try:
-        await pg_admin(f'CREATE DATABASE "{name}"')
-    except (OSError, asyncpg.PostgresError) as exc:
-        print(
-            f"PostgreSQL skipped: cannot create a database via {PG_ADMIN_URL} ({exc!r})",
-            file=sys.stderr,
-        )
-        return []
-    try:
-        store = await open_store(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+    async with pg_database(True) as url:  # a throw-away database; None: no server
+        if url is None:
+            return []
+        store = await open_store(url)
         try:
             assert isinstance(store, PostgresStore)
             started = time.perf_counter()
@@ -299,8 +282,6 @@ async def bench_postgres(rows: int) -> list[Row]:
             return await measure(store, "postgresql", rows, time.perf_counter() - started)
         finally:
             await store.close()
-    finally:
-        await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def run_async(rows: int = ROWS) -> list[Row]:

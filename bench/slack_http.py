@@ -628,7 +628,7 @@ async def pg_admin(sql: str) -> None:
 
 @asynccontextmanager
 async def pg_database(wanted: bool) -> AsyncIterator[str | None]:
-    """A throw-away database for ``ours_postgresql``; None when the server is away."""
+    """A throw-away database (its URL) for a benchmark; None when the server is away."""
     if not wanted:
         yield None
         return
@@ -637,7 +637,7 @@ async def pg_database(wanted: bool) -> AsyncIterator[str | None]:
     try:
         await pg_admin(f'CREATE DATABASE "{name}"')
     except (OSError, asyncpg.PostgresError) as exc:
-        print(f"ours_postgresql skipped: {exc!r}", file=sys.stderr)
+        print(f"PostgreSQL skipped: {exc!r}", file=sys.stderr)
         yield None
         return
     try:
