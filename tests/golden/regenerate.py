@@ -6,10 +6,10 @@ Run ``python -m tests.golden.regenerate`` from the repository root after changin
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from core.questionnaire import Questionnaire, load_questionnaire
+from tests.golden.files import write
 from tests.golden.walk import TODAY, Walk, choice_paths, play
 
 HERE = Path(__file__).resolve().parent
@@ -56,15 +56,7 @@ def expected(q: Questionnaire) -> dict[str, str]:
 
 
 def main() -> int:
-    files = expected(load_questionnaire())
-    DRAFTS.mkdir(exist_ok=True)
-    for old in DRAFTS.glob("*.txt"):
-        if old.name not in files:
-            old.unlink()
-    for name, text in files.items():
-        (DRAFTS / name).write_text(text, encoding="utf-8")
-    print(f"wrote {len(files)} golden files to {DRAFTS}", file=sys.stderr)
-    return 0
+    return write(DRAFTS, expected(load_questionnaire()))
 
 
 if __name__ == "__main__":

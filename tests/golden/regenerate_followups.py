@@ -8,7 +8,6 @@ Run ``python -m tests.golden.regenerate_followups`` from the repository root aft
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from core.followup import apply, next_controls, on_decided, reminder_actions, up
 from core.journal import decision_line
 from core.ports import ConversationKey, Decision, DueReminder
 from core.questionnaire import Questionnaire, load_questionnaire
+from tests.golden.files import write
 from tests.golden.walk import TODAY, choice_paths, play
 
 HERE = Path(__file__).resolve().parent
@@ -141,15 +141,7 @@ def expected(q: Questionnaire) -> dict[str, str]:
 
 
 def main() -> int:
-    files = expected(load_questionnaire())
-    FOLLOWUPS.mkdir(exist_ok=True)
-    for old in FOLLOWUPS.glob("*.txt"):
-        if old.name not in files:
-            old.unlink()
-    for name, text in files.items():
-        (FOLLOWUPS / name).write_text(text, encoding="utf-8")
-    print(f"wrote {len(files)} golden files to {FOLLOWUPS}", file=sys.stderr)
-    return 0
+    return write(FOLLOWUPS, expected(load_questionnaire()))
 
 
 if __name__ == "__main__":

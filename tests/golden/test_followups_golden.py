@@ -3,11 +3,10 @@ regenerate_followups.py)."""
 
 from __future__ import annotations
 
-import difflib
-
 import pytest
 
 from core.questionnaire import Questionnaire
+from tests.golden.files import differences
 from tests.golden.regenerate_followups import FOLLOWUPS, expected
 
 HOW = (
@@ -39,13 +38,5 @@ def test_every_followed_outcome_has_its_files(
 
 
 def test_every_golden_follow_up_is_up_to_date(files: dict[str, str]) -> None:
-    problems = []
-    for name, text in sorted(files.items()):
-        path = FOLLOWUPS / name
-        old = path.read_text(encoding="utf-8") if path.exists() else ""
-        if old != text:
-            diff = difflib.unified_diff(
-                old.splitlines(), text.splitlines(), f"committed/{name}", f"now/{name}", lineterm=""
-            )
-            problems.append("\n".join(diff))
+    problems = differences(FOLLOWUPS, files)
     assert not problems, "\n\n".join([*problems[:5], HOW])

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
-
 import pytest
 
 from core.questionnaire import Questionnaire
+from tests.golden.files import differences
 from tests.golden.regenerate import DRAFTS, expected
 
 HOW = "If the change is intended, run `python -m tests.golden.regenerate` and review the diff."
@@ -26,13 +25,5 @@ def test_one_file_per_path_language_and_tone(files: dict[str, str]) -> None:
 
 
 def test_every_golden_file_is_up_to_date(files: dict[str, str]) -> None:
-    problems = []
-    for name, text in sorted(files.items()):
-        path = DRAFTS / name
-        old = path.read_text(encoding="utf-8") if path.exists() else ""
-        if old != text:
-            diff = difflib.unified_diff(
-                old.splitlines(), text.splitlines(), f"committed/{name}", f"now/{name}", lineterm=""
-            )
-            problems.append("\n".join(diff))
+    problems = differences(DRAFTS, files)
     assert not problems, "\n\n".join([*problems[:5], HOW])
