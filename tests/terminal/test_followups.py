@@ -6,52 +6,14 @@ store, as the SQLite file is shared between runs."""
 
 from __future__ import annotations
 
-import io
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bots.terminal import local_key
 from core.memory_store import MemoryStore
-from core.ports import Reminder, Step, Store
+from core.ports import Reminder, Step
 
 FEE = "Acme\nyes\nyes\nno\nfee\n4500 EUR\n\n"  # ends asking Acme for a higher fee
-
-
-@pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
-
-
-@pytest.fixture
-def cli(
-    store: MemoryStore,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Any:
-    from bots import bootstrap
-    from bots.cli import main
-
-    async def shared(settings: object) -> Store:
-        return store
-
-    monkeypatch.setattr(bootstrap, "open_store", shared)
-    for name in ("DATABASE_URL", "LC_ALL", "LC_MESSAGES"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("SIT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("LANG", "en_US.UTF-8")
-
-    def run(args: list[str], stdin: str = "") -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        status = main(args)
-        captured = capsys.readouterr()
-        return status, captured.out, captured.err
-
-    return run
 
 
 def test_the_result_names_the_command_for_the_next_step(cli: Any) -> None:
