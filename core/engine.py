@@ -179,6 +179,17 @@ def _brings_news(context: dict[str, str], current: dict[str, str]) -> bool:
     return any(context.get(k) and context.get(k) != current.get(k) for k in ("client", "request"))
 
 
+def opens_conversation(q: Questionnaire, state: State, event: Answer) -> bool:
+    """Whether :func:`step` starts a conversation for ``event``: typed (not clicked), not a
+    command word (unless quoted), with no conversation under way or decided."""
+    if event.question is not None:
+        return False
+    text = clean(event.text)
+    if _unquoted(text) is None and _typed_command(q, state, text) is not None:
+        return False
+    return state is None or state.status not in ("active", "done")
+
+
 def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
     text = clean(event.text)
     literal = _unquoted(text) if event.question is None else None

@@ -47,7 +47,14 @@ from typing import Protocol
 from core import followup
 from core.actions import Action, Ask, Control, Notice, Result, Say
 from core.controls import NextStep
-from core.engine import answered_note, is_consistent, journal_client, step, with_journal
+from core.engine import (
+    answered_note,
+    is_consistent,
+    journal_client,
+    opens_conversation,
+    step,
+    with_journal,
+)
 from core.events import Answer, Event, Start
 from core.journal import LOOKUP_LIMIT
 from core.ports import (
@@ -169,7 +176,7 @@ class Session:
         for _ in range(MAX_ATTEMPTS):
             stored = await self.store.load(key)
             state, notices, ev = self._prepare(stored, event, now)
-            if isinstance(ev, Answer) and ev.profile is None and _may_start(state, ev):
+            if isinstance(ev, Answer) and ev.profile is None and opens_conversation(q, state, ev):
                 # Typed text that will open a conversation: the saved profile applies, as
                 # at a start (one read, only then).
                 typed_profile = UserProfile.from_json(await self.store.load_profile(key), q)
@@ -442,11 +449,6 @@ class _Box:
         if self.inbox_id is None and not outbox:
             return True
         return await store.finish(self.inbox_id, outbox, now=self.now)
-
-
-def _may_start(state: ConversationState | None, event: Answer) -> bool:
-    """Whether typed ``event`` opens a conversation (none is under way)."""
-    return event.question is None and (state is None or state.status != "active")
 
 
 def journal_ref(now: datetime) -> int:

@@ -245,3 +245,30 @@ async def test_an_unreachable_store_gives_a_friendly_error_not_a_crash(
     assert turn.effect is Effect.FAILED and turn.actions == (
         Say(questionnaire.ui("en", "error"), "error"),
     )
+
+
+class CountingProfiles(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.profile_reads = 0
+
+    async def load_profile(self, key: ConversationKey) -> str | None:
+        self.profile_reads += 1
+        return await super().load_profile(key)
+
+
+async def test_the_profile_is_read_only_for_typed_text_that_opens_a_conversation(
+    questionnaire: Questionnaire,
+) -> None:
+    store = CountingProfiles()
+    session = Session(questionnaire, store, clock=lambda: datetime.now(UTC))
+    await session.handle(KEY, Answer("help", today=TODAY))  # a command word: opens nothing
+    assert store.profile_reads == 0
+    await session.handle(KEY, Answer("Acme", today=TODAY))  # opens one: the profile applies
+    assert store.profile_reads == 1
+    for text in ("Acme", "yes", "yes", "yes"):  # who, then yes, yes, yes: taken on
+        await session.handle(KEY, Answer(text, today=TODAY))
+    stored = await store.load(KEY)
+    assert stored is not None and ConversationState.from_json(stored.data).status == "done"
+    await session.handle(KEY, Answer("thanks", today=TODAY))  # after the result: a reminder
+    assert store.profile_reads == 1
