@@ -57,6 +57,7 @@ STATUSES: Final = ("", "agreed", "couldnt", "introduced", "reached", "closed")
 TERMINAL: Final = frozenset({"agreed", "couldnt", "introduced", "reached"})
 
 DEFAULT_WAIT: Final = 3  # working days before "did they answer?"
+MIN_WAIT: Final = 1  # working days before "did they answer?" (the profile's wait)
 MAX_WAIT: Final = 20
 REMIND_AT: Final = time(9, 30)  # local time a reminder is due
 CIVIL_HOURS: Final = (time(8, 0), time(20, 0))  # when a due reminder may be sent (local)
@@ -273,7 +274,7 @@ def _details(
     if wait is None:
         saved = state.context.get("wait", "")
         wait = int(saved) if saved.isascii() and saved.isdigit() else DEFAULT_WAIT
-    days = min(max(wait, 1), MAX_WAIT)
+    days = min(max(wait, MIN_WAIT), MAX_WAIT)
     found = _kept(state)
     request = fingerprint(state.context.get("request", ""))
     if request:

@@ -30,6 +30,8 @@ from functools import cache
 from typing import Any, Literal
 
 from core.engine import language_code, tone_code
+from core.followup import MAX_WAIT as MAX_WAIT  # the bounds a saved wait is checked against
+from core.followup import MIN_WAIT as MIN_WAIT
 from core.questionnaire import Questionnaire
 from core.text import clean, fold
 
@@ -37,7 +39,6 @@ SCHEMA = 1  # written for a future reader; this one reads whatever fields it rec
 MAX_SIGNATURE = 80
 MAX_COLLEAGUES = 5
 MAX_COLLEAGUE = 60  # a short name, maybe with a way to reach them
-MIN_WAIT, MAX_WAIT = 1, 20  # working days
 SHOWN_VALUE = 40  # how much of a refused value an error message repeats
 
 Field = Literal["signature", "tone", "lang", "tz", "wait", "colleagues"]

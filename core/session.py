@@ -361,7 +361,7 @@ class Session:
         if entry is not None:
             done = followup.apply(q, entry, click.step, click.value, now)
             recorded = True
-            if done.step is not None and not followup.recorded(entry, done.step):
+            if done.step is not None and not done.again:
                 updated = await self.store.follow_up(
                     key,
                     entry.ref,
