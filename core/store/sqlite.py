@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import queue
 import sqlite3
 import threading
@@ -349,7 +348,7 @@ def follow_up_in(
         return None
     entry_id, steps = found
     # Read and rewritten under the write lock: two follow-ups at once both land.
-    steps = json.dumps([*json.loads(steps), entries.step_json(step)], separators=(",", ":"))
+    steps = entries.steps_json((*entries.read_steps(steps), step))
     connection.execute(FOLLOW_UP, (steps, status, entry_id))
     if reschedule:
         connection.execute(UNSCHEDULE, (entry_id,))
