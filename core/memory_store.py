@@ -24,6 +24,7 @@ from core.ports import (
     Step,
     Store,
     StoredConversation,
+    aware,
 )
 
 
@@ -85,12 +86,6 @@ def _as_stored(d: Decision) -> Decision:
         steps=tuple(_utc(s) for s in d.steps),
         reminder=None,
     )
-
-
-def _aware(name: str, value: datetime) -> None:
-    # Like the SQL stores: a naive datetime would be read as local time.
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware (UTC), got {value!r}")
 
 
 class MemoryStore(Store):
@@ -297,9 +292,9 @@ class MemoryStore(Store):
         reschedule: bool = False,
         reminder: Reminder | None = None,
     ) -> Decision | None:
-        _aware("at", step.at)
+        aware("at", step.at)
         if reminder is not None:
-            _aware("due_at", reminder.due_at)
+            aware("due_at", reminder.due_at)
         found = self._find(key, ref)
         if found is None:
             return None
@@ -354,7 +349,7 @@ class MemoryStore(Store):
         return self._profiles.get(key.as_string())
 
     async def save_profile(self, key: ConversationKey, data: str, *, now: datetime) -> None:
-        _aware("now", now)
+        aware("now", now)
         self._profiles[key.as_string()] = data
 
     async def ping(self) -> None:

@@ -22,6 +22,14 @@ UNDELIVERED_KEEP = timedelta(hours=24)
 SENT_REMINDER_KEEP = timedelta(days=30)
 
 
+def aware(name: str, value: datetime) -> datetime:
+    """``value``, refused when naive: every store reads a naive datetime as local time, so
+    it is refused rather than guessed at."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware (UTC), got {value!r}")
+    return value
+
+
 class StoreError(Exception):
     """The one root of everything a store raises (unreachable database, ...)."""
 
@@ -207,9 +215,8 @@ class ConversationWrite:
         if self.reminder is not None:
             times.append(("due_at", self.reminder.due_at))
         for name, value in times:
-            if value is not None and (value.tzinfo is None or value.utcoffset() is None):
-                # A naive datetime would be read as local time; refuse it rather than guess.
-                raise ValueError(f"{name} must be timezone-aware (UTC), got {value!r}")
+            if value is not None:
+                aware(name, value)
         if self.decision is not None and self.decision.platform != self.key.platform:
             raise ValueError(
                 f"decision made on {self.decision.platform!r} filed under a "

@@ -47,9 +47,10 @@ from core.ports import (
     Reminder,
     Step,
     StoredConversation,
+    aware,
 )
 from core.store import entries
-from core.store.sql import SqlStore, aware, translate_errors
+from core.store.sql import SqlStore, translate_errors
 
 T = TypeVar("T")
 POOL_SIZE = 10  # connections per process at most; a turn holds one for one round trip

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -133,13 +132,6 @@ def _sqlite_on_begin(connection: Connection) -> None:
     statement = connection.get_execution_options().get(_SQLITE_BEGIN, "BEGIN IMMEDIATE")
     if statement:
         connection.exec_driver_sql(statement)
-
-
-def aware(name: str, value: datetime) -> datetime:
-    # A naive datetime would be read as local time; refuse it rather than guess.
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware (UTC), got {value!r}")
-    return value
 
 
 class SqlStore(Store):

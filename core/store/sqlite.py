@@ -56,9 +56,10 @@ from core.ports import (
     Reminder,
     Step,
     StoredConversation,
+    aware,
 )
 from core.store import entries
-from core.store.sql import SqlStore, aware, configure_sqlite, translate_errors
+from core.store.sql import SqlStore, configure_sqlite, translate_errors
 
 T = TypeVar("T")
 Job = tuple[
