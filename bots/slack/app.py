@@ -64,7 +64,7 @@ from bots.slack.translate import (
     message_text,
     parse_command,
 )
-from bots.slack.webapi import Reply, WebApi
+from bots.slack.webapi import RATE_LIMIT_RETRIES, RESPOND_TIMEOUT, Reply, WebApi
 from core import controls
 from core.controls import AppAction, NextStep, Refusal
 from core.events import Answer, Event, Start
@@ -75,8 +75,6 @@ from core.turn import Effect, Source, Turn
 log = logging.getLogger("should_i_take_it.slack")
 
 SHORTCUT_CALLBACK = "should_i_take_it_message"
-RATE_LIMIT_RETRIES = 3
-RESPOND_TIMEOUT = aiohttp.ClientTimeout(total=10)
 HISTORY_LIMIT = 20
 INBOX_TIMEOUT = 2.0  # seconds for the inbox write before the ack (Slack waits 3)
 _OURS = re.compile(r"^sit:")
@@ -743,19 +741,16 @@ class SlackBot:
         self, respond: AsyncRespond | None, message: Message, *, replace: bool = False
     ) -> None:
         """An ephemeral answer through the interaction's response_url (works in channels
-        the bot is not a member of). On the process's shared HTTP session when there is
-        one: Bolt's ``respond`` opens a new connection for every call."""
+        the bot is not a member of), through :meth:`WebApi.post_json`: on the process's
+        shared HTTP session, where Bolt's ``respond`` opens a new connection for every call."""
         if respond is None or not respond.response_url:
             return
         body = {**message.payload(), "response_type": "ephemeral", "replace_original": replace}
         try:
-            if self.http is None:
-                await respond(**body)
-                return
-            post = self.http.post(respond.response_url, json=body, timeout=RESPOND_TIMEOUT)
-            async with post as response:
-                if response.status >= 400:
-                    log.warning("response_url failed: HTTP %d", response.status)
+            encoded = json.dumps(body).encode()
+            status = await self.api.post_json(respond.response_url, encoded, RESPOND_TIMEOUT)
+            if status >= 400:
+                log.warning("response_url failed: HTTP %d", status)
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("response_url failed: %s", type(exc).__name__)
 

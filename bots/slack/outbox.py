@@ -39,7 +39,7 @@ import aiohttp
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 
 from bots.slack.translate import conversation_key
-from bots.slack.webapi import WebApi
+from bots.slack.webapi import RESPOND_TIMEOUT, WebApi
 from core.ports import InboxItem, OutboxMessage, Store, StoreError
 
 log = logging.getLogger("should_i_take_it.slack")
@@ -50,7 +50,6 @@ INBOX = "sit_inbox_id"
 SETTLED = "sit_inbox_settled"
 REPLAY = "sit_replay"
 BODY_JSON = "sit_body_json"  # the request body as JSON text, when the server has it
-RESPOND_TIMEOUT = aiohttp.ClientTimeout(total=10)
 
 Payload = dict[str, Any]
 

@@ -22,6 +22,7 @@ import aiohttp
 
 API_TIMEOUT = aiohttp.ClientTimeout(total=30)  # AsyncWebClient's default
 RATE_LIMIT_RETRIES = 3
+RESPOND_TIMEOUT = aiohttp.ClientTimeout(total=10)  # a response_url post (see post_json)
 CONNECTION_RETRIES = 1
 # What AsyncConnectionErrorRetryHandler retries: the connection dropped or was refused.
 RETRIED_ERRORS = (aiohttp.ServerConnectionError, aiohttp.ClientOSError)
