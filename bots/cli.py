@@ -182,6 +182,22 @@ def subcommand_parser(name: str, parent: Any = None) -> argparse.ArgumentParser:
     return p
 
 
+# The top-level options: those that take a value, and the switches (one table, read by the
+# parser and by _command_at, which must know which words are an option's value).
+_VALUED = {
+    "--lang": "language, e.g. en or fr (default: your profile's, else from LC_ALL, "
+    "LC_MESSAGES or LANG, else English)",
+    "--tone": "tone of the reply: warm, formal or brief (default: your profile's, else your "
+    "last conversation's, else warm)",
+    "--client": "who the request is from (skips that question)",
+    "--signature": "your name, to sign the reply (unless your profile has a signature)",
+}
+_SWITCHES = {
+    "--json": "print one JSON object per line, for scripts",
+    "--fresh": "start over even if a conversation is open",
+}
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=PROG,
@@ -189,16 +205,10 @@ def _parser() -> argparse.ArgumentParser:
         "send. With no command, the conversation happens here, in the terminal.",
     )
     # The allowed languages and tones come from prompts/ (see _check_choices).
-    p.add_argument("--lang", help="language, e.g. en or fr (default: from LANG, else English)")
-    p.add_argument("--tone", help="tone of the reply: warm, formal or brief (default: warm)")
-    p.add_argument(
-        "--json", action="store_true", help="print one JSON object per line, for scripts"
-    )
-    p.add_argument("--client", help="who the request is from (skips that question)")
-    p.add_argument(
-        "--signature", help="your name, to sign the reply (unless your profile has a signature)"
-    )
-    p.add_argument("--fresh", action="store_true", help="start over even if a conversation is open")
+    for flag, meaning in _VALUED.items():
+        p.add_argument(flag, help=meaning)
+    for flag, meaning in _SWITCHES.items():
+        p.add_argument(flag, action="store_true", help=meaning)
     commands = p.add_subparsers(
         dest="command", title="commands", metavar="COMMAND", help="(try COMMAND --help)"
     )
@@ -226,12 +236,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-# The top-level options that take a value, and all of them (argparse takes any unambiguous
-# abbreviation: --cli for --client).
-_VALUED = ("--lang", "--tone", "--client", "--signature")
-_OPTIONS = (*_VALUED, "--json", "--fresh", "--help")
-
-
 def _command_at(argv: list[str], command: str) -> int:
     """Where ``command`` is in ``argv``: its first occurrence that is not a top-level
     option's value (``--client check check``: a client called "check")."""
@@ -243,7 +247,8 @@ def _command_at(argv: list[str], command: str) -> int:
         if word == command:
             return i
         if word.startswith("--") and "=" not in word:
-            meant = [o for o in _OPTIONS if o.startswith(word)]
+            # argparse takes any unambiguous abbreviation: --cli for --client.
+            meant = [o for o in (*_VALUED, *_SWITCHES, "--help") if o.startswith(word)]
             skip = len(meant) == 1 and meant[0] in _VALUED
     raise ValueError(f"{command!r} is not in the command line")  # argparse found it there
 
