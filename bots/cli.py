@@ -102,7 +102,8 @@ SUBCOMMAND_HELP = {
     ),
     "forget": (
         "delete your past decisions",
-        "Delete your past decisions and any conversation in progress, after a confirmation.",
+        "Delete your past decisions (and their reminders), your saved profile and any "
+        "conversation in progress, after a confirmation.",
     ),
     "profile": (
         "show or change your saved profile",
@@ -120,8 +121,8 @@ SUBCOMMAND_HELP = {
     "sweep": (
         "delete expired rows now",
         "Delete what has outlived its time in the database (DATABASE_URL, else the SQLite "
-        "file): idle conversations past CONVERSATION_TTL_HOURS, old delivery ids, unused "
-        "Slack install states. The running bots do it every SWEEP_INTERVAL_SECONDS; this "
+        "file): idle conversations past CONVERSATION_TTL_HOURS, old delivery ids, handled "
+        "requests and sent messages, sent reminders, unused Slack install states. The running bots do it every SWEEP_INTERVAL_SECONDS; this "
         "is for cron, or a database no bot runs on. Safe to run at any time, anywhere.",
     ),
     "check": (
@@ -132,13 +133,15 @@ SUBCOMMAND_HELP = {
     ),
     "slack": (
         "run the Slack bot",
-        "Run the Slack bot until SIGTERM or Ctrl-C: Socket Mode when SLACK_APP_TOKEN is set, "
-        "else HTTP mode (POST /slack/events on $PORT).",
+        "Run the Slack bot until SIGTERM or Ctrl-C: HTTP mode (POST /slack/events on $PORT) "
+        "with --http, or when SLACK_SIGNING_SECRET is set without SLACK_APP_TOKEN, or with "
+        "SLACK_CLIENT_ID (installs in several workspaces); else Socket Mode (SLACK_APP_TOKEN).",
     ),
     "discord": (
         "run the Discord bot",
-        "Run the Discord bot until SIGTERM or Ctrl-C (needs DISCORD_TOKEN; DISCORD_GUILD_ID "
-        "registers the commands in one server at once, while trying it out).",
+        "Run the Discord bot until SIGTERM or Ctrl-C (needs DISCORD_TOKEN). Its commands are "
+        "registered globally; DISCORD_GUILD_ID names a server whose own copies of them, left "
+        "by an earlier version, are cleared so it does not show each twice.",
     ),
 }
 
@@ -534,7 +537,8 @@ def _sweep() -> int:
         finally:
             await app.close()
         print(
-            f"deleted {swept.rows} expired row(s) (conversations, delivery ids)"
+            f"deleted {swept.rows} expired row(s) (conversations, delivery ids, handled "
+            "requests, sent messages and reminders)"
             f" and {swept.oauth_states} Slack install state(s)"
         )
         return 0
