@@ -122,8 +122,9 @@ SUBCOMMAND_HELP = {
         "delete expired rows now",
         "Delete what has outlived its time in the database (DATABASE_URL, else the SQLite "
         "file): idle conversations past CONVERSATION_TTL_HOURS, old delivery ids, handled "
-        "requests and sent messages, sent reminders, unused Slack install states. The running bots do it every SWEEP_INTERVAL_SECONDS; this "
-        "is for cron, or a database no bot runs on. Safe to run at any time, anywhere.",
+        "requests and sent messages, sent reminders, unused Slack install states. The "
+        "running bots do it every SWEEP_INTERVAL_SECONDS; this is for cron, or a database "
+        "no bot runs on. Safe to run at any time, anywhere.",
     ),
     "check": (
         "check this installation, changing nothing",
