@@ -63,12 +63,8 @@ class ReminderSender:
             for reminder in due:
                 if await self._one(reminder):
                     delivered.append(reminder)
-            if delivered:
-                await store.reminders_sent([r.id for r in delivered], now=clock())
-                sent += len(delivered)
-                for r in delivered:
-                    # On the entry's own history of steps: when it was brought up.
-                    await store.follow_up(r.key, r.entry.ref, Step(followup.REMINDED, clock()))
+            await self.session.reminders_delivered(delivered)
+            sent += len(delivered)
             if len(due) < BATCH:
                 return sent
 

@@ -17,10 +17,9 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import IO, Any
 
-from bots import profile_editing
+from bots import profile_editing, reminders
 from core import profile
 from core.actions import Action, Ask, Control, ControlKind, Result, Say
 from core.events import Answer, Event, Start
@@ -260,7 +259,7 @@ async def show_due(session: Session, renderer: Renderer, key: ConversationKey, l
     try:
         # This user's only: another person's, on a shared database, wait for their start.
         mine = await store.reminders_claim(
-            key.platform, now, claim_until=now + timedelta(minutes=5), limit=DUE_SHOWN, key=key
+            key.platform, now, claim_until=now + reminders.LEASE, limit=DUE_SHOWN, key=key
         )
         if not mine:
             return 0
@@ -277,7 +276,7 @@ async def show_due(session: Session, renderer: Renderer, key: ConversationKey, l
             number = refs.index(reminder.entry.ref) + 1
             if hint := steps_hint(q, lang, number, _next_steps(actions)):
                 renderer.render(Say(hint))
-    await store.reminders_sent([r.id for r in mine], now=now)
+    await session.reminders_delivered(mine)
     return len(mine)
 
 

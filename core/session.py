@@ -64,6 +64,7 @@ from core.ports import (
     DueReminder,
     OutboxMessage,
     Reminder,
+    Step,
     Store,
     StoredConversation,
     StoreError,
@@ -385,6 +386,15 @@ class Session:
         """The message a due reminder sends (a turn with nothing to freeze)."""
         actions = followup.reminder_actions(self.questionnaire, due, now, due.entry.lang)
         return Turn(Effect.INFORMED, due.entry.lang, tuple(actions), Source.KEEP)
+
+    async def reminders_delivered(self, delivered: Sequence[DueReminder]) -> None:
+        """Due reminders shown to their users (sent, or printed by the terminal): marked sent,
+        and each entry's history of steps says when it was brought up."""
+        if not delivered:
+            return
+        await self.store.reminders_sent([r.id for r in delivered], now=self.clock())
+        for r in delivered:
+            await self.store.follow_up(r.key, r.entry.ref, Step(followup.REMINDED, self.clock()))
 
     async def first_delivery(self, delivery_id: str, now: datetime | None = None) -> bool:
         """Remember a platform delivery id (a turn's, or a command's that only shows

@@ -73,6 +73,9 @@ def test_a_due_follow_up_is_shown_once_at_the_next_start(cli: Any, store: Memory
     assert "should-i-take-it next 1 STEP" in out
     _, later, _ = cli(["--fresh"], "")
     assert "Follow-ups due" not in later
+    # Recorded on the entry, as a Slack or Discord reminder is: when it was brought up.
+    (entry,) = asyncio.run(store.decisions(local_key()))
+    assert [s.name for s in entry.steps][-1] == "reminded"
 
 
 def test_in_french_the_steps_are_french_words(cli: Any) -> None:
