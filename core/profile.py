@@ -252,28 +252,13 @@ def from_form(
 # --- the grammar ----------------------------------------------------------------------
 
 
-def _words(q: Questionnaire) -> dict[str, str]:
-    """Folded word (any language) → command; the loader has checked none is ambiguous."""
-    key = ("profile", "words")
-    if key not in q.memo:
-        q.memo[key] = {
-            fold(str(w)): str(command)
-            for lang in q.languages
-            for command, words in q.ui_map(lang, "profile")["words"].items()
-            for w in words
-        }
-    table: dict[str, str] = q.memo[key]
-    return table
-
-
 def _split(q: Questionnaire, text: str) -> tuple[str | None, str, str]:
     """The command word opening ``text`` (a word may be two: "time zone"), that word as
     typed, and the rest; None for a word that is no command."""
     parts = text.split(" ")
-    table = _words(q)
     for n in (2, 1):
         typed = " ".join(parts[:n])
-        if len(parts) >= n and (command := table.get(fold(typed))) is not None:
+        if len(parts) >= n and (command := q.profile_command_for(fold(typed))) is not None:
             return command, typed, " ".join(parts[n:]).strip()
     return None, parts[0], " ".join(parts[1:]).strip()
 

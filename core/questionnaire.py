@@ -312,6 +312,7 @@ class Questionnaire:
     outcomes: Mapping[str, Outcome]
     texts: Mapping[str, Language]
     _commands: Mapping[str, str] = field(default_factory=dict, repr=False)
+    _profile_commands: Mapping[str, str] = field(default_factory=dict, repr=False)
     # Results of pure functions of the questionnaire (it never changes once loaded).
     memo: dict[object, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -405,6 +406,10 @@ class Questionnaire:
         """The command (back, restart, ...) a typed word means, in any language."""
         return self._commands.get(folded_text)
 
+    def profile_command_for(self, folded_text: str) -> str | None:
+        """The profile edit (tone, clear, colleague, ...) a typed word means, in any language."""
+        return self._profile_commands.get(folded_text)
+
     def step(self, state: Any, event: Any) -> Any:
         """``step(state, event)`` bound to this questionnaire (see :func:`core.engine.step`)."""
         from core.engine import step
@@ -427,7 +432,7 @@ def load_questionnaire(directory: Path | str | None = None) -> Questionnaire:
     texts = {lang: _build_language(directory / f"{lang}.yaml", lang, q) for lang in q.languages}
     _check_same_keys(texts, q.languages)
     commands = _build_commands(texts)
-    _build_commands(texts, ("profile", "words"))  # only checked here: core.profile reads them
+    profile_commands = _build_commands(texts, ("profile", "words"))
     return Questionnaire(
         start=q.start,
         max_text=q.max_text,
@@ -438,6 +443,7 @@ def load_questionnaire(directory: Path | str | None = None) -> Questionnaire:
         outcomes=q.outcomes,
         texts=texts,
         _commands=commands,
+        _profile_commands=profile_commands,
     )
 
 
