@@ -197,7 +197,8 @@ class FollowUpResult:
     pending reminders are replaced by ``reminder`` (None: cancelled). ``actions`` are what
     to show; ``controls`` the next steps still open after this one (also on a draft's
     :class:`~core.actions.Result`). ``again``: a step the entry had already recorded,
-    shown again (``step`` is that recorded step): there is nothing to record."""
+    shown again (``step`` is that recorded step): there is nothing to record. ``answered``:
+    the note that takes the place of the step's button ("You answered: They agreed")."""
 
     step: Step | None
     status: str | None = None
@@ -206,6 +207,7 @@ class FollowUpResult:
     actions: tuple[Action, ...] = ()
     controls: tuple[Control, ...] = ()
     again: bool = False
+    answered: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,11 +381,11 @@ def next_controls(
 ) -> tuple[Control, ...]:
     """The buttons of the steps open on ``entry`` at ``now``, labelled in ``lang``."""
     lang = _lang(q, lang)
-    values = {k: _cut(v) for k, v in _values(q, entry, lang).items()}
+    values = _label_values(q, entry, lang)
     return tuple(
         Control(
             ControlKind.NEXT,
-            _render(q, lang, q.followup_text(lang, "steps", offer.step), {**values, "days": value}),
+            _label(q, lang, values, offer.step, value),
             question=offer.step,
             version=entry.ref,
             value=value,
@@ -395,6 +397,21 @@ def next_controls(
         for offer in offers(entry, now)
         for value in offer.values
     )
+
+
+def _label_values(q: Questionnaire, entry: Decision, lang: str) -> dict[str, str]:
+    """What a step's label may name, cut short (a label is a button's)."""
+    return {k: _cut(v) for k, v in _values(q, entry, lang).items()}
+
+
+def _label(q: Questionnaire, lang: str, values: dict[str, str], step: str, value: str) -> str:
+    return _render(q, lang, q.followup_text(lang, "steps", step), {**values, "days": value})
+
+
+def _answered(q: Questionnaire, entry: Decision, lang: str, step: str, value: str) -> str:
+    """The note left where a step's button was: "You answered: They couldn't"."""
+    label = _label(q, lang, _label_values(q, entry, lang), step, value)
+    return q.ui(lang, "answered", answer=label)
 
 
 def step_for_word(q: Questionnaire, word: str) -> str | None:
@@ -440,7 +457,8 @@ def apply(
             values["due"] = _day(after, lang, reminder.due_at, now)
         text = q.followup_text(lang, "notices", offer.notice)
         actions.append(Say(_render(q, lang, text, values), Notice.NOTICE))
-    return replace(result, actions=tuple(actions), controls=controls)
+    answered = _answered(q, entry, lang, step, value)
+    return replace(result, actions=tuple(actions), controls=controls, answered=answered)
 
 
 def _again(
@@ -464,7 +482,10 @@ def _again(
     if offer.notice is not None:
         text = q.followup_text(lang, "notices", offer.notice)
         actions.append(Say(_render(q, lang, text, _values(q, entry, lang)), Notice.NOTICE))
-    return FollowUpResult(taken[-1], actions=tuple(actions), controls=controls, again=True)
+    answered = _answered(q, entry, lang, step, value)
+    return FollowUpResult(
+        taken[-1], actions=tuple(actions), controls=controls, again=True, answered=answered
+    )
 
 
 def recorded(entry: Decision, step: Step) -> bool:
@@ -487,7 +508,14 @@ def turn(result: FollowUpResult, lang: str) -> Turn:
             private=True,
             open_steps=result.controls,
         )
-    return Turn(Effect.ADVANCED, lang, result.actions, Source.KEEP, open_steps=result.controls)
+    return Turn(
+        Effect.ADVANCED,
+        lang,
+        result.actions,
+        Source.KEEP,
+        answered=result.answered,
+        open_steps=result.controls,
+    )
 
 
 def _new_status(entry: Decision, offer: Offer) -> str | None:

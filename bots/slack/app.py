@@ -459,15 +459,12 @@ class SlackBot:
         says they stand now: the steps still open, or, when none is, what was answered in
         their place. Sent directly, not through the outbox: should it be lost, a button left
         there is only answered with a polite "no longer open"."""
-        action, body = _part(args.action), _part(args.body)
+        body = _part(args.body)
         shown = turn.open_steps
         if shown is None:
             return
-        label = str((action.get("text") or {}).get("text") or "")
-        taken = turn.effect is Effect.ADVANCED and bool(label)
-        note = self.q.ui(lang, "answered", answer=label) if taken else None
         message = dict(body["message"])
-        redrawn = self.draw.next_steps(message, step.ref, shown, key.user, lang, note)
+        redrawn = self.draw.next_steps(message, step.ref, shown, key.user, lang, turn.answered)
         if redrawn is not None:
             ts = str((body.get("container") or {}).get("message_ts"))
             await self.courier.send([box.update(channel, ts, redrawn.payload())], args.client.token)

@@ -790,3 +790,16 @@ def test_step_words_are_one_word_each_and_distinct(questionnaire: Questionnaire)
         words = [questionnaire.followup_text(lang, "words", step) for step in STEP_IDS]
         assert all(w and " " not in w for w in words), (lang, words)
         assert len(set(words)) == len(words), (lang, words)
+
+
+def test_a_step_taken_leaves_the_note_of_what_was_answered(questionnaire: Questionnaire) -> None:
+    entry = entry_for(questionnaire, FEE)
+    (couldnt,) = [
+        c for c in next_controls(questionnaire, entry, "en", NOW) if c.question == "couldnt"
+    ]
+    note = questionnaire.ui("en", "answered", answer=couldnt.label)
+    first = apply(questionnaire, entry, "couldnt", "", NOW)
+    assert first.answered == note
+    again = apply(questionnaire, updated(entry, first), "couldnt", "", NOW)  # a double click
+    assert again.again and again.answered == note
+    assert apply(questionnaire, entry, "intro", "", NOW).answered is None  # not open: none
