@@ -5,10 +5,11 @@ again from a row (with its pending reminder, when the query found one)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from core.ports import Decision, Reminder, Step
+from core.ports import ConversationKey, Decision, DueReminder, Reminder, Step
 
 _COMPACT = {"ensure_ascii": False, "separators": (",", ":")}
 
@@ -37,6 +38,33 @@ def read_steps(text: str) -> tuple[Step, ...]:
     return tuple(
         Step(str(name), datetime.fromisoformat(at).astimezone(UTC)) for name, at in json.loads(text)
     )
+
+
+# How a store reads a time column: SQLite's text, PostgreSQL's datetime as it comes.
+ReadTime = Callable[[Any], datetime]
+
+
+def from_row(row: Sequence[Any], read_time: ReadTime) -> Decision:
+    """The entry from a row of the stores' ``_WITH_PENDING`` query (its leading id left
+    out): the entry's columns, then its pending reminder's kind and due time (or NULLs)."""
+    _, outcome, at, lang, platform, client, ref, details, status, steps, kind, due = row
+    pending = reminder(kind, None if due is None else read_time(due))
+    return entry(
+        outcome, read_time(at), lang, platform, client, ref, details, status, steps, pending
+    )
+
+
+def due_reminders(
+    platform: str, rows: Sequence[Sequence[Any]], read_time: ReadTime
+) -> list[DueReminder]:
+    """Claimed reminders from the claim's rows: id, kind, due time, the user's workspace and
+    id, then the entry's columns."""
+    claimed = []
+    for reminder_id, kind, due, workspace, user, *columns in rows:
+        found = from_row((reminder_id, *columns, kind, due), read_time)
+        key = ConversationKey(platform, workspace, user)
+        claimed.append(DueReminder(reminder_id, key, kind, read_time(due), found))
+    return claimed
 
 
 def entry(

@@ -276,10 +276,12 @@ SAVES = {
 
 
 def entry_from(row: Sequence[Any]) -> Decision:
-    """The entry from a row of ``_WITH_PENDING`` (its leading id left out)."""
-    _, outcome, at, lang, platform, client, ref, details, status, steps, kind, due = row
-    pending = entries.reminder(kind, due)
-    return entries.entry(outcome, at, lang, platform, client, ref, details, status, steps, pending)
+    """The entry from a row of ``_WITH_PENDING`` (see :func:`entries.from_row`)."""
+    return entries.from_row(row, _as_read)
+
+
+def _as_read(value: datetime) -> datetime:
+    return value  # asyncpg reads timestamptz as aware datetimes already
 
 
 def _arrays(outbox: Sequence[OutboxMessage]) -> tuple[list[Any], ...]:
@@ -505,12 +507,7 @@ class PostgresStore(SqlStore):
         rows = await self._write(
             "reminders_claim", lambda pool: pool.fetch(REMINDERS_CLAIM, *params)
         )
-        claimed = []
-        for reminder_id, kind, due, workspace, user, *columns in rows:
-            entry = entry_from((reminder_id, *columns, kind, due))
-            key = ConversationKey(platform, workspace, user)
-            claimed.append(DueReminder(reminder_id, key, kind, due, entry))
-        return claimed
+        return entries.due_reminders(platform, rows, _as_read)
 
     async def reminders_sent(self, ids: Sequence[int], *, now: datetime) -> None:
         # Committed with its WAL flush (unlike OUTBOX_SENT): reminders are few, and a mark

@@ -173,12 +173,8 @@ def from_text(value: str) -> datetime:
 
 
 def entry_from(row: Sequence[Any]) -> Decision:
-    """The entry from a row of ``_WITH_PENDING`` (its leading id left out)."""
-    _, outcome, at, lang, platform, client, ref, details, status, steps, kind, due = row
-    pending = entries.reminder(kind, None if due is None else from_text(due))
-    return entries.entry(
-        outcome, from_text(at), lang, platform, client, ref, details, status, steps, pending
-    )
+    """The entry from a row of ``_WITH_PENDING`` (see :func:`entries.from_row`)."""
+    return entries.from_row(row, from_text)
 
 
 class SqliteWorker:
@@ -587,14 +583,9 @@ class SqliteStore(SqlStore):
             connection.executemany(REMINDER_CLAIMED, [(until, r[0]) for r in rows])
             return rows
 
-        claimed = []
         # Read into entries once the lock is let go.
         rows = await self._run("reminders_claim", lambda c: write(c, claim), writes=True)
-        for reminder_id, kind, due, workspace, user, *columns in rows:
-            entry = entry_from((reminder_id, *columns, kind, due))
-            key = ConversationKey(platform, workspace, user)
-            claimed.append(DueReminder(reminder_id, key, kind, from_text(due), entry))
-        return claimed
+        return entries.due_reminders(platform, rows, from_text)
 
     async def reminders_sent(self, ids: Sequence[int], *, now: datetime) -> None:
         at = to_text(aware("now", now))
