@@ -36,6 +36,7 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -106,11 +107,9 @@ JOURNAL = _WITH_PENDING.format(
 )
 # An entry by its ref (ix_decisions_key_ref, whose rows are in id order for one ref): the
 # one recorded last, should two ever share one.
-FIND_ENTRY = "SELECT id, steps FROM decisions WHERE key = ? AND ref = ? ORDER BY id DESC LIMIT 1"
 ENTRY = _WITH_PENDING.format(
     f"SELECT {_ENTRY_COLUMNS} FROM decisions WHERE key = ? AND ref = ? ORDER BY id DESC LIMIT 1"
 )
-ENTRY_BY_ID = _WITH_PENDING.format(f"SELECT {_ENTRY_COLUMNS} FROM decisions WHERE id = ?")
 FOLLOW_UP = "UPDATE decisions SET steps = ?, status = coalesce(?, status) WHERE id = ?"
 LOOK = (
     "UPDATE decisions SET lang = ?, details = ? WHERE id ="
@@ -338,22 +337,27 @@ def follow_up_in(
     reschedule: bool,
     reminder: Reminder | None,
 ) -> Decision | None:
-    """The body of a follow-up: the step appended, the status set, the reminders replaced."""
+    """The body of a follow-up: the step appended, the status set, the reminders replaced;
+    the entry as it now stands, from the one read of it."""
     name = key.as_string()
-    found = connection.execute(FIND_ENTRY, (name, ref)).fetchone()
-    if found is None:
+    row = connection.execute(ENTRY, (name, ref)).fetchone()
+    if row is None:
         return None
-    entry_id, steps = found
+    entry_id, before = row[0], entry_from(row)
     # Read and rewritten under the write lock: two follow-ups at once both land.
-    steps = entries.steps_json((*entries.read_steps(steps), step))
-    connection.execute(FOLLOW_UP, (steps, status, entry_id))
+    steps = (*before.steps, replace(step, at=step.at.astimezone(UTC)))  # as stored, in UTC
+    connection.execute(FOLLOW_UP, (entries.steps_json(steps), status, entry_id))
+    pending = before.reminder
     if reschedule:
         connection.execute(UNSCHEDULE, (entry_id,))
+        pending = None
         if reminder is not None:
+            pending = replace(reminder, due_at=reminder.due_at.astimezone(UTC))
             due = to_text(reminder.due_at)
             params = (name, key.platform, entry_id, reminder.kind, due, to_text(step.at))
             connection.execute(SCHEDULE, params)
-    return entry_from(connection.execute(ENTRY_BY_ID, (entry_id,)).fetchone())
+    status = before.status if status is None else status
+    return replace(before, steps=steps, status=status, reminder=pending)
 
 
 def settle_in(
