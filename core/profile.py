@@ -142,6 +142,16 @@ class ProfileError:
 # --- showing it ------------------------------------------------------------------------
 
 
+def page_language(q: Questionnaire, saved: UserProfile, platform: str | None) -> str:
+    """The language of a user's own pages (help, history, profile, forget): the one they
+    saved, else the platform's (``platform``, when the questionnaire speaks it), else the
+    first. A language asked for explicitly (``… history fr``) comes before all three."""
+    for lang in (saved.lang, platform):
+        if lang in q.languages:
+            return lang
+    return q.languages[0]
+
+
 def word(q: Questionnaire, lang: str, key: str, /, **values: object) -> str:
     """A text of ``ui.profile`` in ``lang``, its placeholders filled in."""
     text = str(q.ui_map(lang, "profile")[key])

@@ -31,7 +31,8 @@ from bots.discord.render import NO_MENTIONS, WORDS, Outgoing, Renderer
 from core import controls
 from core.controls import AppAction, Refusal
 from core.events import Answer, Start
-from core.ports import ConversationKey
+from core.ports import ConversationKey, StoreError
+from core.profile import UserProfile, page_language
 from core.session import Session
 from core.turn import Effect, Source, Turn
 
@@ -163,7 +164,7 @@ class DiscordAdapter:
     async def help(self, interaction: Interaction) -> None:
         async with self._apology(interaction):
             await interaction.response.send_message(
-                self.render.help(self._lang(interaction)),
+                self.render.help(await self._own_lang(interaction)),
                 ephemeral=True,
                 allowed_mentions=NO_MENTIONS,
             )
@@ -173,9 +174,8 @@ class DiscordAdapter:
             await interaction.response.defer(ephemeral=True, thinking=True)
             user = interaction.user.id
             decisions = await self.session.history(conversation_key(user))
-            drawn = self.render.history(
-                self._lang(interaction), decisions, user, self.session.clock()
-            )
+            lang = await self._own_lang(interaction)
+            drawn = self.render.history(lang, decisions, user, self.session.clock())
             await interaction.edit_original_response(**drawn.fields(replacing=True))
 
     async def profile(self, interaction: Interaction, change: str | None = None) -> None:
@@ -188,7 +188,9 @@ class DiscordAdapter:
                 shown = await profile_editing.change(self.session, key, change)
             else:
                 shown = await profile_editing.load(self.session, key)
-            drawn = self.render.profile(self._lang(interaction), shown, changed=bool(change))
+            saved = shown if isinstance(shown, UserProfile) else None
+            lang = await self._own_lang(interaction, saved)
+            drawn = self.render.profile(lang, shown, changed=bool(change))
             await self._tell(interaction, drawn)
 
     async def forget(self, interaction: Interaction) -> None:
@@ -196,7 +198,8 @@ class DiscordAdapter:
         async with self._apology(interaction):
             user = interaction.user.id
             version = await self.session.forget_version(conversation_key(user))
-            confirm = self.render.forget_confirmation(self._lang(interaction), user, version)
+            lang = await self._own_lang(interaction)
+            confirm = self.render.forget_confirmation(lang, user, version)
             await interaction.response.send_message(**confirm.fields(), ephemeral=True)
 
     async def send_reminder(self, channel: discord.abc.Messageable, owner: int, turn: Turn) -> None:
@@ -276,6 +279,17 @@ class DiscordAdapter:
 
     def _lang(self, interaction: Interaction) -> str:
         return locale_lang(self.q.languages, interaction.locale) or self.q.languages[0]
+
+    async def _own_lang(self, interaction: Interaction, saved: UserProfile | None = None) -> str:
+        """The language of the user's own pages: the one they saved, else Discord's (see
+        ``core.profile.page_language``). ``saved``: their profile, when already read."""
+        if saved is None:
+            key = conversation_key(interaction.user.id)
+            try:
+                saved = await profile_editing.load(self.session, key)
+            except StoreError:
+                saved = UserProfile()
+        return page_language(self.q, saved, locale_lang(self.q.languages, interaction.locale))
 
     @asynccontextmanager
     async def _apology(self, where: Interaction | discord.abc.Messageable) -> AsyncIterator[None]:

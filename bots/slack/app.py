@@ -69,7 +69,7 @@ from core import controls
 from core.controls import AppAction, NextStep, Refusal
 from core.events import Answer, Event, Start
 from core.ports import ConversationKey, DueReminder, InboxRow, OutboxMessage, StoreError
-from core.profile import FIELDS, UserProfile, from_form
+from core.profile import FIELDS, UserProfile, from_form, page_language
 from core.turn import Effect, Source, Turn
 
 log = logging.getLogger("should_i_take_it.slack")
@@ -363,7 +363,7 @@ class SlackBot:
             here = command.get("channel_id")
             await self._start_in_dm(args, key, here, request.lang, request.request)
             return
-        lang = request.lang or (await self.profiles.get(user)).lang or self.q.languages[0]
+        lang = request.lang or await self._lang_of(user, await self._saved_profile(key))
         if request.kind == "help":
             shown = self.draw.help(lang)
         elif request.kind == "history":
@@ -529,12 +529,13 @@ class SlackBot:
         try:
             return await profile_editing.load(self.session, key)
         except StoreError:
-            log.warning("profile unavailable for the App Home")
+            log.warning("saved profile unavailable: Slack's settings used instead")
             return UserProfile()
 
     async def _lang_of(self, user: str, saved: UserProfile) -> str:
-        """The language to show the user's own pages in: the one they saved, else Slack's."""
-        return saved.lang or (await self.profiles.get(user)).lang or self.q.languages[0]
+        """The language to show the user's own pages in (see ``core.profile.page_language``):
+        the one they saved, else Slack's."""
+        return page_language(self.q, saved, (await self.profiles.get(user)).lang)
 
     async def _ignore(self) -> None:
         return None

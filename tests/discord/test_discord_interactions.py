@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from bots.discord.adapter import conversation_key
 from core import controls
 from core.actions import ControlKind as Kind
 from core.dates import format_date
 from core.memory_store import MemoryStore
 from core.ports import ConversationKey, Decision, StoredConversation, StoreError
+from core.profile import UserProfile
 from core.store import open_store
 from tests.discord.harness import (
     ALICE,
@@ -540,3 +542,13 @@ async def test_a_second_request_from_the_same_client_recalls_the_first(h: Harnes
     day = format_date(NOON.date(), "en_US")
     # The name is shown as typed, never as formatting.
     assert f"-# You declined \\*Acme\\* on {day}." in triage["content"]
+
+
+async def test_a_saved_language_is_the_language_of_help_and_history(h: Harness) -> None:
+    saved = UserProfile(lang="fr").to_json()
+    await h.session.store.save_profile(conversation_key(ALICE), saved, now=NOON)
+    alice = h.user(ALICE, "alice")
+    empty = h.reply(await alice.command("discord_history_name"))  # Discord says en-US
+    assert empty["content"] == h.q.ui("fr", "history_empty")
+    shown = h.reply(await alice.command("discord_help_name"))
+    assert shown["content"] == h.bot.adapter.render.help("fr")

@@ -235,3 +235,12 @@ async def test_a_form_submission_slack_never_sends_is_refused(slack: Slack) -> N
         response = await slack.send_payload(malformed)
         assert response.status == 400, malformed
     assert await slack.bot.store.load_profile(KEY) is None
+
+
+async def test_a_saved_language_is_the_language_of_help_and_history(slack: Slack) -> None:
+    await slack.bot.store.save_profile(KEY, UserProfile(lang="fr").to_json(), now=NOW)
+    await slack.command("history")  # Slack speaks English to this user; they saved French
+    said = texts(slack.api.to("respond")[-1].args)
+    assert slack.q.ui("fr", "history_empty") in said
+    await slack.command("help")
+    assert slack.bot.draw.help("fr").payload()["text"] == slack.api.to("respond")[-1].args["text"]
