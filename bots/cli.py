@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bots.config import ConfigError, Settings, load_settings
-from bots.errors import friendly_store_error
+from bots.errors import broken_questionnaire, friendly_store_error
 from core.ports import StoreError
 from core.questionnaire import InvalidDefinition, Questionnaire, load_questionnaire
 
@@ -291,14 +291,15 @@ def _load(
     status, the problem already said."""
     try:
         settings = _settings()
+    except ConfigError as exc:
+        return _fail(str(exc))
+    try:
         q = load_questionnaire(settings.prompts_dir)
         _check_choices(parser, args, q)
     except SystemExit as exc:
         return int(exc.code or 0)
-    except ConfigError as exc:
-        return _fail(str(exc))
     except InvalidDefinition as exc:
-        return _fail(f"the questionnaire files are broken: {exc}", 1)
+        return _fail(broken_questionnaire(exc, settings), 1)
     return settings, q
 
 
@@ -346,7 +347,7 @@ def _terminal(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         return asyncio.run(go())
     except InvalidDefinition as exc:
-        return _fail(f"the questionnaire files are broken: {exc}", 1)
+        return _fail(broken_questionnaire(exc, settings), 1)
     except StoreError as exc:
         return _fail(friendly_store_error(exc, settings), 1)
 
@@ -434,7 +435,7 @@ def _journal(name: str, args: argparse.Namespace) -> int:
     try:
         return asyncio.run(go())
     except InvalidDefinition as exc:
-        return _fail(str(exc), 1)
+        return _fail(broken_questionnaire(exc, settings), 1)
     except StoreError as exc:
         return _fail(friendly_store_error(exc, settings), 1)
 
@@ -528,7 +529,7 @@ def _sweep() -> int:
     except ConfigError as exc:
         return _fail(str(exc))
     except InvalidDefinition as exc:
-        return _fail(f"the questionnaire files are broken: {exc}", 1)
+        return _fail(broken_questionnaire(exc, settings), 1)
     _quiet_logging(settings)
 
     async def go() -> int:

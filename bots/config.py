@@ -79,6 +79,12 @@ class Settings:
         prompts = get("PROMPTS_DIR")
         if prompts and not Path(prompts).is_dir():
             raise ConfigError("PROMPTS_DIR", f"{prompts!r} is not a directory holding flow.yaml")
+        if prompts and not (Path(prompts) / "flow.yaml").is_file():
+            raise ConfigError(
+                "PROMPTS_DIR",
+                f"{prompts!r} holds no flow.yaml: point it at a copy of the project's prompts/ "
+                "folder, or unset it to use the built-in questions",
+            )
         shard_ids = get("DISCORD_SHARD_IDS")
         redelivery = _number(get("SIT_REDELIVERY_SECONDS"), "SIT_REDELIVERY_SECONDS", 10.0, float)
         if not redelivery > 0:

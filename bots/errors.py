@@ -1,4 +1,5 @@
-"""Database failures told in one line a person can act on: which setting, what failed.
+"""Database and questionnaire failures told in one line a person can act on: which
+setting, what failed.
 
 The driver's own wording (SQLAlchemy's class paths, its "Background on this error" links)
 goes to the debug log only. Passwords in ``DATABASE_URL`` are never shown.
@@ -11,6 +12,7 @@ import socket
 
 from bots.config import Settings
 from core.ports import StoreError
+from core.questionnaire import InvalidDefinition
 
 log = logging.getLogger("should_i_take_it")
 
@@ -54,7 +56,7 @@ def friendly_store_error(exc: StoreError, settings: Settings) -> str:
         )
     if "cannot be parsed" in str(exc) or "unsupported database" in str(exc):
         return (
-            f"DATABASE_URL: {str(exc).removeprefix('store: ')}; expected "
+            f"DATABASE_URL: {str(exc).removeprefix('store: ')}. Write it as "
             "postgresql://user:password@host:5432/dbname or sqlite:///path/file.sqlite3."
         )
     if any(isinstance(e, socket.gaierror) for e in chain):
@@ -86,3 +88,12 @@ def friendly_store_error(exc: StoreError, settings: Settings) -> str:
         return f"DATABASE_URL: cannot reach the database server at {host} ({detail})."
     doing = str(exc).removeprefix("store: ").split(" failed:")[0]
     return f"DATABASE_URL: the database at {host} failed while {doing} ({detail})."
+
+
+def broken_questionnaire(exc: InvalidDefinition, settings: Settings) -> str:
+    """One line naming the broken file and key, and ``PROMPTS_DIR`` when it chose the files
+    (the built-in ones are checked by the test suite: broken, they are this program's bug)."""
+    if settings.prompts_dir is not None:
+        where = str(settings.prompts_dir)
+        return f"PROMPTS_DIR: the questionnaire files in {where!r} are broken: {exc}"
+    return f"the built-in questionnaire files are broken (please report it): {exc}"

@@ -69,6 +69,13 @@ def test_a_bad_value_names_its_variable(variable: str, value: str) -> None:
     assert str(caught.value).startswith(f"{variable}: ")
 
 
+def test_a_prompts_dir_without_its_flow_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"PROMPTS_DIR": str(tmp_path)})
+    assert caught.value.variable == "PROMPTS_DIR"
+    assert "holds no flow.yaml" in str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("env", "lang"),
     [

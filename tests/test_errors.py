@@ -69,3 +69,12 @@ def test_an_unusable_sqlite_directory_names_sit_data_dir(
     blocker.write_text("not a directory")
     clean.setenv("SIT_DATA_DIR", str(blocker / "data"))
     assert "SIT_DATA_DIR" in failure(capsys, "migrate")
+
+
+def test_an_unsupported_scheme_is_named_once_with_what_to_write(
+    clean: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean.setenv("DATABASE_URL", "mysql://u@db.example/app")
+    err = failure(capsys, "migrate")
+    assert "DATABASE_URL: unsupported database URL scheme 'mysql'" in err
+    assert err.count("postgresql://") == 1 and err.count("sqlite:///") == 1

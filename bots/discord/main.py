@@ -22,7 +22,7 @@ import discord
 from bots.bootstrap import bootstrap, configure_logging, run_service
 from bots.config import ConfigError, Settings, load_settings
 from bots.discord.client import DiscordBot, create_bot
-from bots.errors import friendly_store_error
+from bots.errors import broken_questionnaire, friendly_store_error
 from bots.retention import Sweeper
 from bots.retry import Stopped, one_line, retrying
 from core.ports import StoreError
@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StartupError as exc:
         return _fail(str(exc), 1)
     except InvalidDefinition as exc:
-        return _fail(f"the questionnaire files are broken: {exc}", 1)
+        return _fail(broken_questionnaire(exc, settings), 1)
     except StoreError as exc:
         return _fail(friendly_store_error(exc, settings), 1)
     except KeyboardInterrupt:

@@ -21,7 +21,7 @@ import aiohttp
 
 from bots.bootstrap import bootstrap, configure_logging, run_service, settle_heap
 from bots.config import ConfigError, Settings, hide_from_libraries, load_settings
-from bots.errors import friendly_store_error
+from bots.errors import broken_questionnaire, friendly_store_error
 from bots.retention import Sweeper
 from bots.slack.app import SlackBot
 from bots.slack.credentials import Mode, choose_mode, uses_oauth
@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"should-i-take-it slack: {exc}", file=sys.stderr)
         return 1
     except InvalidDefinition as exc:
-        print(f"should-i-take-it slack: the questionnaire files are broken: {exc}", file=sys.stderr)
+        print(f"should-i-take-it slack: {broken_questionnaire(exc, settings)}", file=sys.stderr)
         return 1
     except StoreError as exc:
         print(f"should-i-take-it slack: {friendly_store_error(exc, settings)}", file=sys.stderr)

@@ -49,8 +49,8 @@ def database_url(url: str | None, *, data_dir: Path | None = None) -> URL:
     driver = _DRIVERS.get(parsed.drivername)
     if driver is None:
         raise StoreError(
-            f"unsupported database URL scheme {parsed.drivername!r}: "
-            "use postgresql://... or sqlite:///path"
+            f"unsupported database URL scheme {parsed.drivername!r}; PostgreSQL and SQLite "
+            "are supported"
         )
     parsed = parsed.set(drivername=driver)
     if driver == "postgresql+asyncpg" and "sslmode" in parsed.query:

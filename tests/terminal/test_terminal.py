@@ -182,6 +182,7 @@ def test_a_broken_questionnaire_stops_start_up_naming_file_and_key(
     flow.write_text(flow.read_text().replace("yes: {ask: terms}", "yes: {ask: nowhere}"))
     done = run([], "", {**env, "PROMPTS_DIR": str(prompts)})
     assert done.returncode == 1
+    assert f"PROMPTS_DIR: the questionnaire files in {str(prompts)!r} are broken" in done.stderr
     assert "flow.yaml: questions.time.next.yes.ask: unknown question 'nowhere'" in done.stderr
 
 
