@@ -155,7 +155,7 @@ def subcommand_parser(name: str, parent: Any = None) -> argparse.ArgumentParser:
     else:
         p = parent.add_parser(name, help=short, description=long)
     if name in ("history", "forget", "next", "profile"):
-        p.add_argument("--lang", help="language, e.g. en or fr (default: from LANG)")
+        p.add_argument("--lang", help=_VALUED["--lang"])
     if name == "history":
         p.add_argument(
             "--json", action="store_true", help="one JSON object per decision and line, for scripts"
@@ -303,17 +303,27 @@ def _load(
     return settings, q
 
 
-def _for_command(name: str, args: argparse.Namespace) -> tuple[Settings, Questionnaire, str] | int:
+def _for_command(name: str, args: argparse.Namespace) -> tuple[Settings, Questionnaire] | int:
     """For a sub-command that prints its own results (history, next, profile...): what
-    :func:`_load` gives, the logging quieted, and the language to speak (``--lang``, else
-    the system's, else the first)."""
+    :func:`_load` gives, the logging quieted."""
     loaded = _load(subcommand_parser(name), args)
     if isinstance(loaded, int):
         return loaded
-    settings, q = loaded
-    _quiet_logging(settings)
-    lang = args.lang or default_lang()
-    return settings, q, lang if lang in q.languages else q.languages[0]
+    _quiet_logging(loaded[0])
+    return loaded
+
+
+async def _page_lang(session: Any, args: argparse.Namespace) -> str:
+    """The language of a sub-command's page: ``--lang``, else the saved profile's, else the
+    system's, else the first (``core.profile.page_language``, as on Slack and Discord)."""
+    from bots import profile_editing
+    from bots.terminal import local_key
+    from core.profile import page_language
+
+    q = session.questionnaire
+    if args.lang:
+        return str(args.lang)
+    return page_language(q, await profile_editing.load(session, local_key()), default_lang())
 
 
 def _terminal(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -377,18 +387,19 @@ def _subcommand(name: str, args: argparse.Namespace, argv: list[str]) -> int:
 def _journal(name: str, args: argparse.Namespace) -> int:
     from bots.bootstrap import bootstrap
     from bots.terminal import confirm, local_key, steps_hint
-    from core.followup import next_controls
+    from core.followup import next_controls, status_line
     from core.journal import decision_line
 
     loaded = _for_command(name, args)
     if isinstance(loaded, int):
         return loaded
-    settings, q, lang = loaded
+    settings, q = loaded
 
     async def go() -> int:
         app = await bootstrap(settings, questionnaire=q)
         now = app.session.clock()
         try:
+            lang = await _page_lang(app.session, args)
             if name == "forget":
                 if not args.yes and not confirm(q, lang, sys.stdin, sys.stderr):
                     print(q.ui(lang, "kept"))
@@ -409,11 +420,17 @@ def _journal(name: str, args: argparse.Namespace) -> int:
                                 "lang": d.lang,
                                 "platform": d.platform,
                                 "client": d.client,
-                                "status": d.status,
+                                # The last step recorded (None: none yet), and in words.
+                                "status": d.status or None,
+                                "stands": status_line(q, lang, d, now) or None,
                                 "reminder": None
                                 if d.reminder is None
                                 else d.reminder.due_at.isoformat(),
-                                "next": [c.question for c in next_controls(q, d, lang, now)],
+                                # As `next N` takes them: "wait 3", not "wait" twice.
+                                "next": [
+                                    f"{c.question} {c.value}".strip()
+                                    for c in next_controls(q, d, lang, now)
+                                ],
                             },
                             ensure_ascii=False,
                         )
@@ -451,7 +468,16 @@ async def _next_step(session: Any, q: Questionnaire, lang: str, args: argparse.N
         return _fail(q.ui(lang, "terminal_no_such_decision", number=args.number), 1)
     entry = decisions[args.number - 1]
     # "attendre" or "wait": the step's word in any language, or its id.
-    step = step_for_word(q, args.step) or args.step
+    step = step_for_word(q, args.step)
+    if step is None:  # not a step at all: say which ones are open, not "no longer open"
+        from bots.terminal import steps_hint
+        from core.followup import next_controls
+
+        open_now = next_controls(q, entry, lang, session.clock())
+        hint = steps_hint(q, lang, args.number, open_now)
+        if not hint:
+            hint = q.ui(lang, "terminal_nothing_open", number=args.number)
+        return _fail(q.ui(lang, "terminal_no_such_step", step=args.step) + " " + hint, 1)
     turn = await session.handle(local_key(), NextStep(entry.ref, step, args.value))
     renderer = Renderer(q, sys.stdout, args.json)
     for action in turn.actions:
@@ -466,11 +492,12 @@ def _profile(args: argparse.Namespace) -> int:
     loaded = _for_command("profile", args)
     if isinstance(loaded, int):
         return loaded
-    settings, q, lang = loaded
+    settings, q = loaded
 
     async def go() -> int:
         app = await bootstrap(settings, questionnaire=q)
         try:
+            lang = await _page_lang(app.session, args)
             change = " ".join(args.change)
             return await run_profile(app.session, local_key(), change, lang, as_json=args.json)
         finally:

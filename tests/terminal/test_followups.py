@@ -50,6 +50,18 @@ def test_next_on_a_decision_that_does_not_exist_says_what_to_do(cli: Any) -> Non
     assert "There is no decision number 3" in err and "should-i-take-it history" in err
 
 
+def test_next_with_a_word_that_is_no_step_lists_the_steps_open(cli: Any) -> None:
+    cli(["--fresh"], FEE)
+    status, out, err = cli(["next", "1", "dance"])
+    assert status == 1 and out == ""
+    assert 'There is no step called "dance".' in err
+    assert "should-i-take-it next 1 STEP (STEP: agreed, couldnt, wait 3, wait 5, stop)" in err
+    cli(["next", "1", "couldnt"])
+    status, out, err = cli(["next", "1", "dance", "--lang", "fr"])
+    assert status == 1
+    assert "Il n’y a pas d’étape «\u00a0dance\u00a0». La décision 1 n’a plus d’étape" in err
+
+
 async def _make_due(store: MemoryStore) -> None:
     (entry,) = await store.decisions(local_key())
     past = datetime.now(UTC) - timedelta(hours=1)
@@ -86,3 +98,29 @@ def test_in_french_the_steps_are_french_words(cli: Any) -> None:
     assert status == 0 and "Hi Acme," in out  # the draft speaks the entry's language
     _, out, _ = cli(["history"])
     assert "(Acme) · they couldn't" in out
+
+
+def test_the_saved_language_is_the_pages_language_unless_lang_says(cli: Any) -> None:
+    cli(["--fresh"], FEE)
+    assert cli(["profile", "language", "fr"])[0] == 0
+    _, out, _ = cli(["history"])
+    assert "Vos décisions récentes" in out and "(ÉTAPE\u00a0: accord, refus" in out
+    _, out, _ = cli(["history", "--lang", "en"])
+    assert "Your recent decisions" in out
+    status, _, err = cli(["next", "1", "dance"])
+    assert status == 1 and "Il n’y a pas d’étape" in err
+
+
+def test_history_json_names_each_step_as_next_takes_it(cli: Any) -> None:
+    import json
+
+    cli(["--fresh"], FEE)
+    _, out, _ = cli(["history", "--json"])
+    (entry,) = [json.loads(line) for line in out.splitlines()]
+    assert entry["next"] == ["agreed", "couldnt", "wait 3", "wait 5", "stop"]
+    assert entry["status"] is None
+    assert entry["stands"].startswith("waiting for their answer · reminder on ")
+    cli(["next", "1", "couldnt"])
+    _, out, _ = cli(["history", "--json"])
+    entry = json.loads(out)
+    assert (entry["status"], entry["stands"], entry["next"]) == ("couldnt", "they couldn't", [])
