@@ -316,14 +316,13 @@ def _for_command(name: str, args: argparse.Namespace) -> tuple[Settings, Questio
 async def _page_lang(session: Any, args: argparse.Namespace) -> str:
     """The language of a sub-command's page: ``--lang``, else the saved profile's, else the
     system's, else the first (``core.profile.page_language``, as on Slack and Discord)."""
-    from bots import profile_editing
     from bots.terminal import local_key
     from core.profile import page_language
 
     q = session.questionnaire
     if args.lang:
         return str(args.lang)
-    return page_language(q, await profile_editing.load(session, local_key()), default_lang())
+    return page_language(q, await session.profile(local_key()), default_lang())
 
 
 def _terminal(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 
-from bots import profile_editing, reminders
+from bots import reminders
 from core import profile
 from core.actions import Action, Ask, Control, ControlKind, Result, Say
 from core.events import Answer, Event, Start
@@ -355,12 +355,12 @@ async def run_profile(
     out, err = stdout or sys.stdout, stderr or sys.stderr
     q = session.questionnaire
     if change.strip():
-        saved = await profile_editing.change(session, key, change)
+        saved = await session.edit_profile(key, change)
         if isinstance(saved, ProfileError):
             err.write(f"{saved.text(q, lang)}\n{profile.word(q, lang, 'how')}\n")
             return EXIT_USAGE
     else:
-        saved = await profile_editing.load(session, key)
+        saved = await session.profile(key)
     if as_json:
         out.write(saved.to_json() + "\n")
         return EXIT_RESULT

@@ -69,7 +69,7 @@ from core.ports import (
     StoredConversation,
     StoreError,
 )
-from core.profile import UserProfile
+from core.profile import ProfileError, UserProfile, edit
 from core.questionnaire import Questionnaire
 from core.state import ConversationState, StateError
 from core.turn import Effect, Source, Turn, classify, duplicate, failed
@@ -406,6 +406,26 @@ class Session:
 
     async def history(self, key: ConversationKey, limit: int = 20) -> list[Decision]:
         return await self.store.decisions(key, limit)
+
+    # --- the saved profile (core.profile): every editor's reads and writes ---------------
+
+    async def profile(self, key: ConversationKey) -> UserProfile:
+        return UserProfile.from_json(await self.store.load_profile(key), self.questionnaire)
+
+    async def edit_profile(self, key: ConversationKey, text: str) -> UserProfile | ProfileError:
+        """Apply the one change ``text`` asks for (:func:`core.profile.edit`) and save it:
+        the profile as saved, or why it was refused (nothing saved)."""
+        # One change at a time per user, so two quick edits both land.
+        async with self.serialiser.hold(key.as_string()):
+            changed = edit(self.questionnaire, await self.profile(key), text)
+            if isinstance(changed, UserProfile):
+                await self.store.save_profile(key, changed.to_json(), now=self.clock())
+            return changed
+
+    async def replace_profile(self, key: ConversationKey, profile: UserProfile) -> None:
+        """Save ``profile`` whole (a form's), after any edit under way for the user."""
+        async with self.serialiser.hold(key.as_string()):
+            await self.store.save_profile(key, profile.to_json(), now=self.clock())
 
     async def forget(self, key: ConversationKey) -> int:
         """Delete the user's journal and open conversation; returns how many decisions went."""

@@ -26,7 +26,6 @@ from typing import Any, assert_never
 
 import discord
 
-from bots import profile_editing
 from bots.discord.render import NO_MENTIONS, WORDS, Outgoing, Renderer
 from core import controls
 from core.controls import AppAction, Refusal
@@ -185,9 +184,9 @@ class DiscordAdapter:
             await interaction.response.defer(ephemeral=True, thinking=True)
             key = conversation_key(interaction.user.id)
             if change:
-                shown = await profile_editing.change(self.session, key, change)
+                shown = await self.session.edit_profile(key, change)
             else:
-                shown = await profile_editing.load(self.session, key)
+                shown = await self.session.profile(key)
             saved = shown if isinstance(shown, UserProfile) else None
             lang = await self._own_lang(interaction, saved)
             drawn = self.render.profile(lang, shown, changed=bool(change))
@@ -286,7 +285,7 @@ class DiscordAdapter:
         if saved is None:
             key = conversation_key(interaction.user.id)
             try:
-                saved = await profile_editing.load(self.session, key)
+                saved = await self.session.profile(key)
             except StoreError:
                 saved = UserProfile()
         return page_language(self.q, saved, locale_lang(self.q.languages, interaction.locale))

@@ -45,7 +45,6 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bots import profile_editing
 from bots.bootstrap import App
 from bots.config import Settings
 from bots.reminders import ReminderSender
@@ -494,7 +493,7 @@ class SlackBot:
         body = _part(args.body)
         _, key = self._who(args, body["user"]["id"])
         try:
-            saved = await profile_editing.load(self.session, key)
+            saved = await self.session.profile(key)
         except StoreError:
             log.warning("profile unavailable: its form was not opened")
             return
@@ -517,7 +516,7 @@ class SlackBot:
             return
         try:
             # Before the ack (Slack waits 3 s): a form that closes has been saved.
-            await asyncio.wait_for(profile_editing.save(self.session, key, checked), INBOX_TIMEOUT)
+            await asyncio.wait_for(self.session.replace_profile(key, checked), INBOX_TIMEOUT)
         except (StoreError, TimeoutError):
             log.warning("profile not saved: store unavailable")
             await args.ack(response_action="errors", errors={FIELDS[0]: self.q.ui(lang, "error")})
@@ -527,7 +526,7 @@ class SlackBot:
 
     async def _saved_profile(self, key: ConversationKey) -> UserProfile:
         try:
-            return await profile_editing.load(self.session, key)
+            return await self.session.profile(key)
         except StoreError:
             log.warning("saved profile unavailable: Slack's settings used instead")
             return UserProfile()

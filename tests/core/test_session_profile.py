@@ -89,3 +89,24 @@ async def test_forget_deletes_the_profile(questionnaire: Questionnaire) -> None:
     assert await store.load_profile(SOMEONE_ELSE) == SAVED.to_json()
     turn = await session.handle(ME, Start(today=TODAY, locale="en-US", fresh=True))
     assert turn.lang == "en"
+
+
+async def test_a_whole_profile_saved_waits_for_an_edit_under_way(
+    questionnaire: Questionnaire,
+) -> None:
+    """A form's save and a typed edit for one user take turns: the edit's read and write
+    are not split by the form's, so the form, saved last, is what stays."""
+    import asyncio
+
+    from bots.locks import KeyedLocks
+
+    session = Session(questionnaire, CountingStore(), clock=lambda: NOW, serialiser=KeyedLocks())
+    async with session.serialiser.hold(ME.as_string()):  # an edit under way
+        saving = asyncio.create_task(session.replace_profile(ME, SAVED))
+        await asyncio.sleep(0.01)
+        assert not saving.done()
+    await saving
+    assert await session.profile(ME) == SAVED
+    edited = await session.edit_profile(ME, "tone formal")
+    assert isinstance(edited, UserProfile) and edited.tone == "formal"
+    assert (await session.profile(ME)).signature == "Camille Martin"
