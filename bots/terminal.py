@@ -364,11 +364,11 @@ async def run_profile(
     if as_json:
         out.write(saved.to_json() + "\n")
         return EXIT_RESULT
-    lines = [profile.word(q, lang, "saved")] if change.strip() else []
-    lines.append(profile.word(q, lang, "title"))
-    lines += [f"  {line}" for line in profile.lines(q, lang, saved)]
-    if not change.strip():
-        lines += ["", profile.word(q, lang, "how")]
+    shown = profile.page(q, lang, saved, changed=bool(change.strip()))
+    lines = [shown.saved] if shown.saved else []
+    lines += [shown.title, *(f"  {line}" for line in shown.lines)]
+    if shown.how:
+        lines += ["", shown.how]
     out.write("\n".join(lines) + "\n")
     return EXIT_RESULT
 

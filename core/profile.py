@@ -182,6 +182,27 @@ def lines(q: Questionnaire, lang: str, profile: UserProfile) -> list[str]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class ProfilePage:
+    """The profile as a surface shows it after a look or a change: "Saved." after a change
+    (``saved``), the title, one line per field, and how to change it after a look (``how``).
+    A surface only styles it (bold, bullets, escaping)."""
+
+    saved: str | None
+    title: str
+    lines: tuple[str, ...]
+    how: str | None
+
+
+def page(q: Questionnaire, lang: str, profile: UserProfile, *, changed: bool) -> ProfilePage:
+    return ProfilePage(
+        saved=word(q, lang, "saved") if changed else None,
+        title=word(q, lang, "title"),
+        lines=tuple(lines(q, lang, profile)),
+        how=None if changed else word(q, lang, "how"),
+    )
+
+
 def label(q: Questionnaire, lang: str, field: Field) -> str:
     """A field's name as the profile shows it ("Default tone")."""
     return word(q, lang, _LABELS[field])

@@ -203,11 +203,11 @@ class Renderer:
         how = f"-# {profile.word(q, lang, 'how')}"
         if isinstance(shown, ProfileError):  # it repeats what was typed: inert
             return text.fit(f"{text.inert(shown.text(q, lang))}\n{how}", text.CONTENT)
-        lines = [profile.word(q, lang, "saved")] if changed else []
-        lines.append(f"**{profile.word(q, lang, 'title')}**")
-        lines += [f"• {text.inert(line)}" for line in profile.lines(q, lang, shown)]
-        if not changed:
-            lines.append(how)
+        page = profile.page(q, lang, shown, changed=changed)
+        lines = [page.saved] if page.saved else []
+        lines += [f"**{page.title}**", *(f"• {text.inert(line)}" for line in page.lines)]
+        if page.how:
+            lines.append(f"-# {page.how}")
         return text.fit("\n".join(lines), text.CONTENT)
 
     def history(
