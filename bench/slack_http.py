@@ -98,9 +98,12 @@ USERS = (50,)
 ROUNDS = 5  # the issue asks for 3; CPU time is noisy enough here to want more
 APPS = ("minimal", "floor", "ours_sqlite", "ours_postgresql", "ours_memory")
 DIRECT = ("direct_sqlite", "direct_postgresql")  # not run unless named
-# After the rounds: one run of the default set-up under a heavier load, for its ack tail,
-# and one of the minimal app under the same load, to compare with.
+# After the rounds: the default set-up under a heavier load, for its ack tail, and the
+# minimal app under the same load, to compare with.
 CROWD = (("ours_sqlite", "minimal"), 200)
+# The crowd's runs, alternated between its apps. A run lasts a few seconds, so one gives the
+# probe ~50 acks and a "p99" that is its maximum: the percentiles are of every run's acks.
+CROWD_ROUNDS = 4
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PROBE_RATE = 20.0  # the probe's requests per second, whatever the acks' latency
@@ -348,6 +351,7 @@ class Run:
     rows: dict[str, float]  # metric → value
     requests: int
     cpu_s: float
+    probed: list[float] = field(default_factory=list)  # the probe's ack latencies (s)
 
 
 async def measure(app: str, users: int) -> Run:
@@ -378,7 +382,7 @@ async def measure(app: str, users: int) -> Run:
             "probe_ack_p50": _pct(probed, 50) * 1000,
             "probe_ack_p99": _pct(probed, 99) * 1000,
         }
-    return Run(figures, len(timings.acks) + len(probed), cpu)
+    return Run(figures, len(timings.acks) + len(probed), cpu, probed)
 
 
 @asynccontextmanager
@@ -663,16 +667,32 @@ async def run_async(
                     runs[app].append(await measure(app, count))
             rows += report(count, runs)
         crowd_apps, count = CROWD if crowd else ((), 0)
-        for app in crowd_apps:
-            if app not in playing or count in users:
-                continue
-            crowd = await measure(app, count)
-            for metric in ("ack_p50", "ack_p99", "probe_ack_p50", "probe_ack_p99"):
-                if metric in crowd.rows:
-                    rows.append(_row(f"{app}.u{count}.{metric} (1 run)", crowd.rows[metric], "ms"))
-            for metric in ("turn_p99", "turns_per_s"):
-                unit = UNITS.get(metric, "ms")
-                rows.append(_row(f"{app}.u{count}.{metric} (1 run)", crowd.rows[metric], unit))
+        crowds = [app for app in crowd_apps if app in playing and count not in users]
+        crowd_runs: dict[str, list[Run]] = {app: [] for app in crowds}
+        for _ in range(CROWD_ROUNDS):
+            for app in crowds:
+                crowd_runs[app].append(await measure(app, count))
+        for app, done in crowd_runs.items():
+            rows += crowd_report(app, count, done)
+    return rows
+
+
+def crowd_report(app: str, users: int, runs: list[Run]) -> list[Row]:
+    """The crowd's figures: the probe's ack percentiles over every run's acks, the rest as
+    the median of the runs."""
+    probed = [latency for run in runs for latency in run.probed]
+    rows = []
+    if len(probed) >= 2:
+        for pct in (50, 99):
+            rows.append(_row(f"{app}.u{users}.probe_ack_p{pct}", _pct(probed, pct) * 1000, "ms"))
+        rows.append(_row(f"{app}.u{users}.probe acks timed", len(probed), "acks"))
+    for metric in ("ack_p50", "ack_p99", "turn_p99", "turns_per_s"):
+        median = statistics.median(run.rows[metric] for run in runs)
+        rows.append(
+            _row(
+                f"{app}.u{users}.{metric} (median of {len(runs)})", median, UNITS.get(metric, "ms")
+            )
+        )
     return rows
 
 
