@@ -52,7 +52,7 @@ from core.events import (
 )
 from core.ports import Decision
 from core.questionnaire import SKIP, Questionnaire, Target
-from core.state import ConversationState
+from core.state import ConversationState, path_answers
 from core.text import clean, fold, french_typography, strip_trailing
 
 State = ConversationState | None
@@ -60,7 +60,6 @@ Step = tuple[State, list[Action]]
 
 RESUME = "resume"
 RESUME_CHOICES = ("continue", "start_over")
-DEFAULT_TONE = "warm"
 # The state's context key holding the colleagues the user saved (one per line), offered at
 # the question flagged ``colleagues: true`` as the choices "saved1", "saved2", ...
 SAVED_COLLEAGUES = "colleagues"
@@ -97,7 +96,7 @@ def _start(q: Questionnaire, state: State, event: Start) -> Step:
     default = (
         state.lang if state else _pick(_locale_lang(event.locale), q.languages, q.languages[0])
     )
-    tone_default = state.tone if state else _default_tone(q)
+    tone_default = state.tone if state else q.default_tone
     resuming = state is not None and state.status == "active" and not event.fresh
     saved = event.profile
     if saved is not None and not resuming:
@@ -284,7 +283,7 @@ def _saved_colleagues(state: ConversationState) -> tuple[str, ...]:
 
 def _offered(q: Questionnaire, state: ConversationState) -> tuple[str, ...]:
     question = q.questions[state.step]
-    return question.visible_choices(_path_answers(state.history, state.answers))
+    return question.visible_choices(state.path_answers)
 
 
 def _doubtful_name(q: Questionnaire, text: str) -> bool:
@@ -425,7 +424,7 @@ def _record(q: Questionnaire, state: ConversationState, answer: str) -> Step:
     question = q.questions[state.step]
     answers = {**state.answers, state.step: answer}
     history = (*state.history, state.step)
-    path = _path_answers(history, answers)
+    path = path_answers(history, answers)
     target = _first_applicable(question.branch(answer), path)
     if target.kind == "outcome":
         done = state.bump(
@@ -440,9 +439,7 @@ def _enter(q: Questionnaire, state: ConversationState, qid: str) -> Step:
     """Open question ``qid``, passing over questions whose answer the start already gave."""
     question = q.questions[qid]
     if question.skip_if_known and state.context.get(qid):
-        target = _first_applicable(
-            question.branch("*"), _path_answers(state.history, state.answers)
-        )
+        target = _first_applicable(question.branch("*"), state.path_answers)
         if (
             target.kind == "outcome"
         ):  # pragma: no cover - flow.yaml never ends on a context question
@@ -465,7 +462,7 @@ def is_consistent(q: Questionnaire, state: ConversationState) -> bool:
         return False
     if state.pending not in (None, RESUME):
         return False
-    for qid, value in _path_answers(state.history, state.answers).items():
+    for qid, value in state.path_answers.items():
         question = q.questions[qid]
         if question.input == "choice" and value not in (*question.choices, SKIP):
             return False
@@ -507,10 +504,6 @@ def _follows_the_flow(q: Questionnaire, state: ConversationState) -> bool:
 def _first_applicable(branch: tuple[Target, ...], answers: dict[str, str]) -> Target:
     # The loader guarantees the last target has no condition, so this always finds one.
     return next(t for t in branch if t.applies(answers))
-
-
-def _path_answers(history: tuple[str, ...], answers: dict[str, str]) -> dict[str, str]:
-    return {qid: answers[qid] for qid in history if qid in answers}
 
 
 # --- rendering actions --------------------------------------------------------------
@@ -637,7 +630,7 @@ def with_journal(
 
 def _client(state: ConversationState) -> str | None:
     """The client's name on the current path, or given by the start; None when unknown."""
-    value = _path_answers(state.history, state.answers).get("client") or state.context.get("client")
+    value = state.path_answers.get("client") or state.context.get("client")
     return None if not value or value == SKIP else value
 
 
@@ -718,7 +711,7 @@ def _answer_resume(q: Questionnaire, state: ConversationState, event: Answer, te
 def _result(q: Questionnaire, state: ConversationState) -> Result:
     assert state.outcome is not None
     lang, oid = state.lang, state.outcome
-    path = _path_answers(state.history, state.answers)
+    path = state.path_answers
     variant = q.outcomes[oid].variant(path)
     values = dict(state.context)
     for qid, value in path.items():
@@ -880,7 +873,7 @@ def answered_note(q: Questionnaire, before: State, after: State) -> str | None:
 def _why(q: Questionnaire, state: ConversationState) -> str:
     reasons = [
         summary
-        for qid, value in _path_answers(state.history, state.answers).items()
+        for qid, value in state.path_answers.items()
         if q.questions[qid].input == "choice" and (summary := q.summary(state.lang, qid, value))
     ]
     if not reasons:
@@ -919,7 +912,7 @@ def _progress(q: Questionnaire, state: ConversationState) -> Progress | None:
     if not q.questions[state.step].progress:
         return None
     current = 1 + sum(1 for qid in state.history if q.questions[qid].progress)
-    total = current - 1 + _longest(q, state.step, _path_answers(state.history, state.answers))
+    total = current - 1 + _longest(q, state.step, state.path_answers)
     key = ("progress", state.lang, current, total)
     found = q.memo.get(key)
     if found is None:
@@ -1074,7 +1067,3 @@ def _pick(wanted: str | None, allowed: tuple[str, ...], fallback: str) -> str:
     if wanted is not None and wanted in allowed:
         return wanted
     return fallback if fallback in allowed else allowed[0]
-
-
-def _default_tone(q: Questionnaire) -> str:
-    return DEFAULT_TONE if DEFAULT_TONE in q.tones else q.tones[0]

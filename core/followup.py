@@ -283,7 +283,7 @@ def _details(
         found["request"] = request
     found.update(tone=state.tone, tz=zone.key, wait=str(days))
     outcome = q.outcomes.get(state.outcome or "")
-    variant = outcome.variant(_path(state)) if outcome is not None else None
+    variant = outcome.variant(state.path_answers) if outcome is not None else None
     if variant is not None:
         found["variant"] = variant
     return tuple(sorted(found.items())), zone, days
@@ -318,14 +318,9 @@ def entry_of(state: ConversationState, ref: int, now: datetime) -> Decision:
     )
 
 
-def _path(state: ConversationState) -> dict[str, str]:
-    """The answers on the path that led to the result (not those left behind by back)."""
-    return {qid: state.answers[qid] for qid in state.history if qid in state.answers}
-
-
 def _kept(state: ConversationState) -> dict[str, str]:
     """What the entry keeps (:data:`KEPT`): an answer on the path beats what the start said."""
-    path = _path(state)
+    path = state.path_answers
     found: dict[str, str] = {}
     for name in KEPT:
         value = path.get(name) or state.context.get(name)
@@ -840,4 +835,4 @@ def _lang(q: Questionnaire, lang: str) -> str:
 
 def _tone(q: Questionnaire, entry: Decision) -> str:
     tone = entry.detail("tone")
-    return tone if tone in q.tones else ("warm" if "warm" in q.tones else q.tones[0])
+    return tone if tone in q.tones else q.default_tone

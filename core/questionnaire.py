@@ -23,6 +23,7 @@ from core.yaml_loading import DuplicateKeyError, load_yaml
 FLOW_FILE = "flow.yaml"
 INPUT_KINDS: tuple[InputKind, ...] = ("choice", "text", "date")
 SKIP = "skip"
+DEFAULT_TONE = "warm"  # the tone when nobody chose one, where the questionnaire has it
 
 # Every UI string the engine and adapters use, with the placeholders each may contain.
 UI_KEYS: dict[str, frozenset[str]] = {
@@ -375,6 +376,11 @@ class Questionnaire:
 
     def tone_label(self, lang: str, tone: str) -> str:
         return str(self.ui_map(lang, "tones")[tone])
+
+    @property
+    def default_tone(self) -> str:
+        """The tone when nobody chose one: warm, where the questionnaire has it."""
+        return DEFAULT_TONE if DEFAULT_TONE in self.tones else self.tones[0]
 
     @property
     def deciding(self) -> tuple[str, ...]:

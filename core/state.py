@@ -9,6 +9,7 @@ shape does; :func:`ConversationState.from_json` refuses what it cannot read.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -56,6 +57,11 @@ class ConversationState:
             value = changes[name] if name in changes else getattr(self, name)
             object.__setattr__(copy, name, value)
         return copy
+
+    @property
+    def path_answers(self) -> dict[str, str]:
+        """The answers on the path taken (not those left behind by back)."""
+        return path_answers(self.history, self.answers)
 
     @property
     def values(self) -> dict[str, str]:
@@ -113,6 +119,11 @@ class ConversationState:
         except KeyError as exc:
             raise StateError(f"missing field {exc}") from exc
         return state
+
+
+def path_answers(history: tuple[str, ...], answers: Mapping[str, str]) -> dict[str, str]:
+    """``answers`` to the questions of ``history``, in its order."""
+    return {qid: answers[qid] for qid in history if qid in answers}
 
 
 def _str(value: object) -> str:
