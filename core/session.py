@@ -130,9 +130,12 @@ class Session:
         delivery_id: str | None = None,
         inbox_id: int | None = None,
         draw: Draw | None = None,
+        locale: str | None = None,
     ) -> Turn:
         """The turn ``event`` makes. With ``draw``, the turn returned is the very object
-        whose drawn messages were queued (``is`` tells; a failed or duplicate turn is not)."""
+        whose drawn messages were queued (``is`` tells; a failed or duplicate turn is not).
+        ``locale``: the platform's idea of the user's language, for the apology when the
+        store is away (the conversation's own language is in the store)."""
         started = self.clock()
         box = _Box(inbox_id, draw, started)
         try:
@@ -145,7 +148,7 @@ class Session:
             log.exception(
                 "store unavailable platform=%s event=%s", key.platform, type(event).__name__
             )
-            lang = self.questionnaire.languages[0]
+            lang = _apology_lang(self.questionnaire, event, locale)
             return failed((Say(self.questionnaire.ui(lang, "error"), Notice.ERROR),), lang)
         elapsed_ms = (self.clock() - started).total_seconds() * 1000
         log.info(
@@ -479,6 +482,19 @@ class _Box:
         if self.inbox_id is None and not outbox:
             return True
         return await store.finish(self.inbox_id, outbox, now=self.now)
+
+
+def _apology_lang(q: Questionnaire, event: Event | NextStep, locale: str | None) -> str:
+    """The language to apologise in without the store: the one the event asks for, else
+    the event's or the platform's locale, else the first."""
+    asked = getattr(event, "lang", None)
+    if asked in q.languages:
+        return str(asked)
+    for hint in (getattr(event, "locale", None), locale):
+        spoken = hint.replace("-", "_").split("_")[0].lower() if hint else None
+        if spoken in q.languages:
+            return str(spoken)
+    return q.languages[0]
 
 
 def journal_ref(now: datetime) -> int:

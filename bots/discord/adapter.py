@@ -139,12 +139,13 @@ class DiscordAdapter:
                 await self.start(interaction)
                 return
             await interaction.response.defer()
-            lang = self._lang(interaction)
             match meant:
                 case AppAction.FORGET:
                     ref = controls.decode(custom_id)
                     version = ref.version if ref is not None else -1
                     key = conversation_key(interaction.user.id)
+                    # Read before the profile goes with the rest: the confirmation's language.
+                    lang = await self._own_lang(interaction)
                     count = await self.session.forget_confirmed(key, version)
                     done = (
                         self.q.ui(lang, "forget_stale")
@@ -153,11 +154,14 @@ class DiscordAdapter:
                     )
                     await self._tell(interaction, done)
                 case AppAction.KEEP:
-                    await self._tell(interaction, self.q.ui(lang, "kept"))
+                    await self._tell(
+                        interaction, self.q.ui(await self._own_lang(interaction), "kept")
+                    )
                 case AppAction.OPEN_FORM | AppAction.START:
                     pass  # answered above, before the deferral
                 case _:
-                    turn = await self.session.handle(conversation_key(interaction.user.id), meant)
+                    key = conversation_key(interaction.user.id)
+                    turn = await self.session.handle(key, meant, locale=interaction.locale.value)
                     await self._show(interaction, turn)
 
     async def help(self, interaction: Interaction) -> None:

@@ -601,9 +601,10 @@ class SlackBot:
         profile, (dm, scope) = await asyncio.gather(
             self.profiles.get(key.user), self._open_dm(client.token, key)
         )
-        shown = lang or profile.lang or self.q.languages[0]
         if not dm:
             if reply:
+                # No conversation to speak its language: the user's own pages' language.
+                shown = lang or await self._lang_of(key.user, await self._saved_profile(key))
                 # A missing scope is the app's setup, not the user's privacy settings.
                 text = self.q.ui(shown, "slack_dm_failed", scope=scope) if scope else ""
                 text = text or self.q.ui(shown, "dm_failed")
@@ -617,14 +618,14 @@ class SlackBot:
             signature=profile.name,
             tz=profile.tz,
         )
-        steps = [self._begin(args, key, dm, start)]
+        turn = await self._begin(args, key, dm, start)
         if reply and here != dm:
+            # In the language the conversation speaks (the saved one, or the one resumed).
             link = dm_link(key.workspace, dm)
-            steps.append(self._respond(args.respond, self.draw.continue_in_dm(shown, link)))
-        await asyncio.gather(*steps)
+            await self._respond(args.respond, self.draw.continue_in_dm(turn.lang, link))
 
-    async def _begin(self, args: AsyncArgs, key: ConversationKey, dm: str, start: Start) -> None:
-        await self._turn(args, key, start, key.user, dm, quote=start.request, reply=False)
+    async def _begin(self, args: AsyncArgs, key: ConversationKey, dm: str, start: Start) -> Turn:
+        return await self._turn(args, key, start, key.user, dm, quote=start.request, reply=False)
 
     async def _turn(
         self,

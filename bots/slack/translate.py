@@ -46,20 +46,22 @@ class CommandRequest:
     request: str | None = None
 
 
+_PAGES: tuple[Literal["help", "history", "forget"], ...] = ("help", "history", "forget")
+
+
 def parse_command(q: Questionnaire, text: str) -> CommandRequest:
     words = to_plain(text).split(maxsplit=1)
     if not words:
         return CommandRequest("start")
     first, rest = fold(words[0]), (words[1].strip() if len(words) > 1 else "")
-    if not rest:
-        # Sub-command words, in every language, come from prompts/ (ui.commands).
-        match q.command_for(first):
-            case "help":
-                return CommandRequest("help")
-            case "history":
-                return CommandRequest("history")
-            case "forget":
-                return CommandRequest("forget")
+    # A sub-command word alone, or with a language either side ("history fr", "fr help");
+    # the words, in every language, come from prompts/ (ui.commands).
+    alone = [fold(w) for w in to_plain(text).split()]
+    if len(alone) <= 2:
+        pages = [page for w in alone for page in _PAGES if q.command_for(w) == page]
+        langs = [code for w in alone for code in q.languages if w == fold(code)]
+        if len(pages) == 1 and len(pages) + len(langs) == len(alone):
+            return CommandRequest(pages[0], langs[0] if langs else None)
     lang = next((code for code in q.languages if first == fold(code)), None)
     if lang is not None:
         return CommandRequest("start", lang, rest or None)

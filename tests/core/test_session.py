@@ -245,6 +245,16 @@ async def test_an_unreachable_store_gives_a_friendly_error_not_a_crash(
     assert turn.effect is Effect.FAILED and turn.actions == (
         Say(questionnaire.ui("en", "error"), "error"),
     )
+    # The apology speaks what the event or the platform says the user speaks.
+    for event, locale in (
+        (Start(today=TODAY, lang="fr"), None),
+        (Start(today=TODAY, locale="fr-CA"), None),
+        (Back(), "fr"),
+    ):
+        turn = await session.handle(KEY, event, locale=locale)
+        assert turn.lang == "fr" and turn.actions == (
+            Say(questionnaire.ui("fr", "error"), "error"),
+        )
 
 
 class CountingProfiles(MemoryStore):

@@ -96,3 +96,15 @@ async def test_a_conversation_uses_the_profile_and_forget_deletes_it(h: Harness)
     await alice.click(confirm, button(confirm, Kind.FORGET))
     assert await h.session.store.load_profile(alice.key) is None
     assert "• Colleagues to refer to: not set" in (await profile(alice))["content"]
+
+
+async def test_forget_answers_in_the_language_its_confirmation_asked_in(h: Harness) -> None:
+    alice = h.user(ALICE, "alice")
+    await profile(alice, "language fr")  # Discord speaks English to Alice; she saved French
+    confirm = h.reply(await alice.command("discord_forget_name"))
+    kept = await alice.click(confirm, button(confirm, Kind.KEEP))
+    assert h.q.ui("fr", "kept") in h.reply(kept)["content"]
+    confirm = h.reply(await alice.command("discord_forget_name"))
+    assert h.q.ui("fr", "forget_confirm").split()[0] in confirm["content"]
+    gone = await alice.click(confirm, button(confirm, Kind.FORGET))
+    assert h.reply(gone)["content"] == h.q.ui("fr", "forgotten", count=0)

@@ -244,3 +244,13 @@ async def test_a_saved_language_is_the_language_of_help_and_history(slack: Slack
     assert slack.q.ui("fr", "history_empty") in said
     await slack.command("help")
     assert slack.bot.draw.help("fr").payload()["text"] == slack.api.to("respond")[-1].args["text"]
+    await slack.command("history en")  # a language asked for beats the saved one
+    assert slack.q.ui("en", "history_empty") in texts(slack.api.to("respond")[-1].args)
+
+
+async def test_the_move_to_the_dm_is_told_in_the_conversations_language(slack: Slack) -> None:
+    await slack.bot.store.save_profile(KEY, UserProfile(lang="fr").to_json(), now=NOW)
+    await slack.command()  # from a channel; Slack speaks English to this user
+    assert slack.q.question_text("fr", "client") in slack.last()["text"]
+    (moved,) = slack.api.to("respond")
+    assert slack.q.ui("fr", "continue_in_dm") in texts(moved.args)

@@ -61,6 +61,11 @@ def test_split_and_fit_hold_the_limit_and_never_cut_an_entity(raw: str, limit: i
         ("fr", "start", "fr", None),
         ("FR Acme wants a logo", "start", "fr", "Acme wants a logo"),
         ("help me with Acme", "start", None, "help me with Acme"),
+        ("history fr", "history", "fr", None),
+        ("FR aide", "help", "fr", None),
+        ("forget en", "forget", "en", None),
+        ("history of Acme", "start", None, "history of Acme"),
+        ("fr history Acme", "start", "fr", "history Acme"),
         ("<!here> Acme", "start", None, "@here Acme"),
     ],
 )
