@@ -26,9 +26,10 @@ from typing import Any, assert_never
 
 import discord
 
+from bots.discord import render
 from bots.discord.render import NO_MENTIONS, WORDS, Outgoing, Renderer
 from core import controls
-from core.controls import AppAction, Refusal
+from core.controls import AppAction, NextStep, Refusal
 from core.events import Answer, Start
 from core.ports import ConversationKey, StoreError
 from core.profile import UserProfile, page_language
@@ -163,6 +164,8 @@ class DiscordAdapter:
                     key = conversation_key(interaction.user.id)
                     turn = await self.session.handle(key, meant, locale=interaction.locale.value)
                     await self._show(interaction, turn)
+                    if isinstance(meant, NextStep):
+                        await self._redraw_steps(interaction, meant.ref, turn)
 
     async def help(self, interaction: Interaction) -> None:
         async with self._apology(interaction):
@@ -240,6 +243,26 @@ class DiscordAdapter:
             # what a click shows is for the clicker alone: a draft never lands in a channel.
             alone = not interaction.context.dm_channel
             await self._follow_up(interaction, messages, ephemeral=alone)
+
+    async def _redraw_steps(self, interaction: Interaction, ref: int, turn: Turn) -> None:
+        """The clicked message (a result, a reminder, a history) with its entry's buttons
+        as the turn says they stand now: the steps still open, or, when none is, what was
+        answered below it, so no button is left that can only say "no longer open"."""
+        message = interaction.message
+        if message is None or turn.open_steps is None:
+            return
+        if turn.effect in (Effect.FAILED, Effect.DUPLICATE):
+            return
+        owner = interaction.user.id
+        drawn = render.next_steps(message, ref, turn.open_steps, owner)
+        if drawn is None:
+            return
+        content = message.content
+        if not turn.open_steps and turn.answered:
+            content = self.render.answered(content, turn.answered)
+        await interaction.edit_original_response(
+            content=content, view=drawn if drawn.children else None, allowed_mentions=NO_MENTIONS
+        )
 
     @staticmethod
     async def _privately(interaction: Interaction, notes: Sequence[str]) -> None:

@@ -246,6 +246,45 @@ class Renderer:
         return Outgoing(content, view=drawn if drawn.children else None)
 
 
+def next_steps(
+    message: discord.Message, ref: int, shown: Sequence[Control], owner: int
+) -> discord.ui.View | None:
+    """The buttons of ``message`` (a result, a reminder, a history) with those of journal
+    entry ``ref``'s next steps replaced by ``shown`` (the steps open now, with the entry's
+    keycap if it had one), every other button as it was; None when the message holds no
+    button of that entry. An empty view when none is left."""
+    rows: dict[int, list[discord.ui.Item[Any]]] = {}
+    at, mark = None, None
+    for item in discord.ui.View.from_message(message, timeout=None).children:
+        found = controls.decode(str(getattr(item, "custom_id", None) or ""))
+        row = item.row or 0
+        if found is not None and found.kind is ControlKind.NEXT and found.version == ref:
+            at = row if at is None else min(at, row)
+            mark = mark or getattr(item, "emoji", None)
+            continue
+        rows.setdefault(row, []).append(item)
+    if at is None:
+        return None
+    per_row = text.BUTTONS_PER_ROW
+    steps = [list(shown[i : i + per_row]) for i in range(0, len(shown), per_row)]
+    drawn = discord.ui.View(timeout=None)
+    index = 0
+    for row in sorted({*rows, at}):
+        laid: list[list[discord.ui.Item[Any]]] = []
+        if row == at:
+            emoji = str(mark) if mark else None
+            laid += [[_button(c, owner, 0, emoji=emoji) for c in group] for group in steps]
+        laid += [rows[row]] if rows.get(row) else []
+        for items in laid:
+            if index >= text.ACTION_ROWS:
+                return drawn
+            for item in items:
+                item.row = index
+                drawn.add_item(item)
+            index += 1
+    return drawn
+
+
 def view(shown: Iterable[Control], owner: int) -> discord.ui.View | None:
     """Buttons in the core's rows, each wrapping at five a row (a date picker is not
     drawn: Discord has none, the answer is typed)."""

@@ -10,6 +10,7 @@ moves time on; the sender's own loop is stopped, the test runs it once where it 
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -265,10 +266,15 @@ async def test_booked_reminds_on_the_free_from_date_with_the_draft(
     assert draft_of(reminder).startswith("Hi ACME,")
     assert [s for s, _, _ in steps_on(reminder)] == ["reach"]
 
+    drafted = draft_of(reminder)
     await alice.click(reminder, step_button(reminder, "reach"))
-    assert draft_of(alice.last()) == draft_of(reminder)
+    assert draft_of(alice.last()) == drafted
     done = await entry_of(alice)
     assert (done.status, done.reminder) == ("reached", None)
+    # The reminder keeps no button that could only say "no longer open": what was answered
+    # takes its place.
+    assert reminder["components"] == []
+    assert reminder["content"].endswith("\n\n**You answered: Write to ACME**")
 
 
 async def test_a_reminder_comes_at_a_civil_hour_in_the_saved_time_zone(
@@ -343,7 +349,8 @@ async def test_someone_elses_click_is_refused_and_a_double_click_records_once(
     clock.now = WEDNESDAY + timedelta(hours=1)
     await send_due(h)
     reminder = alice.last()
-    couldnt = step_button(reminder, "couldnt")
+    as_first_shown = copy.deepcopy(reminder)
+    couldnt, agreed = step_button(reminder, "couldnt"), step_button(reminder, "agreed")
 
     before = len(alice.messages())
     click = await bob.click(reminder, couldnt)
@@ -368,8 +375,12 @@ async def test_someone_elses_click_is_refused_and_a_double_click_records_once(
         [followup.REMINDED, "couldnt"],
     )
 
-    # "They agreed" after that: no longer open, said privately, nothing recorded.
-    late = await alice.click(reminder, step_button(reminder, "agreed"))
+    # Settled: the reminder's buttons are gone, what was answered in their place.
+    assert reminder["components"] == []
+    assert reminder["content"].endswith("**You answered: They couldn't**")
+    # "They agreed" from a client that still shows it: no longer open, said privately,
+    # nothing recorded.
+    late = await alice.click(as_first_shown, agreed)
     [notice] = h.followups(late)
     assert notice["flags"] & EPHEMERAL
     assert notice["content"] == h.q.followup_text("en", "notices", "not_open")
@@ -435,6 +446,12 @@ async def test_history_shows_where_each_request_stands_with_its_next_steps(
     assert intro["flags"] & EPHEMERAL
     assert intro["embeds"][0]["title"] == h.q.followup_draft("en", "intro", "title")
     assert [s.name for s in (await alice.decisions())[1].steps] == ["intro"]
+    # The history clicked in is redrawn: Beta's written half gone, its keycap kept.
+    redrawn = shown["components"]
+    assert [[(b["emoji"]["name"], b["label"]) for b in r["components"]] for r in redrawn][1] == [
+        ("2️⃣", "Heads-up for Sam Lee")
+    ]
+    assert steps_on({"components": redrawn[:1]}) == offered(h, entries[0], clock.now)
     again = h.reply(await alice.command("discord_history_name"))
     assert (
         again["content"]
