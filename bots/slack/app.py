@@ -476,8 +476,13 @@ class SlackBot:
         await self._publish_home(args.client, key, await self._saved_profile(key))
 
     async def _publish_home(
-        self, client: AsyncWebClient, key: ConversationKey, saved: UserProfile
+        self,
+        client: AsyncWebClient,
+        key: ConversationKey,
+        saved: UserProfile,
+        notice: str | None = None,
     ) -> None:
+        """The App Home drawn afresh; ``notice``: what went wrong there, said at its top."""
         user = key.user
         lang = await self._lang_of(user, saved)
         try:
@@ -485,20 +490,30 @@ class SlackBot:
         except StoreError:
             log.warning("history unavailable for the App Home")
             decisions = []
-        home = self.draw.home(lang, user, decisions, saved, self.session.clock())
+        home = self.draw.home(lang, user, decisions, saved, self.session.clock(), notice)
         await self._call(client.views_publish, user_id=user, view=home)
 
     async def _on_profile_edit(self, args: AsyncArgs) -> None:
-        """The App Home's "Edit profile": the form, filled in with what is saved."""
+        """The App Home's "Edit profile": the form, filled in with what is saved; when it
+        cannot be opened, the App Home says so (a click that does nothing is a dead button)."""
         body = _part(args.body)
         _, key = self._who(args, body["user"]["id"])
         try:
             saved = await self.session.profile(key)
         except StoreError:
             log.warning("profile unavailable: its form was not opened")
+            lang = await self._lang_of(key.user, UserProfile())
+            await self._publish_home(args.client, key, UserProfile(), self.q.ui(lang, "error"))
             return
-        form = self.draw.profile_form(await self._lang_of(key.user, saved), saved)
-        await self._call(args.client.views_open, trigger_id=body.get("trigger_id"), view=form)
+        lang = await self._lang_of(key.user, saved)
+        form = self.draw.profile_form(lang, saved)
+        opened = await self._call(
+            args.client.views_open, trigger_id=body.get("trigger_id"), view=form
+        )
+        if opened is None:  # most often the click's trigger_id ran out (3 s)
+            button = self.q.ui(lang, "slack_profile_edit")
+            notice = self.q.ui(lang, "slack_form_failed", button=button)
+            await self._publish_home(args.client, key, saved, notice)
 
     async def _on_profile_submitted(self, args: AsyncArgs) -> None:
         """The profile form sent: saved (the form closes, the App Home shows it), or sent
@@ -602,13 +617,16 @@ class SlackBot:
             self.profiles.get(key.user), self._open_dm(client.token, key)
         )
         if not dm:
+            # No conversation to speak its language: the user's own pages' language.
+            saved = await self._saved_profile(key)
+            shown = lang or await self._lang_of(key.user, saved)
+            # A missing scope is the app's setup, not the user's privacy settings.
+            text = self.q.ui(shown, "slack_dm_failed", scope=scope) if scope else ""
+            text = text or self.q.ui(shown, "dm_failed")
             if reply:
-                # No conversation to speak its language: the user's own pages' language.
-                shown = lang or await self._lang_of(key.user, await self._saved_profile(key))
-                # A missing scope is the app's setup, not the user's privacy settings.
-                text = self.q.ui(shown, "slack_dm_failed", scope=scope) if scope else ""
-                text = text or self.q.ui(shown, "dm_failed")
                 await self._respond(args.respond, self.draw.notice(text, shown))
+            else:  # started from the App Home: said there
+                await self._publish_home(args.client, key, saved, notice=text)
             return
         start = Start(
             today=self.profiles.today(key.user, self.session.clock()),

@@ -275,12 +275,16 @@ class Drawer:
         decisions: Sequence[Decision],
         saved: UserProfile,
         now: datetime,
+        notice: str | None = None,
     ) -> dict[str, Any]:
         """The App Home tab: what the bot does, how to start, the latest decisions, and the
-        saved profile with a button that opens its form."""
+        saved profile with a button that opens its form; ``notice`` (what went wrong on it)
+        first."""
         q, trimmed = self.q, self.q.ui(lang, "trimmed")
         how = q.ui(lang, "slack_home_how", command=COMMAND, shortcut=SHORTCUT_NAME)
+        said = [_section(md.fit(f"⚠️ {notice}", md.SECTION_TEXT, trimmed))] if notice else []
         blocks: list[Block] = [
+            *said,
             _header(q.ui(lang, "slack_home_title")),
             *_sections(q.ui(lang, "home_intro"), trimmed, MAX_SAY_SECTIONS),
             _section(md.fit(how, md.SECTION_TEXT, trimmed)),

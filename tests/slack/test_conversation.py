@@ -409,3 +409,15 @@ async def test_a_reprompt_shows_the_answers_once_as_buttons_below_it(slack: Slac
     deserves = slack.q.choice_label("en", "respond", "yes")
     assert said.count(deserves) == 1  # on its button, not listed in the notice too
     assert any(r.kind is Kind.ANSWER and r.value == "yes" for r in refs(reprompt).values())
+
+
+async def test_starting_from_app_home_without_a_dm_says_why_on_the_home(slack: Slack) -> None:
+    await slack.home()
+    view = slack.api.to("views.publish")[0].args["view"]
+    start = next(a for a, r in refs(view).items() if r.kind is Kind.START)
+    slack.api.fail("conversations.open", "missing_scope", needed="im:write")
+    await slack.click({"ts": "1.1", "text": "home", "blocks": view["blocks"]}, start)
+    home = slack.api.to("views.publish")[-1].args["view"]
+    assert home["blocks"][0]["text"]["text"].startswith("⚠️ ")
+    said = slack.q.ui("en", "slack_dm_failed", scope="im:write").replace("&", "&amp;")
+    assert said in texts(home)  # (mrkdwn escapes "&")

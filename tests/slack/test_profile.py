@@ -254,3 +254,22 @@ async def test_the_move_to_the_dm_is_told_in_the_conversations_language(slack: S
     assert slack.q.question_text("fr", "client") in slack.last()["text"]
     (moved,) = slack.api.to("respond")
     assert slack.q.ui("fr", "continue_in_dm") in texts(moved.args)
+
+
+async def test_a_form_that_cannot_open_is_said_on_the_app_home(slack: Slack) -> None:
+    slack.api.fail("views.open", "expired_trigger_id")
+    await slack.home()
+    home = slack.api.to("views.publish")[-1].args["view"]
+    await slack.click({"ts": "1.1", "text": "home", "blocks": home["blocks"]}, PROFILE_EDIT)
+    again = slack.api.to("views.publish")[-1].args["view"]
+    button = slack.q.ui("en", "slack_profile_edit")
+    assert slack.q.ui("en", "slack_form_failed", button=button) in texts(again)
+    # The store away: said too, not a click that does nothing.
+    store = slack.bot.store
+
+    async def down(key: ConversationKey) -> str | None:
+        raise StoreError("database unreachable")
+
+    store.load_profile = down  # type: ignore[method-assign]
+    await slack.click({"ts": "1.1", "text": "home", "blocks": home["blocks"]}, PROFILE_EDIT)
+    assert slack.q.ui("en", "error") in texts(slack.api.to("views.publish")[-1].args["view"])
