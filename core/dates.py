@@ -4,7 +4,7 @@ the conversation's locale. ``dateparser`` and ``babel`` do the work: no month ta
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -35,15 +35,49 @@ def parse_date(text: str, *, today: date, lang: str, locale: str | None = None) 
     return found
 
 
+# "end of March", "fin avril", "late May": the last day of what follows; "mid-March",
+# "mi-mars": its 15th. dateparser reads neither, and would take "March" for the 1st.
+_END = re.compile(
+    r"^(?:the\s+)?(?:end\s+of|late|fin(?:\s+de|\s+du|\s+d['’])?)\s+(?:the\s+|la\s+|le\s+)?(.+)$",
+    re.IGNORECASE,
+)
+_MID = re.compile(r"^(?:the\s+)?(?:mid|mi)(?:-|\s+)(?:of\s+)?(.+)$", re.IGNORECASE)
+_WEEK = re.compile(r"\b(?:week|semaine)\b", re.IGNORECASE)
+_THIS_MONTH = re.compile(r"^(?:this\s+)?(?:month|mois)$|^ce\s+mois$", re.IGNORECASE)
+FRIDAY = 4
+
+
 def _parse(text: str, today: date, lang: str, order: str) -> date | None:
+    end, mid = _END.match(text), _MID.match(text)
+    if end is not None:
+        rest = end.group(1).strip()
+        if _THIS_MONTH.match(rest):
+            return _last_day(today)
+        found = _parse_plain(rest, today, lang, order, day="last")
+        if found is not None and _WEEK.search(rest):  # a week ends on its Friday
+            return found + timedelta(days=FRIDAY - found.weekday())
+        return found
+    if mid is not None:
+        found = _parse_plain(mid.group(1).strip(), today, lang, order, day="first")
+        return found.replace(day=15) if found is not None else None
+    return _parse_plain(text, today, lang, order, day="first")
+
+
+def _last_day(day: date) -> date:
+    following = day.replace(day=28) + timedelta(days=4)
+    return following - timedelta(days=following.day)
+
+
+def _parse_plain(text: str, today: date, lang: str, order: str, *, day: str) -> date | None:
     # The conversation's language first; the other one still helps a bilingual user.
     languages = [lang, *(other for other in _LANGUAGES if other != lang)]
     settings: Any = {
         "DATE_ORDER": order,
         "PREFER_DATES_FROM": "future",
         "RELATIVE_BASE": datetime(today.year, today.month, today.day, 12, 0),
-        # "April" means the 1st of April: the earliest day of what was said.
-        "PREFER_DAY_OF_MONTH": "first",
+        # "April" means the 1st of April: the earliest day of what was said ("last" after
+        # "end of").
+        "PREFER_DAY_OF_MONTH": day,
     }
     # Imported on first use: loading dateparser's language data is most of a cold start.
     import dateparser

@@ -256,6 +256,8 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
     if question.name and _unquoted(clean(event.text)) is None and _doubtful_name(q, text):
         return _reprompt(q, state, q.ui(lang, "name_doubt", answer=text))
     if question.money:
+        if money.no_fee(text, lang):
+            return _reprompt(q, state, q.ui(lang, "bad_fee"))
         text = money.canonical(text, lang)  # read in the language it was typed in
     return _record(q, state, text)
 

@@ -6,7 +6,7 @@ of lead-ins such as "I can do it for", and never starts with a capital after a c
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import lru_cache
 
@@ -61,18 +61,43 @@ class Amount:
 
 def parse(text: str, lang: str) -> tuple[Amount, re.Match[str]] | None:
     """The first amount with a currency in ``text``, read in ``lang``'s conventions."""
+    return next(iter(_amounts(text, lang)), None)
+
+
+def _amounts(text: str, lang: str) -> list[tuple[Amount, re.Match[str]]]:
+    """Every amount with a currency in ``text``, in order."""
+    found = []
     for match in _AMOUNT.finditer(text):
         symbol = match.group("pre") or match.group("post")
-        if not symbol:
-            continue
-        value = _number(match.group("num"), lang)
-        if value is None:
+        value = _number(match.group("num"), lang) if symbol else None
+        if symbol is None or value is None:
             continue
         if match.group("k"):
             value *= 1000
         unit = match.group("unit")
-        return Amount(value, _currency(symbol), _UNITS.get(unit.lower()) if unit else None), match
-    return None
+        per = _UNITS.get(unit.lower()) if unit else None
+        found.append((Amount(value, _currency(symbol), per), match))
+    return found
+
+
+# A minus before a number, with or without a currency between: "-5", "€-200", "- 300 €".
+# ("-20 % of the scope" is a cut, not a fee.)
+# ("3000 - 4000 €", after a number, is a range.)
+_NEGATIVE = re.compile(
+    rf"(?:^|[(:]|(?<![\dkK])\s|{_CURRENCY})\s?[-−–]\s?\d(?![\d.,\s]*%)", re.IGNORECASE
+)
+
+
+def no_fee(text: str, lang: str) -> bool:
+    """Whether ``text`` proposes a fee of nothing or less: a negative number, or an amount
+    (or a bare number) of zero. Words without a number ("a smaller scope") are a proposal."""
+    if _NEGATIVE.search(text):
+        return True
+    found = parse(text, lang)
+    if found is not None:
+        return found[0].value <= 0
+    bare = _number(text.strip(), lang) if re.fullmatch(r"\s*[\d.,]+\s*", text) else None
+    return bare is not None and bare <= 0
 
 
 def _number(text: str, lang: str) -> Decimal | None:
@@ -122,30 +147,42 @@ def format_amount(amount: Amount, lang: str) -> str:
     return text
 
 
+# A bare number and a dash just before an amount: the low end of a range ("3000-4000 €",
+# "3-4 k€"), in the amount's currency (and thousands).
+_RANGE_LOW = re.compile(rf"(?P<num>{_NUMBER})\s?[-–]\s?$")
+
+
 def canonical(text: str, lang: str) -> str:
-    """``text`` with its amount rewritten unambiguously ("4800 EUR/day"), so that it reads
+    """``text`` with its amounts rewritten unambiguously ("4800 EUR/day"), so that it reads
     the same whichever language the reply is later written in: "4,800" typed in English
-    must not become 4.8 in a French reply."""
-    found = parse(text, lang)
-    if found is None:
-        return text
-    amount, match = found
-    token = f"{amount.value.normalize():f} {amount.currency}" + (
-        f"/{amount.per}" if amount.per else ""
-    )
-    return f"{text[: match.start()]}{token}{text[match.end() :]}"
+    must not become 4.8 in a French reply. The low end of a range takes its high end's
+    currency ("3000-4000 €" → "3000 EUR–4000 EUR")."""
+    out, at = [], 0
+    for amount, match in _amounts(text, lang):
+        start = match.start()
+        low = _RANGE_LOW.search(text, at, start)
+        if low is not None and (value := _number(low.group("num"), lang)) is not None:
+            value *= 1000 if match.group("k") else 1
+            out += [text[at : low.start()], f"{_token(replace(amount, value=value, per=None))}–"]
+        else:
+            out.append(text[at:start])
+        out.append(_token(amount))
+        at = match.end()
+    return "".join([*out, text[at:]])
+
+
+def _token(amount: Amount) -> str:
+    per = f"/{amount.per}" if amount.per else ""
+    return f"{amount.value.normalize():f} {amount.currency}{per}"
 
 
 def describe(text: str, lang: str) -> str:
     """The proposal as the reply says it after a colon (``text`` as :func:`canonical` left
     it): the amount in the reply's locale, the rest as typed, no lead-in, no capital."""
     text = _LEAD_IN.sub("", text.strip()).strip()
-    found = parse(text, "en")
-    if found is not None:
-        amount, match = found
+    for amount, match in reversed(_amounts(text, "en")):
         text = f"{text[: match.start()]}{format_amount(amount, lang)}{text[match.end() :]}"
-        text = re.sub(r"\s{2,}", " ", text).strip()
-    return _lower_first(text)
+    return _lower_first(re.sub(r"\s{2,}", " ", text).strip())
 
 
 def _lower_first(text: str) -> str:

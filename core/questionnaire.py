@@ -35,6 +35,7 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "skip_hint": set(),
         "too_long": {"length", "max"},
         "bad_date": set(),
+        "bad_fee": set(),
         "past_date": {"date"},
         "date_hint": set(),
         "name_doubt": {"answer"},

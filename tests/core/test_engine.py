@@ -461,6 +461,14 @@ def test_the_first_of_the_month_is_an_ordinal_in_french(questionnaire: Questionn
         ("April", "2027-04-01"),
         ("next Monday", "2026-11-30"),
         ("vendredi prochain", "2026-12-04"),
+        # The end or the middle of a month is not its first day.
+        ("end of March", "2027-03-31"),
+        ("fin avril", "2027-04-30"),
+        ("fin de février", "2027-02-28"),
+        ("mid-March", "2027-03-15"),
+        ("mi-mars", "2027-03-15"),
+        ("end of next week", "2026-12-04"),  # its Friday
+        ("fin du mois", "2026-11-30"),
     ],
 )
 def test_dates_inside_short_phrases(questionnaire: Questionnaire, typed: str, iso: str) -> None:
@@ -518,3 +526,31 @@ def test_text_keeps_joiners_and_turns_any_line_break_into_a_space(
 ) -> None:
     state, _ = at(questionnaire, "👩\u200d💻 Sam\rLee\x85Ltd")
     assert state.answers["client"] == "👩\u200d💻 Sam Lee Ltd"
+
+
+@pytest.mark.parametrize("typed", ["-5", "€-200", "0", "0 €", "- 300 €"])
+def test_a_fee_of_nothing_or_less_is_reprompted(questionnaire: Questionnaire, typed: str) -> None:
+    before, _ = at(questionnaire, "Anna", "yes", "yes", "no", "fee")
+    assert before.step == "fee_proposal"
+    state, actions = step(questionnaire, before, Answer(typed, today=TODAY))
+    assert state is before
+    assert [s.text for s in says(actions, "reprompt")] == [questionnaire.ui("en", "bad_fee")]
+
+
+@pytest.mark.parametrize(
+    ("typed", "proposed"),
+    [
+        ("5000 € with -20% of the scope", "€5,000 with -20% of the scope"),
+        ("a smaller scope", "a smaller scope"),
+        ("3-4 k€", "€3,000–€4,000"),  # a range: the currency is both ends'
+        ("3000 - 4000 EUR per day", "€3,000–€4,000 per day"),
+    ],
+)
+def test_a_fee_proposal_with_a_cut_a_range_or_in_words_is_taken(
+    questionnaire: Questionnaire, typed: str, proposed: str
+) -> None:
+    before, _ = at(questionnaire, "Anna", "yes", "yes", "no", "fee")
+    state, actions = step(questionnaire, before, Answer(typed, today=TODAY))
+    assert state.status == "done"
+    (result,) = [a for a in actions if isinstance(a, Result)]
+    assert f": {proposed}." in (result.draft or "")
