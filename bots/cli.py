@@ -166,7 +166,9 @@ def subcommand_parser(name: str, parent: Any = None) -> argparse.ArgumentParser:
         p.add_argument(
             "step", help="the step, as `history` lists it (agreed, couldnt, wait, stop, ...)"
         )
-        p.add_argument("value", nargs="?", default="", help="what the step takes (days to wait)")
+        p.add_argument(
+            "value", nargs="?", default="", help="what the step takes: the days to wait, as listed"
+        )
         p.add_argument("--json", action="store_true", help="print one JSON object per line")
     elif name == "forget":
         p.add_argument("-y", "--yes", action="store_true", help="delete without asking first")
@@ -458,9 +460,9 @@ def _journal(name: str, args: argparse.Namespace) -> int:
 
 async def _next_step(session: Any, q: Questionnaire, lang: str, args: argparse.Namespace) -> int:
     """``next NUMBER STEP [VALUE]``: the step taken on the NUMBERth latest decision."""
-    from bots.terminal import Renderer, local_key
+    from bots.terminal import Renderer, local_key, steps_hint
     from core.controls import NextStep
-    from core.followup import step_for_word
+    from core.followup import next_controls, step_for_word
 
     decisions = await session.history(local_key(), args.number)
     if len(decisions) < args.number:
@@ -468,15 +470,17 @@ async def _next_step(session: Any, q: Questionnaire, lang: str, args: argparse.N
     entry = decisions[args.number - 1]
     # "attendre" or "wait": the step's word in any language, or its id.
     step = step_for_word(q, args.step)
+    open_now = next_controls(q, entry, lang, session.clock())
     if step is None:  # not a step at all: say which ones are open, not "no longer open"
-        from bots.terminal import steps_hint
-        from core.followup import next_controls
-
-        open_now = next_controls(q, entry, lang, session.clock())
         hint = steps_hint(q, lang, args.number, open_now)
         if not hint:
             hint = q.ui(lang, "terminal_nothing_open", number=args.number)
         return _fail(q.ui(lang, "terminal_no_such_step", step=args.step) + " " + hint, 1)
+    values = [c.value for c in open_now if c.question == step]
+    if values and args.value not in values:  # "wait" alone, or "wait 7": which days
+        word = next(c.word for c in open_now if c.question == step).split()[0]
+        shown = ", ".join(values)
+        return _fail(q.ui(lang, "terminal_step_values", step=word, values=shown), 1)
     turn = await session.handle(local_key(), NextStep(entry.ref, step, args.value))
     renderer = Renderer(q, sys.stdout, args.json)
     for action in turn.actions:
@@ -488,6 +492,7 @@ def _profile(args: argparse.Namespace) -> int:
     from bots.bootstrap import bootstrap
     from bots.terminal import local_key, run_profile
 
+    _options_after_the_change(args)
     loaded = _for_command("profile", args)
     if isinstance(loaded, int):
         return loaded
@@ -506,6 +511,23 @@ def _profile(args: argparse.Namespace) -> int:
         return asyncio.run(go())
     except StoreError as exc:
         return _fail(friendly_store_error(exc, settings), 1)
+
+
+def _options_after_the_change(args: argparse.Namespace) -> None:
+    """``profile tone formal --lang fr``: argparse leaves what follows the first word of the
+    change to the change; ``--json`` and ``--lang X`` there are options, not part of it."""
+    change: list[str] = []
+    words = iter(args.change)
+    for word in words:
+        if word == "--json":
+            args.json = True
+        elif word == "--lang":
+            args.lang = next(words, None)
+        elif word.startswith("--lang="):
+            args.lang = word.partition("=")[2]
+        else:
+            change.append(word)
+    args.change = change
 
 
 def _check_choices(

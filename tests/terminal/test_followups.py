@@ -124,3 +124,13 @@ def test_history_json_names_each_step_as_next_takes_it(cli: Any) -> None:
     _, out, _ = cli(["history", "--json"])
     entry = json.loads(out)
     assert (entry["status"], entry["stands"], entry["next"]) == ("couldnt", "they couldn't", [])
+
+
+def test_a_step_without_one_of_its_values_says_which_it_takes(cli: Any) -> None:
+    cli(["--fresh"], FEE)
+    for value in ([], ["7"], ["abc"]):
+        status, out, err = cli(["next", "1", "wait", *value])
+        assert status == 1 and out == ""
+        assert '"wait" takes one of these values: 3, 5.' in err
+    status, out, _ = cli(["next", "1", "attendre", "5", "--lang", "fr"])
+    assert status == 0 and "Noted. I'll check in with you on " in out  # the entry speaks English

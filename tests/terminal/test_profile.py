@@ -57,6 +57,15 @@ def test_each_change_is_saved_and_shown(cli: Any) -> None:
     }
 
 
+def test_options_after_the_change_are_options_not_part_of_it(cli: Any) -> None:
+    status, out, _ = cli(["profile", "signature", "Camille", "--json"])
+    assert status == 0 and json.loads(out)["signature"] == "Camille"
+    status, out, _ = cli(["profile", "tone", "formal", "--lang", "fr"])
+    assert status == 0 and out.splitlines()[0] == "C’est enregistré."
+    status, out, _ = cli(["profile", "colleague", "add", "Sam", "Lee", "--lang=en", "--json"])
+    assert json.loads(out)["colleagues"] == ["Sam Lee"]
+
+
 def test_a_refused_change_says_why_and_saves_nothing(cli: Any) -> None:
     cli(["profile", "wait", "4"])
     status, out, err = cli(["profile", "wait", "99"])
