@@ -100,7 +100,9 @@ class Offer:
     ``once``: not offered again once recorded; its ``status`` applies when every ``once``
     step of its stage is recorded. ``opens`` / ``closes``: the detail (an ISO date) from
     which the step is open / no longer open, in the user's time zone; without that detail
-    the step is never open."""
+    the step is never open. ``after``: a step to record first, unless the entry has the
+    detail ``given`` (a heads-up to a colleague nobody was told about yet waits for the
+    introduction that names them)."""
 
     step: str
     draft: str | None = None
@@ -112,6 +114,8 @@ class Offer:
     once: bool = False
     opens: str | None = None
     closes: str | None = None
+    after: str | None = None
+    given: str | None = None
 
     @property
     def name(self) -> str:
@@ -143,7 +147,15 @@ STAGES: Final[dict[tuple[str, str], tuple[Offer, ...]]] = {
     # A referral is done once the client has met the colleague and the colleague knows.
     ("refer", ""): (
         Offer("intro", draft="intro", status="introduced", once=True),
-        Offer("headsup", draft="headsup", status="introduced", once=True),
+        # "I've passed your name on" is only true once a reply or the introduction did.
+        Offer(
+            "headsup",
+            draft="headsup",
+            status="introduced",
+            once=True,
+            after="intro",
+            given="colleague",
+        ),
     ),
     # "Booked until": a promise to be free on that date.
     ("booked", ""): (
@@ -362,6 +374,9 @@ def offers(entry: Decision, now: datetime) -> tuple[Offer, ...]:
 def _open(offer: Offer, entry: Decision, now: datetime) -> bool:
     if offer.once and offer.name in _recorded(entry):
         return False
+    if offer.after is not None and offer.after not in _recorded(entry):
+        if offer.given is None or not entry.detail(offer.given):
+            return False
     for name, opening in ((offer.opens, True), (offer.closes, False)):
         if name is None:
             continue

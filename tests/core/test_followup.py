@@ -475,10 +475,13 @@ def test_drafts_read_well_when_every_optional_answer_was_skipped(
 
 def test_no_names_falls_back_to_neutral_words(questionnaire: Questionnaire) -> None:
     refer = entry_for(questionnaire, REFER, fill=False)
+    # No colleague named: nobody was told about yet, so the heads-up waits for the
+    # introduction ("I've passed your name on" would not be true before it).
     assert [c.label for c in next_controls(questionnaire, refer, "en", NOW)] == [
         "Write the introduction",
-        "Heads-up for your colleague",
     ]
+    result = apply(questionnaire, refer, "intro", "", NOW)
+    assert [c.label for c in result.controls] == ["Heads-up for your colleague"]
     booked = entry_for(questionnaire, BOOKED, fill=False)
     booked = replace(booked, details=(*booked.details, ("free_from", "2027-03-15")))
     assert [c.label for c in next_controls(questionnaire, booked, "en", ON_FREE_DAY)] == [

@@ -12,7 +12,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from core.actions import Action, Result, Say
-from core.followup import apply, next_controls, on_decided, reminder_actions, updated
+from core.followup import (
+    FollowUpResult,
+    apply,
+    next_controls,
+    on_decided,
+    reminder_actions,
+    updated,
+)
 from core.journal import decision_line
 from core.ports import ConversationKey, Decision, DueReminder
 from core.questionnaire import Questionnaire, load_questionnaire
@@ -75,14 +82,29 @@ def story(
             due = DueReminder(1, KEY, reminder.kind, reminder.due_at, entry)
             for action in reminder_actions(q, due, now, lang):
                 shown += _shown(f"{moment}: the reminder", action)
-        for control in next_controls(q, entry, lang, now):
+        offered = next_controls(q, entry, lang, now)
+        for control in offered:
             result = apply(q, entry, control.question, control.value, now)
             what = f"{moment}: {control.label}"
-            for action in result.actions:
-                shown += _shown(what, action)
-            shown.append(
-                (f"{what}: history", decision_line(q, lang, updated(entry, result), now=now))
-            )
+            shown += _taken(q, lang, entry, result, what, now)
+            # A step this one opened (a heads-up that waits for the introduction).
+            after = updated(entry, result)
+            for later in result.controls:
+                if any((c.question, c.value) == (later.question, later.value) for c in offered):
+                    continue
+                then = apply(q, after, later.question, later.value, now)
+                shown += _taken(q, lang, after, then, f"{what}, then: {later.label}", now)
+    return shown
+
+
+def _taken(
+    q: Questionnaire, lang: str, entry: Decision, result: FollowUpResult, what: str, now: datetime
+) -> Shown:
+    """What a step taken on ``entry`` shows, and the history's line after it."""
+    shown: Shown = []
+    for action in result.actions:
+        shown += _shown(what, action)
+    shown.append((f"{what}: history", decision_line(q, lang, updated(entry, result), now=now)))
     return shown
 
 
