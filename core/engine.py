@@ -93,11 +93,12 @@ def step(q: Questionnaire, state: State, event: Event) -> Step:
 
 
 def _start(q: Questionnaire, state: State, event: Start) -> Step:
-    default = (
-        state.lang if state else _pick(_locale_lang(event.locale), q.languages, q.languages[0])
-    )
-    tone_default = state.tone if state else q.default_tone
     resuming = state is not None and state.status == "active" and not event.fresh
+    # A conversation under way keeps its language; a new one speaks the platform's (or the
+    # system's) language, else the last conversation's, else the first.
+    last = state.lang if state else q.languages[0]
+    default = last if resuming else _pick(_locale_lang(event.locale), q.languages, last)
+    tone_default = state.tone if state else q.default_tone
     saved = event.profile
     if saved is not None and not resuming:
         # What the user saved beats the platform's guess and the last conversation's choice;

@@ -554,3 +554,17 @@ def test_a_fee_proposal_with_a_cut_a_range_or_in_words_is_taken(
     assert state.status == "done"
     (result,) = [a for a in actions if isinstance(a, Result)]
     assert f": {proposed}." in (result.draft or "")
+
+
+def test_a_new_conversation_speaks_the_locale_one_under_way_keeps_its_own(
+    questionnaire: Questionnaire,
+) -> None:
+    done, _ = at(questionnaire, "Anna", "no", lang="en")  # finished, in English
+    assert done.status == "done"
+    state, _ = step(questionnaire, done, Start(today=TODAY, locale="fr_FR.UTF-8"))
+    assert state is not None and state.lang == "fr"
+    state, _ = step(questionnaire, done, Start(today=TODAY))  # no locale: the last one's
+    assert state is not None and state.lang == "en"
+    under_way, _ = at(questionnaire, "Anna", lang="en")
+    state, _ = step(questionnaire, under_way, Start(today=TODAY, locale="fr_FR"))
+    assert state is not None and state.lang == "en"
