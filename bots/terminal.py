@@ -242,14 +242,21 @@ async def run_terminal(
                 elif any(isinstance(a, Ask) for a in turn.actions):
                     finished = False
         except KeyboardInterrupt:
-            saved = q.ui(lang, "terminal_saved")
-            if options.json:
-                print(saved, file=sys.stderr)
-            else:
-                stdout.write(f"\n{saved}\n")
-                stdout.flush()
+            _say_saved(q, lang, options, stdout)
             return EXIT_INTERRUPTED
+    if not finished:  # the input ended mid-way (Ctrl-D): what was answered is kept
+        _say_saved(q, lang, options, stdout)
     return EXIT_RESULT if finished else EXIT_INCOMPLETE
+
+
+def _say_saved(q: Questionnaire, lang: str, options: TerminalOptions, stdout: IO[str]) -> None:
+    """ "Saved. Run again to continue." (on stderr with --json: stdout is the script's)."""
+    saved = q.ui(lang, "terminal_saved")
+    if options.json:
+        print(saved, file=sys.stderr)
+    else:
+        stdout.write(f"\n{saved}\n")
+        stdout.flush()
 
 
 async def show_due(session: Session, renderer: Renderer, key: ConversationKey, lang: str) -> int:

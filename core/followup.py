@@ -374,9 +374,9 @@ def offers(entry: Decision, now: datetime) -> tuple[Offer, ...]:
 def _open(offer: Offer, entry: Decision, now: datetime) -> bool:
     if offer.once and offer.name in _recorded(entry):
         return False
-    if offer.after is not None and offer.after not in _recorded(entry):
-        if offer.given is None or not entry.detail(offer.given):
-            return False
+    waiting = offer.after is not None and offer.after not in _recorded(entry)
+    if waiting and not (offer.given is not None and entry.detail(offer.given)):
+        return False
     for name, opening in ((offer.opens, True), (offer.closes, False)):
         if name is None:
             continue

@@ -776,7 +776,7 @@ def test_next_steps_can_be_typed_on_the_terminal(questionnaire: Questionnaire) -
     assert words == ["agreed", "couldnt", "wait 3", "wait 5", "stop"]
     # In French, French words; each read back as its step in any language, or by its id.
     words = [c.word for c in next_controls(questionnaire, entry, "fr", NOW)]
-    assert words == ["accord", "refus", "attendre 3", "attendre 5", "arret"]
+    assert words == ["accord", "refus", "attendre 3", "attendre 5", "arrêt"]
     for typed, step in [
         ("attendre", "wait"),
         ("Arrêt", "stop"),

@@ -255,7 +255,7 @@ def test_the_profile_reads_the_same_everywhere(questionnaire: Questionnaire) -> 
     ]
     nbsp = "\u00a0"
     assert p.lines(questionnaire, "fr", UserProfile(wait=1))[3:5] == [
-        f"Fuseau horaire{nbsp}: non défini",
+        f"Fuseau horaire{nbsp}: à définir",
         f"Délai avant un rappel{nbsp}: 1 jour ouvré",
     ]
     assert p.label(questionnaire, "en", "tz") == "Time zone"

@@ -93,7 +93,7 @@ def test_a_due_follow_up_is_shown_once_at_the_next_start(cli: Any, store: Memory
 def test_in_french_the_steps_are_french_words(cli: Any) -> None:
     cli(["--fresh"], FEE)
     _, out, _ = cli(["history", "--lang", "fr"])
-    assert "(ÉTAPE\u00a0: accord, refus, attendre 3, attendre 5, arret)" in out
+    assert "(ÉTAPE\u00a0: accord, refus, attendre 3, attendre 5, arrêt)" in out
     status, out, _ = cli(["next", "1", "refus", "--lang", "fr"])
     assert status == 0 and "Hi Acme," in out  # the draft speaks the entry's language
     _, out, _ = cli(["history"])

@@ -87,7 +87,7 @@ def test_in_french_with_french_words(cli: Any) -> None:
     assert out.splitlines()[:3] == [
         "C’est enregistré.",
         "Votre profil",
-        f"  Signature{NBSP}: non défini",
+        f"  Signature{NBSP}: à définir",
     ]
     assert f"  Ton par défaut{NBSP}: Chaleureux" in out.splitlines()
     status, _, err = cli(["profile", "--lang", "fr", "fuseau", "Atlantide"])

@@ -192,7 +192,10 @@ def test_a_bad_setting_names_the_variable(env: dict[str, str]) -> None:
 
 
 def test_quitting_and_starting_again_offers_to_resume(env: dict[str, str]) -> None:
-    assert run(["--json"], "Anna\nyes\nno\n", env).returncode == 1
+    quit = run(["--json"], "Anna\nyes\nno\n", env)
+    assert quit.returncode == 1 and "Saved. Run again to continue." in quit.stderr
+    plain = run([], "", env)  # Ctrl-D at once: said too, on stdout this time
+    assert plain.returncode == 1 and plain.stdout.endswith("\nSaved. Run again to continue.\n")
     again = lines(run(["--json"], "1\nyes\n", env).stdout)
     assert again[0]["question"] == "resume"
     assert again[1]["question"] == "not_yet"
