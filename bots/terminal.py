@@ -124,7 +124,11 @@ def _words(controls: tuple[Control, ...]) -> str:
 
 
 def _control_json(control: Control) -> dict[str, Any]:
-    return {"kind": control.kind.name.lower(), "label": control.label, "value": control.value}
+    shown = {"kind": control.kind.name.lower(), "label": control.label, "value": control.value}
+    if control.kind is ControlKind.NEXT:
+        # What `should-i-take-it next 1 …` takes, in any language: "wait 3".
+        shown["step"] = f"{control.question} {control.value}".strip()
+    return shown
 
 
 def to_json(action: Action) -> dict[str, Any]:

@@ -134,3 +134,12 @@ def test_a_step_without_one_of_its_values_says_which_it_takes(cli: Any) -> None:
         assert '"wait" takes one of these values: 3, 5.' in err
     status, out, _ = cli(["next", "1", "attendre", "5", "--lang", "fr"])
     assert status == 0 and "Noted. I'll check in with you on " in out  # the entry speaks English
+
+
+def test_json_results_give_each_next_step_as_next_takes_it(cli: Any) -> None:
+    import json
+
+    _, out, _ = cli(["--fresh", "--json"], FEE)
+    (result,) = [m for m in map(json.loads, out.splitlines()) if m.get("type") == "result"]
+    steps = [c["step"] for c in result["controls"] if c["kind"] == "next"]
+    assert steps == ["agreed", "couldnt", "wait 3", "wait 5", "stop"]
