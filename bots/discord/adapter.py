@@ -26,7 +26,7 @@ from typing import Any, assert_never
 
 import discord
 
-from bots.discord import render
+from bots.discord import render, text
 from bots.discord.render import NO_MENTIONS, WORDS, Outgoing, Renderer
 from core import controls
 from core.controls import AppAction, NextStep, Refusal
@@ -221,7 +221,7 @@ class DiscordAdapter:
         if replacement is not None:
             drawn = self.render.result(replacement, interaction.user.id)
             await interaction.edit_original_response(**drawn.fields(replacing=True))
-            await self._privately(interaction, [say.text for say in turn.notices])
+            await self._privately(interaction, [text.inert(say.text) for say in turn.notices])
             return
         messages = self.render.turn(turn.actions, interaction.user.id)
         match turn.source:

@@ -98,7 +98,8 @@ class Renderer:
         notes: list[str] = []
         for action in actions:
             if isinstance(action, Say):
-                notes.append(action.text)
+                # It may repeat what was typed ("Did you mean …?"): shown, never drawn.
+                notes.append(text.inert(action.text))
                 continue
             if isinstance(action, Ask) and request:
                 quoted = text.inert(text.fit(clean(request), REQUEST_PREVIEW))

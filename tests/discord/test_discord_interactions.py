@@ -552,3 +552,12 @@ async def test_a_saved_language_is_the_language_of_help_and_history(h: Harness) 
     assert empty["content"] == h.q.ui("fr", "history_empty")
     shown = h.reply(await alice.command("discord_help_name"))
     assert shown["content"] == h.bot.adapter.render.help("fr")
+
+
+async def test_a_notice_repeating_what_was_typed_draws_none_of_it(h: Harness) -> None:
+    alice = h.user(ALICE, "alice")
+    await reach_result(alice, "yes", "yes", "yes")
+    await alice.type("@everyone **boom** ||spoiler||")
+    said = alice.last()["content"]
+    assert "\\*\\*boom\\*\\*" in said and "\\|\\|spoiler\\|\\|" in said
+    assert "@everyone" not in said  # escaped: "@\u200beveryone"
