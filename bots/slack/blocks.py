@@ -254,8 +254,9 @@ class Drawer:
         self, lang: str, owner: str, decisions: Sequence[Decision], now: datetime
     ) -> Message:
         """The user's decisions, each with where it stands and its next steps."""
-        blocks = self._history(lang, owner, decisions, now)
-        return Message(md.escape(self.q.ui(lang, "history_title")), blocks)
+        title = self.q.ui(lang, "history_title")
+        blocks = [_header(title), *self._history(lang, owner, decisions, now)]
+        return Message(md.escape(title), blocks[: md.MESSAGE_BLOCKS])
 
     def continue_in_dm(self, lang: str, link: str) -> Message:
         """The ephemeral "let's continue in our DM", with a link straight to the DM."""

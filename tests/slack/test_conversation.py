@@ -291,9 +291,15 @@ async def test_help_history_and_forget_subcommands(slack: Slack) -> None:
         "/should-i-take-it history"
         in slack.api.to("respond")[-1].args["blocks"][-1]["text"]["text"]
     )
+    assert "Home tab" in slack.api.to("respond")[-1].args["blocks"][-1]["text"]["text"]
     await reach(slack, "accept")
     await slack.command("history")
-    assert "Take it on" in texts(slack.api.to("respond")[-1].args)
+    shown = slack.api.to("respond")[-1].args
+    assert "Take it on" in texts(shown)
+    assert shown["blocks"][0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "Your recent decisions", "emoji": False},
+    }
 
     await slack.command("forget")
     confirm = slack.api.to("respond")[-1].args
