@@ -30,9 +30,12 @@ def parse_date(text: str, *, today: date, lang: str, locale: str | None = None) 
             return None
     else:
         found = _parse(text, today, lang, "MDY" if locale == "en_US" else "DMY")
-    if found is None or found.year > today.year + MAX_YEARS_AHEAD:
-        return None
     return found
+
+
+def too_far(day: date, today: date) -> bool:
+    """Whether ``day`` is further ahead than anyone plans work: a slip in the year."""
+    return day.year > today.year + MAX_YEARS_AHEAD
 
 
 # "end of March", "fin avril", "late May": the last day of what follows; "mid-March",

@@ -38,7 +38,7 @@ from core.actions import (
     Say,
     Style,
 )
-from core.dates import format_date, parse_date
+from core.dates import MAX_YEARS_AHEAD, format_date, parse_date, too_far
 from core.events import (
     Answer,
     Back,
@@ -132,8 +132,12 @@ def _context(q: Questionnaire, event: Start) -> dict[str, str]:
     saved = event.profile
     signature = (saved.signature if saved else None) or event.signature
     given = {"client": event.client, "request": event.request, "signature": signature}
-    # Context comes from the platform (a quoted message can be long): clean and bound it.
-    context = {k: text for k, v in given.items() if v and (text := clean(v)[: q.max_text * 4])}
+    # Context comes from the platform (a quoted message can be long): clean and bound it; a
+    # name or a signature as a typed answer is.
+    bounds = {"request": q.max_text * 4}
+    context = {
+        k: text for k, v in given.items() if v and (text := clean(v)[: bounds.get(k, q.max_text)])
+    }
     region = _locale_region(event.locale)
     if region:
         context["locale"] = region  # how dates are written: en_GB "15 March", en_US "March 15"
@@ -249,6 +253,9 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
         when = parse_date(text, today=event.today, lang=lang, locale=_date_locale(state))
         if when is None:
             return _reprompt(q, state, q.ui(lang, "bad_date"))
+        if too_far(when, event.today):
+            shown = format_date(when, _date_locale(state))
+            return _reprompt(q, state, q.ui(lang, "far_date", date=shown, years=MAX_YEARS_AHEAD))
         if when <= event.today:
             # A free-from date or a deadline of today says nothing: it must be after today.
             shown = format_date(when, _date_locale(state))

@@ -37,6 +37,7 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "bad_date": set(),
         "bad_fee": set(),
         "past_date": {"date"},
+        "far_date": {"date", "years"},
         "date_hint": set(),
         "name_doubt": {"answer"},
         "after_result_unknown": {"answer", "options"},

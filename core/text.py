@@ -27,12 +27,17 @@ def _kept(ch: str) -> str:
     return ch if 0xE0020 <= ord(ch) <= 0xE007F else ""
 
 
+# A terminal's escape sequence, whole (colours, cursor moves, titles): dropping only its
+# ESC would leave "[2J" in a name.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+
+
 def clean(text: str) -> str:
     """NFC-normalise, drop control/format characters, collapse ordinary whitespace to single
     spaces (keeping non-breaking ones) and trim."""
     if text.isascii() and text.isprintable() and "  " not in text and text == text.strip():
         return text  # nothing to clean: a button's value, most typed answers
-    text = unicodedata.normalize("NFC", text)
+    text = unicodedata.normalize("NFC", _ANSI.sub("", text) if "\x1b" in text else text)
     text = re.sub(" {2,}", " ", "".join(_kept(ch) for ch in text))
     # A non-breaking space next to an ordinary one is the one that was meant.
     text = re.sub(f" ?([{NBSP}{NNBSP}]) ?", r"\1", text)
