@@ -41,6 +41,10 @@ WORDS: dict[str, frozenset[str]] = {
     "terminal_due": frozenset({"count"}),
     "terminal_next_steps": frozenset({"number", "steps"}),
     "terminal_no_such_decision": frozenset({"number"}),
+    "terminal_no_such_step": frozenset({"step"}),
+    "terminal_nothing_open": frozenset({"number"}),
+    "terminal_step_values": frozenset({"step", "values"}),
+    "terminal_enter_keeps": frozenset(),
 }
 # Reminders are shown, not sent, on the terminal: at the next start.
 DUE_SHOWN = 5
@@ -89,7 +93,8 @@ class Renderer:
         if ask.hint:
             lines.append(f"  ({ask.hint})")
         if ask.previous:
-            lines.append(f"  {self.q.ui(ask.lang, 'answered', answer=ask.previous)}")
+            answered = self.q.ui(ask.lang, "answered", answer=ask.previous)
+            lines.append(f"  {answered} {self.q.ui(ask.lang, 'terminal_enter_keeps')}")
         lines += [f"  {i}. {c.label}" for i, c in enumerate(ask.choices, 1)]
         lines.append(_words(ask.controls))
         self._write("\n".join(lines) + "\n")

@@ -235,6 +235,9 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
         return _reprompt(q, state, q.ui(lang, "too_long", length=len(text), max=q.max_text))
     if question.optional and (text == SKIP or q.command_for(fold(text)) == "skip"):
         return _record(q, state, SKIP)
+    kept = state.answers.get(state.step)
+    if not text and kept is not None and (question.input != "choice" or kept in _offered(q, state)):
+        return _record(q, state, kept)  # back here, Enter keeps the answer shown
     if question.input == "choice":
         offered = _offered(q, state)
         choice = _match_choice(

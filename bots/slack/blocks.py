@@ -49,6 +49,7 @@ WORDS = {
     "slack_type_answer": frozenset(),
     "slack_dm_failed": frozenset({"scope"}),
     "slack_profile_edit": frozenset(),
+    "slack_form_failed": frozenset({"button"}),
     "slack_profile_title": frozenset(),
     "slack_profile_submit": frozenset(),
     "slack_profile_close": frozenset(),

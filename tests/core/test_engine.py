@@ -579,3 +579,15 @@ def test_a_client_given_at_start_is_bound_as_a_typed_name_is(questionnaire: Ques
     assert state is not None
     assert len(state.context["client"]) == questionnaire.max_text
     assert len(state.context["request"]) == questionnaire.max_text * 4
+
+
+def test_back_then_enter_keeps_the_answer_shown(questionnaire: Questionnaire) -> None:
+    state, _ = at(questionnaire, "Anna", "yes", "no")
+    state, actions = step(questionnaire, state, Back())
+    assert asks(actions)[0].question == "time" and asks(actions)[0].previous
+    state, actions = step(questionnaire, state, Answer("", today=TODAY))
+    assert state.answers["time"] == "no" and asks(actions)[0].question == "not_yet"
+    for _ in range(3):  # not_yet → time → respond → the name
+        state, actions = step(questionnaire, state, Back())
+    state, actions = step(questionnaire, state, Answer("", today=TODAY))
+    assert state.answers["client"] == "Anna" and asks(actions)[0].question == "respond"
