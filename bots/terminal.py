@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from bots import reminders
 from core import profile
-from core.actions import Action, Ask, Control, ControlKind, Result, Say
+from core.actions import Action, Ask, Control, ControlKind, Notice, Result, Say
 from core.events import Answer, Event, Start
 from core.ports import ConversationKey, StoreError
 from core.profile import ProfileError
@@ -45,6 +45,7 @@ WORDS: dict[str, frozenset[str]] = {
     "terminal_nothing_open": frozenset({"number"}),
     "terminal_step_values": frozenset({"step", "values"}),
     "terminal_enter_keeps": frozenset(),
+    "terminal_help_commands": frozenset(),
 }
 # Reminders are shown, not sent, on the terminal: at the next start.
 DUE_SHOWN = 5
@@ -75,13 +76,16 @@ class Renderer:
     def __init__(self, q: Questionnaire, out: IO[str], as_json: bool) -> None:
         self.q, self.out, self.as_json = q, out, as_json
 
-    def render(self, action: Action) -> None:
+    def render(self, action: Action, lang: str | None = None) -> None:
+        """Draw ``action`` of a turn in ``lang`` (a help also names the commands, then)."""
         if self.as_json:
             self._line(to_json(action))
         elif isinstance(action, Ask):
             self._ask(action)
         elif isinstance(action, Say):
             self._write(f"\n{action.text}\n")
+            if action.kind is Notice.HELP and lang is not None:
+                self._write(self.q.ui(lang, "terminal_help_commands") + "\n")
         else:
             self._result(action)
 
@@ -204,7 +208,7 @@ async def run_terminal(
         nonlocal lang
         turn = await session.handle(key, event)
         for action in turn.actions:
-            renderer.render(action)
+            renderer.render(action, turn.lang)
         lang = turn.lang
         return turn
 

@@ -1034,7 +1034,9 @@ def _typed_command(q: Questionnaire, state: State, text: str) -> Event | None:
         return Restart()
     if command == "cancel":
         return Cancel()
-    if command == "help":
+    if command in ("help", "history", "forget"):
+        # The pages are the platform's commands, which the help names (each surface adds
+        # its own): typed in the conversation, they must neither start one nor be a name.
         return Help()
     # Language and tone words only where they cannot be a real answer (not in a text question).
     if state is not None and state.status == "active" and q.questions[state.step].input != "choice":

@@ -84,7 +84,7 @@ class DiscordAdapter:
                 await interaction.response.defer(thinking=True)
                 turn = await self.session.handle(key, event)
                 await self._reply(
-                    interaction, self.render.turn(turn.actions, user.id, request=request)
+                    interaction, self.render.turn(turn.actions, user.id, turn.lang, request=request)
                 )
                 return
             await interaction.response.defer(ephemeral=True, thinking=True)
@@ -96,7 +96,7 @@ class DiscordAdapter:
             try:
                 channel = await user.create_dm()
                 first = await self._post(
-                    channel, self.render.turn(turn.actions, user.id, request=request)
+                    channel, self.render.turn(turn.actions, user.id, turn.lang, request=request)
                 )
             except discord.Forbidden:  # DMs closed for this server or this app
                 await self._tell(interaction, self.q.ui(notice_lang, "dm_failed"))
@@ -113,7 +113,9 @@ class DiscordAdapter:
                 Answer(message.content, today=self._today(), signature=message.author.global_name),
                 delivery_id=f"discord:message:{message.id}",
             )
-            await self._post(message.channel, self.render.turn(turn.actions, message.author.id))
+            await self._post(
+                message.channel, self.render.turn(turn.actions, message.author.id, turn.lang)
+            )
 
     async def click(self, interaction: Interaction, custom_id: str, typed: str = "") -> None:
         """A button, or the answer form sent (``typed``: what was written in it)."""
@@ -211,7 +213,7 @@ class DiscordAdapter:
     async def send_reminder(self, channel: discord.abc.Messageable, owner: int, turn: Turn) -> None:
         """A due follow-up reminder, in ``owner``'s DM with the bot (``channel``); its
         buttons answer ``owner`` only."""
-        await self._post(channel, self.render.turn(turn.actions, owner))
+        await self._post(channel, self.render.turn(turn.actions, owner, turn.lang))
 
     # --- after a click or a form -----------------------------------------------------
     async def _show(self, interaction: Interaction, turn: Turn) -> None:
@@ -223,7 +225,7 @@ class DiscordAdapter:
             await interaction.edit_original_response(**drawn.fields(replacing=True))
             await self._privately(interaction, [text.inert(say.text) for say in turn.notices])
             return
-        messages = self.render.turn(turn.actions, interaction.user.id)
+        messages = self.render.turn(turn.actions, interaction.user.id, turn.lang)
         match turn.source:
             case Source.ANSWERED if interaction.message is not None and turn.answered:
                 content = self.render.answered(interaction.message.content, turn.answered)

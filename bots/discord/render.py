@@ -22,7 +22,7 @@ import discord
 from bots.discord import text
 from bots.discord.components import ConversationButton
 from core import controls, followup, profile
-from core.actions import Action, Ask, Control, ControlKind, Result, Say, Style
+from core.actions import Action, Ask, Control, ControlKind, Notice, Result, Say, Style
 from core.controls import ControlRef
 from core.journal import decision_line
 from core.ports import Decision
@@ -89,17 +89,19 @@ class Renderer:
         self.q = q
 
     def turn(
-        self, actions: Sequence[Action], owner: int, *, request: str | None = None
+        self, actions: Sequence[Action], owner: int, lang: str, *, request: str | None = None
     ) -> list[Outgoing]:
         """One message per question or result, the notices before each joined to it;
         ``request`` (what the conversation was started about) is quoted above the first
-        question."""
+        question. ``lang``: the turn's."""
         out: list[Outgoing] = []
         notes: list[str] = []
         for action in actions:
             if isinstance(action, Say):
                 # It may repeat what was typed ("Did you mean …?"): shown, never drawn.
                 notes.append(text.inert(action.text))
+                if action.kind is Notice.HELP:  # and where the pages are, on Discord
+                    notes.append(self._commands(lang))
                 continue
             if isinstance(action, Ask) and request:
                 quoted = text.inert(text.fit(clean(request), REQUEST_PREVIEW))
@@ -181,8 +183,11 @@ class Renderer:
 
     # --- side messages -------------------------------------------------------------
     def help(self, lang: str) -> str:
+        return text.fit(f"{self.q.ui(lang, 'help')}\n{self._commands(lang)}", text.CONTENT)
+
+    def _commands(self, lang: str) -> str:
         q = self.q
-        commands = q.ui(
+        return q.ui(
             lang,
             "discord_help_commands",
             start=q.ui(lang, "discord_command_name"),
@@ -191,7 +196,6 @@ class Renderer:
             profile=q.ui(lang, "discord_profile_name"),
             menu=q.ui(lang, "discord_context_menu"),
         )
-        return text.fit(f"{q.ui(lang, 'help')}\n{commands}", text.CONTENT)
 
     def forget_confirmation(self, lang: str, owner: int, version: int) -> Outgoing:
         shown = view(controls.forget_controls(self.q, lang, version), owner)

@@ -23,7 +23,7 @@ from typing import Any
 from bots.slack import mrkdwn as md
 from bots.slack.translate import NOT_SET
 from core import controls, followup, profile
-from core.actions import Action, Ask, Control, ControlKind, Result, Say, Style
+from core.actions import Action, Ask, Control, ControlKind, Notice, Result, Say, Style
 from core.journal import decision_line
 from core.ports import Decision
 from core.profile import UserProfile
@@ -107,6 +107,8 @@ class Drawer:
         for action in actions:
             if isinstance(action, Say):
                 notes.append(action.text)
+                if action.kind is Notice.HELP:  # and where the pages are, on Slack
+                    notes.append(self._commands(lang))
                 continue
             blocks += _sections("\n\n".join(notes), trimmed, MAX_LEAD_SECTIONS)
             texts += notes
@@ -246,10 +248,11 @@ class Drawer:
         )
 
     def help(self, lang: str) -> Message:
-        q = self.q
-        commands = q.ui(lang, "slack_help_commands", command=COMMAND, shortcut=SHORTCUT_NAME)
-        message = self.notice(q.ui(lang, "help"), lang)
-        return Message(message.text, [*message.blocks, _section(md.escape(commands))])
+        message = self.notice(self.q.ui(lang, "help"), lang)
+        return Message(message.text, [*message.blocks, _section(md.escape(self._commands(lang)))])
+
+    def _commands(self, lang: str) -> str:
+        return self.q.ui(lang, "slack_help_commands", command=COMMAND, shortcut=SHORTCUT_NAME)
 
     def history(
         self, lang: str, owner: str, decisions: Sequence[Decision], now: datetime

@@ -591,3 +591,15 @@ def test_back_then_enter_keeps_the_answer_shown(questionnaire: Questionnaire) ->
         state, actions = step(questionnaire, state, Back())
     state, actions = step(questionnaire, state, Answer("", today=TODAY))
     assert state.answers["client"] == "Anna" and asks(actions)[0].question == "respond"
+
+
+@pytest.mark.parametrize("typed", ["history", "historique", "forget", "oublier"])
+def test_the_pages_words_typed_in_the_conversation_bring_the_help(
+    questionnaire: Questionnaire, typed: str
+) -> None:
+    """Where the history is depends on the platform: its help says (each adds its own)."""
+    state, actions = step(questionnaire, None, Answer(typed, today=TODAY))
+    assert state is None and says(actions, "help")  # no conversation started about it
+    at_name, _ = at(questionnaire)
+    state, actions = step(questionnaire, at_name, Answer(typed, today=TODAY))
+    assert state == at_name and says(actions, "help") and not says(actions, "reprompt")

@@ -561,3 +561,11 @@ async def test_a_notice_repeating_what_was_typed_draws_none_of_it(h: Harness) ->
     said = alice.last()["content"]
     assert "\\*\\*boom\\*\\*" in said and "\\|\\|spoiler\\|\\|" in said
     assert "@everyone" not in said  # escaped: "@\u200beveryone"
+
+
+async def test_help_typed_in_the_dm_names_the_commands(h: Harness) -> None:
+    alice = h.user(ALICE, "alice")
+    await alice.type("history")
+    said = alice.last()["content"]
+    assert "/should-i-take-it-history lists your past decisions" in said
+    assert await h.session.store.load(alice.key) is None  # no conversation started about it

@@ -427,3 +427,11 @@ async def test_starting_from_app_home_without_a_dm_says_why_on_the_home(slack: S
     assert home["blocks"][0]["text"]["text"].startswith("⚠️ ")
     said = slack.q.ui("en", "slack_dm_failed", scope="im:write").replace("&", "&amp;")
     assert said in texts(home)  # (mrkdwn escapes "&")
+
+
+async def test_history_typed_in_the_dm_brings_the_help_naming_the_command(slack: Slack) -> None:
+    await slack.dm("history")
+    said = texts(slack.last())
+    assert slack.q.ui("en", "help").split("\n")[0] in said
+    assert "/should-i-take-it history" in said
+    assert slack.api.to("conversations.open") == []  # no conversation started about it

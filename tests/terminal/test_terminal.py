@@ -320,3 +320,10 @@ def test_dates_are_written_the_way_the_terminals_locale_writes_them(
     result = lines(out)[-1]
     assert status == 0 and result["outcome"] == "booked"
     assert written in result["draft"]
+
+
+def test_help_in_the_conversation_names_the_terminal_commands(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out = run_here(["--lang", "en"], "history\n", env, monkeypatch, capsys)
+    assert '"should-i-take-it history" lists your past decisions' in out
