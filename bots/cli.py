@@ -462,7 +462,7 @@ async def _next_step(session: Any, q: Questionnaire, lang: str, args: argparse.N
     """``next NUMBER STEP [VALUE]``: the step taken on the NUMBERth latest decision."""
     from bots.terminal import Renderer, local_key, steps_hint
     from core.controls import NextStep
-    from core.followup import next_controls, step_for_word
+    from core.followup import next_controls, step_for_word, steps_of
 
     decisions = await session.history(local_key(), args.number)
     if len(decisions) < args.number:
@@ -476,6 +476,10 @@ async def _next_step(session: Any, q: Questionnaire, lang: str, args: argparse.N
         if not hint:
             hint = q.ui(lang, "terminal_nothing_open", number=args.number)
         return _fail(q.ui(lang, "terminal_no_such_step", step=args.step) + " " + hint, 1)
+    if step not in steps_of(entry.outcome):  # "agreed" on a referral: never offered
+        hint = steps_hint(q, lang, args.number, open_now)
+        said = q.ui(lang, "terminal_step_not_here", step=args.step, number=args.number)
+        return _fail(f"{said} {hint}".strip(), 1)
     values = [c.value for c in open_now if c.question == step]
     if values and args.value not in values:  # "wait" alone, or "wait 7": which days
         word = next(c.word for c in open_now if c.question == step).split()[0]

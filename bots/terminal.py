@@ -46,6 +46,7 @@ WORDS: dict[str, frozenset[str]] = {
     "terminal_step_values": frozenset({"step", "values"}),
     "terminal_enter_keeps": frozenset(),
     "terminal_help_commands": frozenset(),
+    "terminal_step_not_here": frozenset({"step", "number"}),
 }
 # Reminders are shown, not sent, on the terminal: at the next start.
 DUE_SHOWN = 5

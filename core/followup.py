@@ -366,6 +366,11 @@ def fingerprint(text: str) -> str:
 # --- next steps -----------------------------------------------------------------------
 
 
+def steps_of(outcome: str) -> set[str]:
+    """Every step an entry of ``outcome`` may ever offer."""
+    return {o.step for (of, _), stage in STAGES.items() if of == outcome for o in stage}
+
+
 def offers(entry: Decision, now: datetime) -> tuple[Offer, ...]:
     """The steps open on ``entry`` at ``now``."""
     return tuple(o for o in STAGES.get((entry.outcome, entry.status), ()) if _open(o, entry, now))

@@ -143,3 +143,11 @@ def test_json_results_give_each_next_step_as_next_takes_it(cli: Any) -> None:
     (result,) = [m for m in map(json.loads, out.splitlines()) if m.get("type") == "result"]
     steps = [c["step"] for c in result["controls"] if c["kind"] == "next"]
     assert steps == ["agreed", "couldnt", "wait 3", "wait 5", "stop"]
+
+
+def test_a_step_this_decision_never_offers_is_said_so_in_the_pages_language(cli: Any) -> None:
+    cli(["--fresh", "--lang", "fr"], "Acme\nyes\nno\nno\nyes\nSam Lee\n\n")  # a referral
+    status, out, err = cli(["next", "1", "agreed", "--lang", "en"])
+    assert status == 1 and out == ""
+    assert '"agreed" is not a step of decision 1.' in err
+    assert "should-i-take-it next 1 STEP" in err
