@@ -410,7 +410,9 @@ def _journal(name: str, args: argparse.Namespace) -> int:
                 return 0
             if name == "next":
                 return await _next_step(app.session, q, lang, args)
-            decisions = await app.session.history(local_key(), args.limit)
+            # One more than shown: whether there are more to say so.
+            decisions = await app.session.history(local_key(), args.limit + 1)
+            more, decisions = len(decisions) > args.limit, decisions[: args.limit]
             if args.json:
                 for d in decisions:
                     print(
@@ -446,6 +448,8 @@ def _journal(name: str, args: argparse.Namespace) -> int:
                 hint = steps_hint(q, lang, number, next_controls(q, d, lang, now))
                 if hint:
                     print("     " + hint)
+            if more:
+                print(q.ui(lang, "terminal_history_more", limit=args.limit))
             return 0
         finally:
             await app.close()

@@ -47,6 +47,7 @@ WORDS: dict[str, frozenset[str]] = {
     "terminal_enter_keeps": frozenset(),
     "terminal_help_commands": frozenset(),
     "terminal_step_not_here": frozenset({"step", "number"}),
+    "terminal_history_more": frozenset({"limit"}),
 }
 # Reminders are shown, not sent, on the terminal: at the next start.
 DUE_SHOWN = 5

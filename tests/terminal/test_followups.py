@@ -151,3 +151,13 @@ def test_a_step_this_decision_never_offers_is_said_so_in_the_pages_language(cli:
     assert status == 1 and out == ""
     assert '"agreed" is not a step of decision 1.' in err
     assert "should-i-take-it next 1 STEP" in err
+
+
+def test_history_says_when_there_are_more_than_it_shows(cli: Any) -> None:
+    for _ in range(3):
+        cli(["--fresh"], FEE)
+    _, out, _ = cli(["history", "--limit", "2"])
+    assert out.count("(Acme)") == 2
+    assert out.rstrip().endswith("These are the latest 2: add --limit 100 to see more.")
+    _, out, _ = cli(["history", "--limit", "3"])
+    assert "These are the latest" not in out
