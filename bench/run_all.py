@@ -60,8 +60,9 @@ BENCHES = [
         330,
         "50 simulated users through POST /slack/events; the bot's CPU per request (from "
         "/proc) beside a minimal Bolt app and a floor app, alternated over 5 rounds; acks "
-        "timed by a probe process of its own; then 200 users, 4 runs alternated with the "
-        "minimal app, for the ack tail (the probe's percentiles over all 4 runs' acks)",
+        "timed by a probe process of its own; then 200 users (4 conversations each), 3 runs "
+        "alternated with the minimal app, for the ack tail (the probe's percentiles over "
+        "every run's acks)",
     ),
     Bench(
         "scale_out",

@@ -101,9 +101,11 @@ DIRECT = ("direct_sqlite", "direct_postgresql")  # not run unless named
 # After the rounds: the default set-up under a heavier load, for its ack tail, and the
 # minimal app under the same load, to compare with.
 CROWD = (("ours_sqlite", "minimal"), 200)
-# The crowd's runs, alternated between its apps. A run lasts a few seconds, so one gives the
-# probe ~50 acks and a "p99" that is its maximum: the percentiles are of every run's acks.
-CROWD_ROUNDS = 4
+# The crowd's runs, alternated between its apps, each user going through CROWD_EACH
+# conversations: one conversation each lasts under 2 s, which gives the probe ~35 acks and
+# a "p99" that is its maximum. The percentiles are of every run's acks.
+CROWD_ROUNDS = 3
+CROWD_EACH = 4
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PROBE_RATE = 20.0  # the probe's requests per second, whatever the acks' latency
@@ -354,9 +356,10 @@ class Run:
     probed: list[float] = field(default_factory=list)  # the probe's ack latencies (s)
 
 
-async def measure(app: str, users: int) -> Run:
-    """Run ``users`` conversations against ``app`` served by a child process; its timings
-    and the CPU the child spent on them. Every run starts from an empty database."""
+async def measure(app: str, users: int, each: int = 1) -> Run:
+    """Run ``users`` users against ``app`` served by a child process, each through ``each``
+    conversations one after the other (a new user id each time); the timings and the CPU
+    the child spent on them. Every run starts from an empty database."""
     user_flow = our_user if app.startswith(("ours", "direct")) else minimal_user
     async with AsyncExitStack() as stack:
         pg_url = await stack.enter_async_context(pg_database(app.endswith("_postgresql")))
@@ -372,7 +375,12 @@ async def measure(app: str, users: int) -> Run:
         cpu_before = cpu_seconds(pid)
         async with probing(url) as probed:
             timings = Timings(started=time.perf_counter())
-            await asyncio.gather(*(user_flow(client, posts, n, timings) for n in range(users)))
+
+            async def one_after_another(n: int) -> None:
+                for k in range(each):
+                    await user_flow(client, posts, n + k * users, timings)
+
+            await asyncio.gather(*(one_after_another(n) for n in range(users)))
             timings.ended = time.perf_counter()
         # Work acked but still running shows as the next post, which every turn waited for.
         cpu = cpu_seconds(pid) - cpu_before
@@ -671,7 +679,7 @@ async def run_async(
         crowd_runs: dict[str, list[Run]] = {app: [] for app in crowds}
         for _ in range(CROWD_ROUNDS):
             for app in crowds:
-                crowd_runs[app].append(await measure(app, count))
+                crowd_runs[app].append(await measure(app, count, CROWD_EACH))
         for app, done in crowd_runs.items():
             rows += crowd_report(app, count, done)
     return rows

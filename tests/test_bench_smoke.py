@@ -41,6 +41,7 @@ def test_the_slack_http_bench_runs_each_kind_of_app(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(slack_http, "CROWD", (("ours_sqlite",), 3))
     monkeypatch.setattr(slack_http, "CROWD_ROUNDS", 2)
+    monkeypatch.setattr(slack_http, "CROWD_EACH", 2)
     rows = slack_http.run(users=(2,), rounds=1, apps=("floor", "ours_sqlite"))
     found = figures(rows)
     assert found["ours_sqlite.u2.cpu_ms_per_request (best)"] > 0
