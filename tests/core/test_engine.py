@@ -317,7 +317,7 @@ def test_every_change_moves_the_version_on_and_nothing_else_does(
     versions = [state.version]
     for event in (
         Answer("Anna", today=TODAY),
-        Answer("nope", today=TODAY),
+        Answer("perhaps", today=TODAY),
         Help(),
         Answer("no", today=TODAY),
         Back(),
@@ -603,3 +603,14 @@ def test_the_pages_words_typed_in_the_conversation_bring_the_help(
     at_name, _ = at(questionnaire)
     state, actions = step(questionnaire, at_name, Answer(typed, today=TODAY))
     assert state == at_name and says(actions, "help") and not says(actions, "reprompt")
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("y", "yes"), ("Yep", "yes"), ("n", "no"), ("nope", "no"), ("o", "yes"), ("nan", "no")],
+)
+def test_yes_and_no_take_their_short_forms(
+    questionnaire: Questionnaire, typed: str, meant: str
+) -> None:
+    state, _ = at(questionnaire, "Anna", typed)
+    assert state.answers["respond"] == meant
