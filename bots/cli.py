@@ -466,7 +466,7 @@ async def _next_step(session: Any, q: Questionnaire, lang: str, args: argparse.N
     """``next NUMBER STEP [VALUE]``: the step taken on the NUMBERth latest decision."""
     from bots.terminal import Renderer, local_key, steps_hint
     from core.controls import NextStep
-    from core.followup import next_controls, step_for_word, steps_of
+    from core.followup import next_controls, step_for_word, steps_of, was_taken
 
     decisions = await session.history(local_key(), args.number)
     if len(decisions) < args.number:
@@ -480,15 +480,22 @@ async def _next_step(session: Any, q: Questionnaire, lang: str, args: argparse.N
         if not hint:
             hint = q.ui(lang, "terminal_nothing_open", number=args.number)
         return _fail(q.ui(lang, "terminal_no_such_step", step=args.step) + " " + hint, 1)
-    if step not in steps_of(entry.outcome):  # "agreed" on a referral: never offered
+    shown = [c for c in open_now if c.question == step]
+    # Not open: never for this decision ("agreed" on a referral), or not now (a heads-up
+    # before the introduction). One already taken is the core's: it shows its draft again.
+    unknown = step not in steps_of(entry.outcome)
+    if unknown or (not shown and not was_taken(entry, step)):
+        key = "terminal_step_not_here" if unknown else "terminal_step_not_open"
         hint = steps_hint(q, lang, args.number, open_now)
-        said = q.ui(lang, "terminal_step_not_here", step=args.step, number=args.number)
+        said = q.ui(lang, key, step=args.step, number=args.number)
         return _fail(f"{said} {hint}".strip(), 1)
-    values = [c.value for c in open_now if c.question == step]
+    values = [c.value for c in shown if c.value]
+    word = shown[0].word.split()[0] if shown and shown[0].word else args.step
     if values and args.value not in values:  # "wait" alone, or "wait 7": which days
-        word = next(c.word for c in open_now if c.question == step).split()[0]
-        shown = ", ".join(values)
-        return _fail(q.ui(lang, "terminal_step_values", step=word, values=shown), 1)
+        said = q.ui(lang, "terminal_step_values", step=word, values=", ".join(values))
+        return _fail(said, 1)
+    if shown and not values and args.value:  # "agreed please"
+        return _fail(q.ui(lang, "terminal_step_no_value", step=word), 1)
     turn = await session.handle(local_key(), NextStep(entry.ref, step, args.value))
     renderer = Renderer(q, sys.stdout, args.json)
     for action in turn.actions:
@@ -500,7 +507,10 @@ def _profile(args: argparse.Namespace) -> int:
     from bots.bootstrap import bootstrap
     from bots.terminal import local_key, run_profile
 
-    _options_after_the_change(args)
+    try:
+        _options_after_the_change(args)
+    except SystemExit as exc:  # the usage error, already printed
+        return int(exc.code or 0)
     loaded = _for_command("profile", args)
     if isinstance(loaded, int):
         return loaded
@@ -523,7 +533,8 @@ def _profile(args: argparse.Namespace) -> int:
 
 def _options_after_the_change(args: argparse.Namespace) -> None:
     """``profile tone formal --lang fr``: argparse leaves what follows the first word of the
-    change to the change; ``--json`` and ``--lang X`` there are options, not part of it."""
+    change to the change; ``--json`` and ``--lang X`` there are options, not part of it.
+    A ``--lang`` without its value is refused as argparse would (exit 2)."""
     change: list[str] = []
     words = iter(args.change)
     for word in words:
@@ -531,6 +542,8 @@ def _options_after_the_change(args: argparse.Namespace) -> None:
             args.json = True
         elif word == "--lang":
             args.lang = next(words, None)
+            if args.lang is None:
+                subcommand_parser("profile").error("argument --lang: expected one argument")
         elif word.startswith("--lang="):
             args.lang = word.partition("=")[2]
         else:

@@ -48,6 +48,8 @@ WORDS: dict[str, frozenset[str]] = {
     "terminal_help_commands": frozenset(),
     "terminal_step_not_here": frozenset({"step", "number"}),
     "terminal_history_more": frozenset({"limit"}),
+    "terminal_step_not_open": frozenset({"step", "number"}),
+    "terminal_step_no_value": frozenset({"step"}),
 }
 # Reminders are shown, not sent, on the terminal: at the next start.
 DUE_SHOWN = 5

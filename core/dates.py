@@ -38,32 +38,40 @@ def too_far(day: date, today: date) -> bool:
     return day.year > today.year + MAX_YEARS_AHEAD
 
 
-# "end of March", "fin avril", "late May": the last day of what follows; "mid-March",
-# "mi-mars": its 15th. dateparser reads neither, and would take "March" for the 1st.
-_END = re.compile(
-    r"^(?:the\s+)?(?:end\s+of|late|fin(?:\s+de|\s+du|\s+d['’])?)\s+(?:the\s+|la\s+|le\s+)?(.+)$",
-    re.IGNORECASE,
-)
-_MID = re.compile(r"^(?:the\s+)?(?:mid|mi)(?:-|\s+)(?:of\s+)?(.+)$", re.IGNORECASE)
+# "end of March", "fin d'avril", "late May": the last day of what follows (a week's Friday,
+# a year's 31 December); "mid-March", "mi-mars": its middle (a month's 15th, a week's
+# Wednesday, a year's 1 July). dateparser reads neither, and would take "March" for the 1st.
+_ARTICLE = r"(?:d['’]\s*|de\s+|du\s+)?(?:the\s+|la\s+|le\s+|l['’]\s*)?"
+_END = re.compile(rf"^(?:the\s+)?(?:end\s+of|late|fin)\s+{_ARTICLE}(.+)$", re.IGNORECASE)
+_MID = re.compile(rf"^(?:the\s+)?(?:mid|mi)(?:-|\s+)(?:of\s+)?{_ARTICLE}(.+)$", re.IGNORECASE)
 _WEEK = re.compile(r"\b(?:week|semaine)\b", re.IGNORECASE)
+_YEAR = re.compile(r"^\d{4}$|\b(?:year|an|année)\b", re.IGNORECASE)
 _THIS_MONTH = re.compile(r"^(?:this\s+)?(?:month|mois)$|^ce\s+mois$", re.IGNORECASE)
-FRIDAY = 4
+_THIS_YEAR = re.compile(r"^(?:this\s+)?(?:year|année|an)$|^cette\s+année$", re.IGNORECASE)
+WEDNESDAY, FRIDAY = 2, 4
 
 
 def _parse(text: str, today: date, lang: str, order: str) -> date | None:
-    end, mid = _END.match(text), _MID.match(text)
-    if end is not None:
-        rest = end.group(1).strip()
-        if _THIS_MONTH.match(rest):
-            return _last_day(today)
+    end = _END.match(text)
+    period = end or _MID.match(text)
+    if period is None:
+        return _parse_plain(text, today, lang, order, day="first")
+    rest = period.group(1).strip()
+    if _THIS_YEAR.match(rest):
+        return date(today.year, 12, 31) if end else date(today.year, 7, 1)
+    if _THIS_MONTH.match(rest):
+        start = today.replace(day=1)
+    else:
+        # The period's last day first: "mid-March" on 10 March is this March, not next.
         found = _parse_plain(rest, today, lang, order, day="last")
-        if found is not None and _WEEK.search(rest):  # a week ends on its Friday
-            return found + timedelta(days=FRIDAY - found.weekday())
-        return found
-    if mid is not None:
-        found = _parse_plain(mid.group(1).strip(), today, lang, order, day="first")
-        return found.replace(day=15) if found is not None else None
-    return _parse_plain(text, today, lang, order, day="first")
+        if found is None:
+            return None
+        start = found.replace(day=1)
+        if _YEAR.search(rest):
+            return date(found.year, 12, 31) if end else date(found.year, 7, 1)
+        if _WEEK.search(rest):
+            return found + timedelta(days=(FRIDAY if end else WEDNESDAY) - found.weekday())
+    return _last_day(start) if end else start.replace(day=15)
 
 
 def _last_day(day: date) -> date:

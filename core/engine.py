@@ -236,8 +236,10 @@ def _answer(q: Questionnaire, state: State, event: Answer) -> Step:
     if question.optional and (text == SKIP or q.command_for(fold(text)) == "skip"):
         return _record(q, state, SKIP)
     kept = state.answers.get(state.step)
-    if not text and kept is not None and (question.input != "choice" or kept in _offered(q, state)):
-        return _record(q, state, kept)  # back here, Enter keeps the answer shown
+    if not text and kept is not None and kept != SKIP:
+        # Back here, Enter keeps the answer shown: checked again as if typed (a date kept
+        # may have passed since, a choice may be offered no longer).
+        text = kept
     if question.input == "choice":
         offered = _offered(q, state)
         choice = _match_choice(

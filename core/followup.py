@@ -371,6 +371,17 @@ def steps_of(outcome: str) -> set[str]:
     return {o.step for (of, _), stage in STAGES.items() if of == outcome for o in stage}
 
 
+def was_taken(entry: Decision, step: str) -> bool:
+    """Whether ``step`` was recorded on ``entry`` (under its recorded name)."""
+    done = _recorded(entry)
+    return any(
+        o.step == step and o.name in done
+        for (of, _), stage in STAGES.items()
+        if of == entry.outcome
+        for o in stage
+    )
+
+
 def offers(entry: Decision, now: datetime) -> tuple[Offer, ...]:
     """The steps open on ``entry`` at ``now``."""
     return tuple(o for o in STAGES.get((entry.outcome, entry.status), ()) if _open(o, entry, now))

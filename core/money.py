@@ -80,17 +80,15 @@ def _amounts(text: str, lang: str) -> list[tuple[Amount, re.Match[str]]]:
     return found
 
 
-# A minus before a number, with or without a currency between: "-5", "€-200", "- 300 €".
-# ("-20 % of the scope" is a cut, not a fee.)
-# ("3000 - 4000 €", after a number, is a range.)
-_NEGATIVE = re.compile(
-    rf"(?:^|[(:]|(?<![\dkK])\s|{_CURRENCY})\s?[-−–]\s?\d(?![\d.,\s]*%)", re.IGNORECASE
-)
+# A proposal that opens with a minus: "-5", "€-200", "- 300 €" ("-20 % of the scope" is
+# a cut, not a fee; a dash further on is a range or a separator: "500 € - 600 €").
+_NEGATIVE = re.compile(rf"^\s*(?:{_CURRENCY}\s?)?[-−–]\s?\d(?![\d.,\s]*%)", re.IGNORECASE)
 
 
 def no_fee(text: str, lang: str) -> bool:
-    """Whether ``text`` proposes a fee of nothing or less: a negative number, or an amount
-    (or a bare number) of zero. Words without a number ("a smaller scope") are a proposal."""
+    """Whether ``text`` proposes a fee of nothing or less: it opens with a minus, or its
+    amount (or the bare number it is) is zero. Words without a number ("a smaller scope")
+    are a proposal."""
     if _NEGATIVE.search(text):
         return True
     found = parse(text, lang)
@@ -147,28 +145,61 @@ def format_amount(amount: Amount, lang: str) -> str:
     return text
 
 
-# A bare number and a dash just before an amount: the low end of a range ("3000-4000 €",
-# "3-4 k€"), in the amount's currency (and thousands).
-_RANGE_LOW = re.compile(rf"(?P<num>{_NUMBER})\s?[-–]\s?$")
+# A range: a bare number and a dash before an amount ("3000-4000 €", "3-4 k€"), or after
+# one whose currency comes first ("€500-600", "$3,000-4,000", "€5-6k"). The bare end takes
+# the amount's currency (and thousands). Only where a range can start (the proposal's
+# start, after ":", "(", ",", "from", "entre"...) and with ends of one size: "Phase 1 -
+# 3000 €" and "from May 2027 - 4000 €" are no ranges.
+_LOW = re.compile(rf"(?P<num>{_NUMBER})(?P<k>\s?[kK])?\s?[-–]\s?$")
+_HIGH = re.compile(rf"\s?[-–]\s?(?P<num>{_NUMBER})(?P<k>\s?[kK]\b)?(?![\d.,]|\s?{_CURRENCY})")
+_RANGE_START = re.compile(
+    r"(?:^|[:(,;]|\b(?:from|between|about|around|de|entre|environ))\s*$", re.IGNORECASE
+)
 
 
 def canonical(text: str, lang: str) -> str:
     """``text`` with its amounts rewritten unambiguously ("4800 EUR/day"), so that it reads
     the same whichever language the reply is later written in: "4,800" typed in English
-    must not become 4.8 in a French reply. The low end of a range takes its high end's
+    must not become 4.8 in a French reply. A range's bare end takes its other end's
     currency ("3000-4000 €" → "3000 EUR–4000 EUR")."""
     out, at = [], 0
     for amount, match in _amounts(text, lang):
-        start = match.start()
-        low = _RANGE_LOW.search(text, at, start)
-        if low is not None and (value := _number(low.group("num"), lang)) is not None:
-            value *= 1000 if match.group("k") else 1
-            out += [text[at : low.start()], f"{_token(replace(amount, value=value, per=None))}–"]
-        else:
-            out.append(text[at:start])
+        if match.start() < at:
+            continue  # the high end of a range already written
+        start, end, low, high = match.start(), match.end(), None, None
+        bare = _LOW.search(text, at, start)
+        if bare is not None and _RANGE_START.search(text, at, bare.start()):
+            low = _end(bare, lang, amount.value, thousands=bool(match.group("k")))
+            start = bare.start() if low is not None else start
+        elif match.group("pre") and not match.group("post") and not amount.per:
+            after = _HIGH.match(text, end)
+            if after is not None:
+                # "€5-6k": the thousands said once, at the end, are both ends'.
+                scaled = after.group("k") and not match.group("k")
+                base = amount.value * 1000 if scaled else amount.value
+                high = _end(after, lang, base, thousands=False)
+                if high is not None:
+                    amount, end = replace(amount, value=base), after.end()
+        out.append(text[at:start])
+        if low is not None:
+            out.append(f"{_token(replace(amount, value=low, per=None))}–")
         out.append(_token(amount))
-        at = match.end()
+        if high is not None:
+            out.append(f"–{_token(replace(amount, value=high))}")
+        at = end
     return "".join([*out, text[at:]])
+
+
+def _end(found: re.Match[str], lang: str, other: Decimal, *, thousands: bool) -> Decimal | None:
+    """A range's bare end (``found``), in thousands when the other end is; None when the
+    two ends are not of one size (a phase number, a year)."""
+    value = _number(found.group("num"), lang)
+    if value is None:
+        return None
+    if found.group("k") or thousands:
+        value *= 1000
+    low, high = sorted((value, other))
+    return value if 0 < low < high <= low * 10 else None
 
 
 def _token(amount: Amount) -> str:

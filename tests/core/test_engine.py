@@ -469,6 +469,12 @@ def test_the_first_of_the_month_is_an_ordinal_in_french(questionnaire: Questionn
         ("mi-mars", "2027-03-15"),
         ("end of next week", "2026-12-04"),  # its Friday
         ("fin du mois", "2026-11-30"),
+        ("fin d'avril", "2027-04-30"),
+        ("fin d’août", "2027-08-31"),
+        ("end of 2027", "2027-12-31"),
+        ("fin de l'année", "2026-12-31"),
+        ("mid-2027", "2027-07-01"),
+        ("mid next week", "2026-12-02"),  # its Wednesday
     ],
 )
 def test_dates_inside_short_phrases(questionnaire: Questionnaire, typed: str, iso: str) -> None:
@@ -548,6 +554,14 @@ def test_a_fee_of_nothing_or_less_is_reprompted(questionnaire: Questionnaire, ty
         ("a smaller scope", "a smaller scope"),
         ("3-4 k€", "€3,000–€4,000"),  # a range: the currency is both ends'
         ("3000 - 4000 EUR per day", "€3,000–€4,000 per day"),
+        ("$3,000-4,000", "$3,000–$4,000"),
+        ("€5-6k", "€5,000–€6,000"),
+        # A dash that is no minus and no range: separators, a phase, a year, a cut.
+        ("500 € - 600 €", "€500 - €600"),
+        ("Phase 1 - 3000 €, phase 2 - 2000 €", "phase 1 - €3,000, phase 2 - €2,000"),
+        ("from May 2027 - 4000 €", "from May 2027 - €4,000"),
+        ("4000 € (-2 days)", "€4,000 (-2 days)"),
+        ("10 days - 4000 €", "10 days - €4,000"),
     ],
 )
 def test_a_fee_proposal_with_a_cut_a_range_or_in_words_is_taken(
@@ -614,3 +628,24 @@ def test_yes_and_no_take_their_short_forms(
 ) -> None:
     state, _ = at(questionnaire, "Anna", typed)
     assert state.answers["respond"] == meant
+
+
+def test_the_middle_of_this_month_is_this_month_not_next_years(
+    questionnaire: Questionnaire,
+) -> None:
+    from datetime import date
+
+    from core.dates import parse_date
+
+    assert parse_date("mid-March", today=date(2026, 3, 10), lang="en") == date(2026, 3, 15)
+    assert parse_date("mi-mars", today=date(2026, 3, 10), lang="fr") == date(2026, 3, 15)
+
+
+def test_enter_keeps_a_date_only_while_it_is_still_ahead(questionnaire: Questionnaire) -> None:
+    state, _ = at(questionnaire, "Anna", "yes", "no", "yes", "timeline")
+    state, _ = step(questionnaire, state, Answer("tomorrow", today=TODAY))
+    assert state.status == "done"
+    state, _ = step(questionnaire, state, Back())
+    later = TODAY + timedelta(days=10)
+    again, actions = step(questionnaire, state, Answer("", today=later))
+    assert again is state and says(actions, "reprompt")  # 28 November has passed

@@ -40,8 +40,8 @@ def test_history_shows_where_it_stands_and_next_records_the_step_once(cli: Any) 
     assert "(Acme) · they couldn't" in out
     assert "should-i-take-it next 1" not in out  # settled: nothing left to do
 
-    status, out, _ = cli(["next", "1", "agreed"])
-    assert status == 1 and "no longer open" in out
+    status, _, err = cli(["next", "1", "agreed"])
+    assert status == 1 and '"agreed" is not open on decision 1 now.' in err
 
 
 def test_next_on_a_decision_that_does_not_exist_says_what_to_do(cli: Any) -> None:
@@ -158,6 +158,18 @@ def test_history_says_when_there_are_more_than_it_shows(cli: Any) -> None:
         cli(["--fresh"], FEE)
     _, out, _ = cli(["history", "--limit", "2"])
     assert out.count("(Acme)") == 2
-    assert out.rstrip().endswith("These are the latest 2: add --limit 100 to see more.")
+    assert out.rstrip().endswith("There are more: raise --limit (now 2) to see them.")
     _, out, _ = cli(["history", "--limit", "3"])
-    assert "These are the latest" not in out
+    assert "There are more" not in out
+
+
+def test_a_step_not_open_yet_or_given_a_value_it_does_not_take_says_so(cli: Any) -> None:
+    cli(["--fresh"], "Acme\nyes\nno\nno\nyes\nskip\n\n")  # a referral, nobody named
+    status, _, err = cli(["next", "1", "headsup"])  # waits for the introduction
+    assert status == 1 and '"headsup" is not open on decision 1 now.' in err
+    assert "(STEP: intro)" in err
+    status, _, err = cli(["next", "1", "intro", "please"])
+    assert status == 1 and '"intro" takes no value.' in err
+    assert cli(["next", "1", "intro"])[0] == 0
+    status, out, _ = cli(["next", "1", "intro"])  # taken: its draft shown again
+    assert status == 0 and "Hi Acme," in out

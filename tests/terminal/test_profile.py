@@ -64,6 +64,8 @@ def test_options_after_the_change_are_options_not_part_of_it(cli: Any) -> None:
     assert status == 0 and out.splitlines()[0] == "C’est enregistré."
     status, out, _ = cli(["profile", "colleague", "add", "Sam", "Lee", "--lang=en", "--json"])
     assert json.loads(out)["colleagues"] == ["Sam Lee"]
+    status, _, err = cli(["profile", "tone", "brief", "--lang"])
+    assert status == 2 and "argument --lang: expected one argument" in err
 
 
 def test_a_refused_change_says_why_and_saves_nothing(cli: Any) -> None:
