@@ -31,8 +31,10 @@ The apps, each in a fresh process:
 
 - ``minimal``: Bolt, ack + one ``chat.postMessage`` per request;
 - ``floor``: Bolt, ack + one raw ``sqlite3`` read and conditional write (on the event loop,
-  the cheapest possible) + two Web API calls (``chat.update``, ``chat.postMessage``), the
-  calls our bot makes for a click: what any bot that keeps state must at least spend;
+  the cheapest possible) + the Web API calls our bot makes for the same request (a click:
+  ``chat.update`` and ``chat.postMessage``; a typed answer: the post; a command:
+  ``users.info``, ``conversations.open``, the post and its ``response_url``): what any bot
+  that keeps state must at least spend;
 - ``ours_sqlite`` (the default), ``ours_postgresql``, ``ours_memory``: the real bot.
 - ``direct_sqlite``, ``direct_postgresql``: the real bot without its inbox and outbox
   (``SlackBot(durable=False)``: ack, then work and send), to measure what they cost in
@@ -311,12 +313,16 @@ def minimal_app(client: AsyncWebClient) -> AsyncApp:
     return app
 
 
+MOVED = {"response_type": "ephemeral", "text": "I've sent you a direct message."}
 FLOOR_STATE = json.dumps({"step": "time", "answers": {"client": "Acme"}, "pad": "x" * 520})
 
 
 def floor_app(client: AsyncWebClient, db: sqlite3.Connection) -> AsyncApp:
-    """Acks, reads and conditionally writes one row with raw sqlite3, makes two Web API
-    calls: the least a bot that keeps each user's state must do per click."""
+    """Acks, reads and conditionally writes one row with raw sqlite3, and makes the Web API
+    calls our bot makes for the same request: the least a bot that keeps each user's state
+    must do. A click: freeze it, post the next question. A typed answer: post. A command:
+    the user's time zone and locale (``users.info``), the DM (``conversations.open``), the
+    post, and "continue in our DM" to its ``response_url`` (on the shared session, as ours)."""
     app = AsyncApp(signing_secret=SECRET, client=client)
 
     async def reply(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -335,8 +341,16 @@ def floor_app(client: AsyncWebClient, db: sqlite3.Connection) -> AsyncApp:
             )
         db.execute("COMMIT")
         channel = f"D{user}"
-        await client.chat_update(channel=channel, ts="1700000000.000100", text="frozen")
+        if "command" in body:
+            await client.users_info(user=user)
+            await client.conversations_open(users=user)
+        elif "actions" in body:
+            await client.chat_update(channel=channel, ts="1700000000.000100", text="frozen")
         await client.chat_postMessage(channel=channel, text="ok", blocks=BLOCKS)
+        if "command" in body:
+            assert client.session is not None
+            async with client.session.post(body["response_url"], json=MOVED) as answered:
+                await answered.read()
 
     _listen(app, reply)
     return app
