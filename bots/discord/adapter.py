@@ -256,6 +256,12 @@ class DiscordAdapter:
         if turn.effect in (Effect.FAILED, Effect.DUPLICATE):
             return
         owner = interaction.user.id
+        if render.is_history(message):  # every line may have moved on: drawn afresh
+            lang = await self._own_lang(interaction)
+            decisions = await self.session.history(conversation_key(owner))
+            page = self.render.history(lang, decisions, owner, self.session.clock())
+            await interaction.edit_original_response(**page.fields(replacing=True))
+            return
         drawn = render.next_steps(message, ref, turn.open_steps, owner)
         if drawn is None:
             return

@@ -251,6 +251,15 @@ class Renderer:
         return Outgoing(content, view=drawn if drawn.children else None)
 
 
+def is_history(message: discord.Message) -> bool:
+    """Whether ``message`` is a history page: its next steps carry their entry's keycap."""
+    return any(
+        str(getattr(item, "emoji", None) or "") in _MARKS
+        for row in message.components
+        for item in getattr(row, "children", ())
+    )
+
+
 def next_steps(
     message: discord.Message, ref: int, shown: Sequence[Control], owner: int
 ) -> discord.ui.View | None:
