@@ -448,8 +448,10 @@ async def test_history_shows_where_each_request_stands_with_its_next_steps(
     assert [s.name for s in (await alice.decisions())[1].steps] == ["intro"]
     # The history clicked in is drawn afresh: Beta's line says where it stands now, and
     # its written half's button is gone.
-    assert shown["content"].splitlines()[2].endswith(
-        "introduction written · heads-up for Sam Lee still to write"
+    assert (
+        shown["content"]
+        .splitlines()[2]
+        .endswith("introduction written · heads-up for Sam Lee still to write")
     )
     redrawn = shown["components"]
     assert [[(b["emoji"]["name"], b["label"]) for b in r["components"]] for r in redrawn][1] == [
