@@ -224,16 +224,14 @@ class FollowUpResult:
 
 @dataclass(frozen=True, slots=True)
 class Decided:
-    """What a request decided now starts with (see :func:`on_decided`): the entry's
-    ``details``, ``status`` and ``client``, its first reminder, the next steps to show under
-    the result, and the notice saying when the bot will check in (None when it will not)."""
+    """What a request decided now starts with (see :func:`on_decided`): its journal entry
+    (with its first reminder; the platform is the caller's to say), the next steps to show
+    under the result, and the notice saying when the bot will check in (None when it will
+    not)."""
 
-    details: tuple[tuple[str, str], ...]
-    status: str
-    reminder: Reminder | None
+    entry: Decision
     controls: tuple[Control, ...]
     notice: Say | None
-    client: str | None = None
 
 
 # --- at decision time ---------------------------------------------------------------
@@ -276,7 +274,7 @@ def on_decided(
         )
         notice = Say(text, Notice.NOTICE)
     controls = next_controls(q, entry, state.lang, now)
-    return Decided(details, "", reminder, controls, notice, entry.client)
+    return Decided(entry, controls, notice)
 
 
 def _details(

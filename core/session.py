@@ -311,16 +311,8 @@ class Session:
             q, state, ref=ref, now=now, tz=state.context.get("tz"), wait=None
         )
         state = replace(state, context={**state.context, followup.REF_KEY: str(ref)})
-        decision = Decision(
-            outcome=state.outcome or "",
-            decided_at=now,
-            lang=state.lang,
-            platform=key.platform,
-            client=decided.client,
-            ref=ref,
-            details=decided.details,
-            status=decided.status,
-        )
+        # The reminder is saved beside the entry, in the same write (see the store).
+        decision = replace(decided.entry, platform=key.platform, reminder=None)
         shown = _add_controls(actions, decided.controls)
         if decided.notice is not None:
             # "I'll ask you on Monday whether Acme answered": part of the result's advice,
@@ -331,7 +323,7 @@ class Session:
                 else a
                 for a in shown
             )
-        return state, shown, decision, decided.reminder
+        return state, shown, decision, decided.entry.reminder
 
     def _with_next_steps(
         self, state: ConversationState, actions: Sequence[Action], now: datetime

@@ -80,18 +80,7 @@ def entry_for(
     """The journal entry the session files for a conversation decided along ``path``."""
     state = decided_state(q, path, lang, fill=fill).evolve(tone=tone)
     decided = on_decided(q, state, ref=REF, now=now, tz=tz, wait=wait)
-    assert state.outcome is not None
-    return Decision(
-        outcome=state.outcome,
-        decided_at=now,
-        lang=lang,
-        platform="test",
-        client=dict(decided.details).get("client"),
-        ref=REF,
-        details=decided.details,
-        status=decided.status,
-        reminder=decided.reminder,
-    )
+    return replace(decided.entry, platform="test")
 
 
 def offered(q: Questionnaire, entry: Decision, now: datetime = NOW) -> list[str]:
@@ -203,8 +192,8 @@ def test_the_entry_keeps_what_a_draft_needs_and_only_a_fingerprint_of_the_reques
 ) -> None:
     state = decided_state(questionnaire, FEE_NO_TIME)
     decided = on_decided(questionnaire, state, ref=REF, now=NOW, tz=PARIS)
-    details = dict(decided.details)
-    assert list(decided.details) == sorted(decided.details)
+    details = dict(decided.entry.details)
+    assert list(decided.entry.details) == sorted(decided.entry.details)
     assert details["client"] == SAMPLES["en"]["client"]
     assert details["free_from"] == SAMPLES["en"]["free_from"]
     assert details["fee_proposal"] == state.answers["fee_proposal"]
@@ -214,13 +203,13 @@ def test_the_entry_keeps_what_a_draft_needs_and_only_a_fingerprint_of_the_reques
     request = state.context["request"]
     assert details["request"] == fingerprint(request)
     assert all(request not in value for value in details.values())
-    assert decided.status == ""
+    assert decided.entry.status == ""
 
 
 def test_answers_left_behind_on_another_path_stay_out(questionnaire: Questionnaire) -> None:
     state = decided_state(questionnaire, FEE)
     state = state.evolve(answers={**state.answers, "colleague": "Someone Else"})
-    details = dict(on_decided(questionnaire, state, ref=REF, now=NOW, tz=PARIS).details)
+    details = dict(on_decided(questionnaire, state, ref=REF, now=NOW, tz=PARIS).entry.details)
     assert "colleague" not in details
 
 
@@ -228,7 +217,7 @@ def test_a_negotiation_asks_for_the_answer_after_the_wait(questionnaire: Questio
     decided = on_decided(
         questionnaire, decided_state(questionnaire, FEE), ref=REF, now=NOW, tz=PARIS, wait=5
     )
-    assert decided.reminder == Reminder(ANSWER, answer_due(NOW, PARIS, 5))
+    assert decided.entry.reminder == Reminder(ANSWER, answer_due(NOW, PARIS, 5))
     assert decided.notice is not None
     assert decided.notice.text == "I'll ask you on Fri, Dec 4 whether Anna answered."
     assert [c.question for c in decided.controls] == ["agreed", "couldnt", "wait", "wait", "stop"]
@@ -240,16 +229,16 @@ def test_the_wait_is_kept_within_bounds(
 ) -> None:
     state = decided_state(questionnaire, FEE)
     decided = on_decided(questionnaire, state, ref=REF, now=NOW, tz=PARIS, wait=wait)
-    assert dict(decided.details)["wait"] == str(days)
-    assert decided.reminder is not None
-    assert decided.reminder.due_at == answer_due(NOW, PARIS, days)
+    assert dict(decided.entry.details)["wait"] == str(days)
+    assert decided.entry.reminder is not None
+    assert decided.entry.reminder.due_at == answer_due(NOW, PARIS, days)
 
 
 def test_booked_reminds_on_the_free_from_date(questionnaire: Questionnaire) -> None:
     decided = on_decided(
         questionnaire, decided_state(questionnaire, BOOKED, "fr"), ref=REF, now=NOW, tz=PARIS
     )
-    assert decided.reminder == Reminder(REACH_BACK, reach_back_due(FREE_FROM, PARIS))
+    assert decided.entry.reminder == Reminder(REACH_BACK, reach_back_due(FREE_FROM, PARIS))
     assert decided.notice is not None
     assert spaced(decided.notice.text) == (
         "Le lun. 15 mars 2027, je vous rappellerai de reprendre contact avec Madame Dupont."
@@ -264,8 +253,8 @@ def test_a_free_from_date_already_reached_where_the_user_is_reminds_next_morning
     state = decided_state(questionnaire, BOOKED)
     state = state.evolve(answers={**state.answers, "free_from": "2026-11-28"})
     decided = on_decided(questionnaire, state, ref=REF, now=now, tz="Pacific/Kiritimati")
-    assert decided.reminder is not None and decided.reminder.due_at > now
-    local = decided.reminder.due_at.astimezone(ZoneInfo("Pacific/Kiritimati"))
+    assert decided.entry.reminder is not None and decided.entry.reminder.due_at > now
+    local = decided.entry.reminder.due_at.astimezone(ZoneInfo("Pacific/Kiritimati"))
     assert (local.date(), local.hour, local.minute) == (date(2026, 11, 29), 9, 30)
 
 
@@ -276,7 +265,7 @@ def test_outcomes_without_follow_through_schedule_nothing(
     decided = on_decided(
         questionnaire, decided_state(questionnaire, path), ref=REF, now=NOW, tz=PARIS
     )
-    assert (decided.reminder, decided.notice, decided.controls) == (None, None, ())
+    assert (decided.entry.reminder, decided.notice, decided.controls) == (None, None, ())
 
 
 def test_booked_without_a_date_has_nothing_to_follow(questionnaire: Questionnaire) -> None:
@@ -699,7 +688,7 @@ def test_dates_follow_the_user_s_region(questionnaire: Questionnaire) -> None:
     decided = on_decided(questionnaire, state, ref=REF, now=NOW, tz=PARIS)
     assert decided.notice is not None
     assert decided.notice.text == "I'll ask you on Wed 2 Dec whether Anna answered."
-    entry = replace(entry_for(questionnaire, FEE_NO_TIME), details=decided.details)
+    entry = replace(entry_for(questionnaire, FEE_NO_TIME), details=decided.entry.details)
     (draft,) = apply(questionnaire, entry, "agreed", "", NOW).actions
     assert isinstance(draft, Result) and "15 March 2027" in (draft.draft or "")
 
@@ -752,7 +741,7 @@ def test_the_entry_of_a_decided_conversation_offers_the_same_steps(
         decided = on_decided(questionnaire, state, ref=REF, now=NOW)
         again = followup.entry_of(state, REF, NOW + timedelta(hours=1))
         assert next_controls(questionnaire, again, "fr", NOW) == decided.controls
-        assert again.ref == REF and again.client == decided.client
+        assert again.ref == REF and again.client == decided.entry.client
         assert again.detail("request") is None  # never needed to offer a step
 
 
@@ -762,12 +751,12 @@ def test_the_time_zone_and_the_wait_come_from_the_start_unless_given(
     state = decided_state(questionnaire, FEE)
     state = state.evolve(context={**state.context, "tz": "America/New_York", "wait": "5"})
     decided = on_decided(questionnaire, state, ref=REF, now=NOW)
-    assert dict(decided.details)["tz"] == "America/New_York"
-    assert decided.reminder is not None
-    assert decided.reminder.due_at == answer_due(NOW, "America/New_York", 5)
+    assert dict(decided.entry.details)["tz"] == "America/New_York"
+    assert decided.entry.reminder is not None
+    assert decided.entry.reminder.due_at == answer_due(NOW, "America/New_York", 5)
     given = on_decided(questionnaire, state, ref=REF, now=NOW, tz=PARIS, wait=1)
-    assert dict(given.details)["tz"] == PARIS and dict(given.details)["wait"] == "1"
-    assert decided.client == "anna"
+    assert dict(given.entry.details)["tz"] == PARIS and dict(given.entry.details)["wait"] == "1"
+    assert decided.entry.client == "anna"
 
 
 def test_next_steps_can_be_typed_on_the_terminal(questionnaire: Questionnaire) -> None:

@@ -104,20 +104,10 @@ class FollowUpMachine(RuleBasedStateMachine):
         state = state.evolve(answers=answers)
         decided = on_decided(Q, state, ref=ref, now=self.now, tz=tz, wait=wait)
         assert state.outcome is not None
-        self.entry = Decision(
-            outcome=state.outcome,
-            decided_at=self.now,
-            lang=state.lang,
-            platform=KEY.platform,
-            client=dict(decided.details).get("client"),
-            ref=ref,
-            details=decided.details,
-            status=decided.status,
-            reminder=decided.reminder,
-        )
+        self.entry = replace(decided.entry, platform=KEY.platform)
         self.settled = None
         assert decided.controls == next_controls(Q, self.entry, state.lang, self.now)
-        assert (decided.notice is None) == (decided.reminder is None)
+        assert (decided.notice is None) == (self.entry.reminder is None)
 
     @rule(minutes=st.integers(min_value=1, max_value=20 * 24 * 60))
     def time_passes(self, minutes: int) -> None:

@@ -8,6 +8,7 @@ Run ``python -m tests.golden.regenerate_followups`` from the repository root aft
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -45,18 +46,7 @@ def entry_after(
     """The journal entry of the conversation decided along ``path``, as the session files it."""
     state = play(q, path, lang, tone, fill=fill, request=REQUEST).state
     assert state is not None and state.outcome is not None
-    decided = on_decided(q, state, ref=REF, now=NOW, tz=TZ)
-    return Decision(
-        outcome=state.outcome,
-        decided_at=NOW,
-        lang=lang,
-        platform=KEY.platform,
-        client=dict(decided.details).get("client"),
-        ref=REF,
-        details=decided.details,
-        status=decided.status,
-        reminder=decided.reminder,
-    )
+    return replace(on_decided(q, state, ref=REF, now=NOW, tz=TZ).entry, platform=KEY.platform)
 
 
 def story(
