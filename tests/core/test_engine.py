@@ -489,7 +489,7 @@ def test_a_date_years_away_is_a_typo_and_reprompted(questionnaire: Questionnaire
         state, actions = step(questionnaire, before, Answer(typed, today=TODAY))
         assert state is before
         assert [s.text for s in says(actions, "reprompt")] == [
-            f"{shown} is more than 5 years away: please check the year."
+            f"{shown} is more than 5 years away. Please check the year."
         ]
 
 

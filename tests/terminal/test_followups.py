@@ -41,7 +41,7 @@ def test_history_shows_where_it_stands_and_next_records_the_step_once(cli: Any) 
     assert "should-i-take-it next 1" not in out  # settled: nothing left to do
 
     status, _, err = cli(["next", "1", "agreed"])
-    assert status == 1 and '"agreed" is not open on decision 1 now.' in err
+    assert status == 1 and 'Decision 1 doesn\'t offer "agreed" at this stage.' in err
 
 
 def test_next_on_a_decision_that_does_not_exist_says_what_to_do(cli: Any) -> None:
@@ -131,7 +131,7 @@ def test_a_step_without_one_of_its_values_says_which_it_takes(cli: Any) -> None:
     for value in ([], ["7"], ["abc"]):
         status, out, err = cli(["next", "1", "wait", *value])
         assert status == 1 and out == ""
-        assert '"wait" takes one of these values: 3, 5.' in err
+        assert 'After "wait", give one of these values: 3, 5.' in err
     status, out, _ = cli(["next", "1", "attendre", "5", "--lang", "fr"])
     assert status == 0 and "Noted. I'll check in with you on " in out  # the entry speaks English
 
@@ -166,7 +166,7 @@ def test_history_says_when_there_are_more_than_it_shows(cli: Any) -> None:
 def test_a_step_not_open_yet_or_given_a_value_it_does_not_take_says_so(cli: Any) -> None:
     cli(["--fresh"], "Acme\nyes\nno\nno\nyes\nskip\n\n")  # a referral, nobody named
     status, _, err = cli(["next", "1", "headsup"])  # waits for the introduction
-    assert status == 1 and '"headsup" is not open on decision 1 now.' in err
+    assert status == 1 and 'Decision 1 doesn\'t offer "headsup" at this stage.' in err
     assert "(STEP: intro)" in err
     status, _, err = cli(["next", "1", "intro", "please"])
     assert status == 1 and '"intro" takes no value.' in err
