@@ -97,7 +97,7 @@ def _start(q: Questionnaire, state: State, event: Start) -> Step:
     # A conversation under way keeps its language; a new one speaks the platform's (or the
     # system's) language, else the last conversation's, else the first.
     last = state.lang if state else q.languages[0]
-    default = last if resuming else _pick(_locale_lang(event.locale), q.languages, last)
+    default = last if resuming else _pick(locale_lang(event.locale), q.languages, last)
     tone_default = state.tone if state else q.default_tone
     saved = event.profile
     if saved is not None and not resuming:
@@ -154,7 +154,7 @@ def _context(q: Questionnaire, event: Start) -> dict[str, str]:
     return context
 
 
-def _locale_lang(locale: str | None) -> str | None:
+def locale_lang(locale: str | None) -> str | None:
     """ "fr", "fr-FR", "en_GB.UTF-8" → the language part, lowercased."""
     if not locale:
         return None

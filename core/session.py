@@ -51,6 +51,7 @@ from core.engine import (
     answered_note,
     is_consistent,
     journal_client,
+    locale_lang,
     opens_conversation,
     step,
     with_journal,
@@ -479,11 +480,11 @@ class _Box:
 def _apology_lang(q: Questionnaire, event: Event | NextStep, locale: str | None) -> str:
     """The language to apologise in without the store: the one the event asks for, else
     the event's or the platform's locale, else the first."""
-    asked = getattr(event, "lang", None)
-    if asked in q.languages:
-        return str(asked)
-    for hint in (getattr(event, "locale", None), locale):
-        spoken = hint.replace("-", "_").split("_")[0].lower() if hint else None
+    for spoken in (
+        getattr(event, "lang", None),
+        locale_lang(getattr(event, "locale", None)),
+        locale_lang(locale),
+    ):
         if spoken in q.languages:
             return str(spoken)
     return q.languages[0]
