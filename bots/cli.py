@@ -388,7 +388,7 @@ def _subcommand(name: str, args: argparse.Namespace, argv: list[str]) -> int:
 def _journal(name: str, args: argparse.Namespace) -> int:
     from bots.bootstrap import bootstrap
     from bots.terminal import confirm, local_key, steps_hint
-    from core.followup import next_controls, status_line
+    from core.followup import next_controls, status_line, step_argument
     from core.journal import decision_line
 
     loaded = _for_command(name, args)
@@ -430,10 +430,7 @@ def _journal(name: str, args: argparse.Namespace) -> int:
                                 if d.reminder is None
                                 else d.reminder.due_at.isoformat(),
                                 # As `next N` takes them: "wait 3", not "wait" twice.
-                                "next": [
-                                    f"{c.question} {c.value}".strip()
-                                    for c in next_controls(q, d, lang, now)
-                                ],
+                                "next": [step_argument(c) for c in next_controls(q, d, lang, now)],
                             },
                             ensure_ascii=False,
                         )
@@ -466,7 +463,7 @@ async def _next_step(session: Any, q: Questionnaire, lang: str, args: argparse.N
     """``next NUMBER STEP [VALUE]``: the step taken on the NUMBERth latest decision."""
     from bots.terminal import Renderer, local_key, steps_hint
     from core.controls import NextStep
-    from core.followup import next_controls, step_for_word, steps_of, was_taken
+    from core.followup import Refused, next_controls, refusal, step_for_word
 
     decisions = await session.history(local_key(), args.number)
     if len(decisions) < args.number:
@@ -474,28 +471,19 @@ async def _next_step(session: Any, q: Questionnaire, lang: str, args: argparse.N
     entry = decisions[args.number - 1]
     # "attendre" or "wait": the step's word in any language, or its id.
     step = step_for_word(q, args.step)
-    open_now = next_controls(q, entry, lang, session.clock())
+    now = session.clock()
+    hint = steps_hint(q, lang, args.number, next_controls(q, entry, lang, now))
     if step is None:  # not a step at all: say which ones are open, not "no longer open"
-        hint = steps_hint(q, lang, args.number, open_now)
-        if not hint:
-            hint = q.ui(lang, "terminal_nothing_open", number=args.number)
+        hint = hint or q.ui(lang, "terminal_nothing_open", number=args.number)
         return _fail(q.ui(lang, "terminal_no_such_step", step=args.step) + " " + hint, 1)
-    shown = [c for c in open_now if c.question == step]
-    # Not open: never for this decision ("agreed" on a referral), or not now (a heads-up
-    # before the introduction). One already taken is the core's: it shows its draft again.
-    unknown = step not in steps_of(entry.outcome)
-    if unknown or (not shown and not was_taken(entry, step)):
-        key = "terminal_step_not_here" if unknown else "terminal_step_not_open"
-        hint = steps_hint(q, lang, args.number, open_now)
-        said = q.ui(lang, key, step=args.step, number=args.number)
-        return _fail(f"{said} {hint}".strip(), 1)
-    values = [c.value for c in shown if c.value]
-    word = shown[0].word.split()[0] if shown and shown[0].word else args.step
-    if values and args.value not in values:  # "wait" alone, or "wait 7": which days
-        said = q.ui(lang, "terminal_step_values", step=word, values=", ".join(values))
+    refused = refusal(entry, step, args.value, now)
+    if refused is not None:  # the core's reason, in this page's words
+        values = ", ".join(refused.values)
+        key = f"terminal_step_{refused.why}"
+        said = q.ui(lang, key, step=args.step, number=args.number, values=values)
+        if refused.why in (Refused.NOT_HERE, Refused.NOT_OPEN):
+            said = f"{said} {hint}".strip()
         return _fail(said, 1)
-    if shown and not values and args.value:  # "agreed please"
-        return _fail(q.ui(lang, "terminal_step_no_value", step=word), 1)
     turn = await session.handle(local_key(), NextStep(entry.ref, step, args.value))
     renderer = Renderer(q, sys.stdout, args.json)
     for action in turn.actions:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from bots import reminders
-from core import profile
+from core import followup, profile
 from core.actions import Action, Ask, Control, ControlKind, Notice, Result, Say
 from core.events import Answer, Event, Start
 from core.ports import ConversationKey, StoreError
@@ -140,7 +140,7 @@ def _control_json(control: Control) -> dict[str, Any]:
     shown = {"kind": control.kind.name.lower(), "label": control.label, "value": control.value}
     if control.kind is ControlKind.NEXT:
         # What `should-i-take-it next 1 …` takes, in any language: "wait 3".
-        shown["step"] = f"{control.question} {control.value}".strip()
+        shown["step"] = followup.step_argument(control)
     return shown
 
 

@@ -364,20 +364,45 @@ def fingerprint(text: str) -> str:
 # --- next steps -----------------------------------------------------------------------
 
 
-def steps_of(outcome: str) -> set[str]:
-    """Every step an entry of ``outcome`` may ever offer."""
-    return {o.step for (of, _), stage in STAGES.items() if of == outcome for o in stage}
+class Refused(StrEnum):
+    """Why a step typed by its word cannot be taken (see :func:`refusal`)."""
+
+    NOT_HERE = "not_here"  # never a step of this entry's outcome ("agreed" on a referral)
+    NOT_OPEN = "not_open"  # not offered at this stage (a heads-up before the introduction)
+    VALUES = "values"  # it takes one of ``values`` ("wait" alone, "wait 7")
+    NO_VALUE = "no_value"  # it takes none ("agreed please")
 
 
-def was_taken(entry: Decision, step: str) -> bool:
-    """Whether ``step`` was recorded on ``entry`` (under its recorded name)."""
-    done = _recorded(entry)
-    return any(
-        o.step == step and o.name in done
-        for (of, _), stage in STAGES.items()
-        if of == entry.outcome
-        for o in stage
-    )
+@dataclass(frozen=True, slots=True)
+class StepRefusal:
+    why: Refused
+    values: tuple[str, ...] = ()
+
+
+def refusal(entry: Decision, step: str, value: str, now: datetime) -> StepRefusal | None:
+    """Why ``step`` with ``value``, typed rather than clicked, cannot be taken on ``entry``
+    at ``now``; None when it can, or when it was taken already (:func:`apply` shows its
+    draft again)."""
+    ever = [o for (of, _), stage in STAGES.items() if of == entry.outcome for o in stage]
+    ever = [o for o in ever if o.step == step]
+    if not ever:
+        return StepRefusal(Refused.NOT_HERE)
+    open_now = [o for o in offers(entry, now) if o.step == step]
+    if not open_now:
+        taken = any(o.name in _recorded(entry) for o in ever)
+        return None if taken else StepRefusal(Refused.NOT_OPEN)
+    values = tuple(v for o in open_now for v in o.values if v)
+    if values and value not in values:
+        return StepRefusal(Refused.VALUES, values)
+    if not values and value:
+        return StepRefusal(Refused.NO_VALUE)
+    return None
+
+
+def step_argument(control: Control) -> str:
+    """A next step's control as ``should-i-take-it next N`` takes it, in any language:
+    its step id and value ("wait 3")."""
+    return f"{control.question} {control.value}".strip()
 
 
 def offers(entry: Decision, now: datetime) -> tuple[Offer, ...]:

@@ -795,3 +795,18 @@ def test_a_step_taken_leaves_the_note_of_what_was_answered(questionnaire: Questi
     again = apply(questionnaire, updated(entry, first), "couldnt", "", NOW)  # a double click
     assert again.again and again.answered == note
     assert apply(questionnaire, entry, "intro", "", NOW).answered is None  # not open: none
+
+
+def test_a_typed_step_that_cannot_be_taken_says_why(questionnaire: Questionnaire) -> None:
+    from core.followup import Refused, StepRefusal, refusal
+
+    fee = entry_for(questionnaire, FEE)
+    assert refusal(fee, "intro", "", NOW) == StepRefusal(Refused.NOT_HERE)
+    assert refusal(fee, "wait", "", NOW) == StepRefusal(Refused.VALUES, ("3", "5"))
+    assert refusal(fee, "wait", "7", NOW) == StepRefusal(Refused.VALUES, ("3", "5"))
+    assert refusal(fee, "agreed", "please", NOW) == StepRefusal(Refused.NO_VALUE)
+    assert refusal(fee, "wait", "5", NOW) is None
+    alone = entry_for(questionnaire, REFER, fill=False)  # nobody named
+    assert refusal(alone, "headsup", "", NOW) == StepRefusal(Refused.NOT_OPEN)
+    done = updated(alone, apply(questionnaire, alone, "intro", "", NOW))
+    assert refusal(done, "intro", "", NOW) is None  # taken: its draft is shown again
