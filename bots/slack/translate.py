@@ -50,13 +50,14 @@ _PAGES: tuple[Literal["help", "history", "forget"], ...] = ("help", "history", "
 
 
 def parse_command(q: Questionnaire, text: str) -> CommandRequest:
-    words = to_plain(text).split(maxsplit=1)
+    plain = to_plain(text)
+    words = plain.split(maxsplit=1)
     if not words:
         return CommandRequest("start")
     first, rest = fold(words[0]), (words[1].strip() if len(words) > 1 else "")
     # A sub-command word alone, or with a language either side ("history fr", "fr help");
     # the words, in every language, come from prompts/ (ui.commands).
-    alone = [fold(w) for w in to_plain(text).split()]
+    alone = [fold(w) for w in plain.split()]
     if len(alone) <= 2:
         pages = [page for w in alone for page in _PAGES if q.command_for(w) == page]
         langs = [code for w in alone for code in q.languages if w == fold(code)]
@@ -65,7 +66,7 @@ def parse_command(q: Questionnaire, text: str) -> CommandRequest:
     lang = next((code for code in q.languages if first == fold(code)), None)
     if lang is not None:
         return CommandRequest("start", lang, rest or None)
-    return CommandRequest("start", None, to_plain(text).strip() or None)
+    return CommandRequest("start", None, plain.strip() or None)
 
 
 def is_user_dm(event: Mapping[str, Any]) -> bool:
