@@ -164,8 +164,7 @@ def canonical(text: str, lang: str) -> str:
     currency ("3000-4000 €" → "3000 EUR–4000 EUR")."""
     out, at = [], 0
     for amount, match in _amounts(text, lang):
-        if match.start() < at:
-            continue  # the high end of a range already written
+        # (A range's bare high end is never an amount itself: _HIGH refuses a currency.)
         start, end, low, high = match.start(), match.end(), None, None
         bare = _LOW.search(text, at, start)
         if bare is not None and _RANGE_START.search(text, at, bare.start()):
